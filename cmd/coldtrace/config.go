@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/v2"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// envPrefix prefixes every flag's environment variable.
+const envPrefix = "COLDTRACE_"
+
+// loadConfig fills every flag the command line did not set from the
+// environment, then from the config file. Flags stay the one definition of
+// names, types, defaults and help.
+func loadConfig(cmd *cobra.Command) error {
+	k := koanf.New(".")
+	if path, _ := cmd.Flags().GetString("config"); path != "" {
+		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return fmt.Errorf("config file %s: %w", path, err)
+		}
+	} else if path := os.Getenv(envPrefix + "CONFIG"); path != "" {
+		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return fmt.Errorf("config file %s: %w", path, err)
+		}
+	}
+	fileKeys := map[string]bool{}
+	for _, key := range k.Keys() {
+		fileKeys[key] = true
+	}
+	if err := k.Load(env.Provider(".", env.Opt{
+		Prefix: envPrefix,
+		TransformFunc: func(key, value string) (string, any) {
+			return flagNameFromEnv(key), value
+		},
+	}), nil); err != nil {
+		return fmt.Errorf("environment: %w", err)
+	}
+	var errs []string
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Changed || f.Name == "config" || f.Name == "help" || !k.Exists(f.Name) {
+			return
+		}
+		if err := setFlag(f, k.Get(f.Name)); err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", f.Name, err))
+		}
+		delete(fileKeys, f.Name)
+	})
+	for key := range fileKeys {
+		if cmd.Flags().Lookup(key) == nil && !isParentKey(key, fileKeys) {
+			errs = append(errs, fmt.Sprintf("config file: unknown key %q for %s", key, cmd.CommandPath()))
+		}
+	}
+	if len(errs) > 0 {
+		sort.Strings(errs)
+		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(errs, "\n  "))
+	}
+	return nil
+}
+
+func isParentKey(key string, keys map[string]bool) bool {
+	for k := range keys {
+		if strings.HasPrefix(k, key+".") {
+			return true
+		}
+	}
+	return false
+}
+
+func flagNameFromEnv(key string) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(key, envPrefix)), "_", "-")
+}
+
+func envNameFromFlag(name string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// setFlag sets f from a config value; lists may come as YAML sequences.
+func setFlag(f *pflag.Flag, v any) error {
+	if list, ok := v.([]any); ok {
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			items := make([]string, len(list))
+			for i, it := range list {
+				items[i] = fmt.Sprint(it)
+			}
+			return sv.Replace(items)
+		}
+	}
+	return f.Value.Set(fmt.Sprint(v))
+}
+
+func newConfigCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Inspect configuration"}
+	print := &cobra.Command{
+		Use:   "print COMMAND",
+		Short: "Print the effective configuration of a command as YAML",
+		Long: `Print the configuration a command would run with after applying the config
+file, COLDTRACE_* environment variables and flags given here, e.g.
+  coldtrace config print up --config coldtrace.yaml`,
+		Args:               cobra.MinimumNArgs(1),
+		DisableFlagParsing: true,
+		RunE: func(c *cobra.Command, args []string) error {
+			root := c.Root()
+			target, rest, err := root.Find(args)
+			if err != nil || target == root || target == c {
+				return fmt.Errorf("unknown command %q", strings.Join(args, " "))
+			}
+			if err := target.ParseFlags(rest); err != nil {
+				return err
+			}
+			if err := loadConfig(target); err != nil {
+				return err
+			}
+			var lines []string
+			target.Flags().VisitAll(func(f *pflag.Flag) {
+				if f.Name == "help" || f.Name == "config" {
+					return
+				}
+				lines = append(lines, fmt.Sprintf("%s: %s  # %s", f.Name, yamlScalar(f), envNameFromFlag(f.Name)))
+			})
+			sort.Strings(lines)
+			fmt.Fprintln(c.OutOrStdout(), "# effective configuration of 'coldtrace "+target.Name()+"'")
+			for _, l := range lines {
+				fmt.Fprintln(c.OutOrStdout(), l)
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(print)
+	return cmd
+}
+
+func yamlScalar(f *pflag.Flag) string {
+	if sv, ok := f.Value.(pflag.SliceValue); ok {
+		items := sv.GetSlice()
+		quoted := make([]string, len(items))
+		for i, it := range items {
+			quoted[i] = fmt.Sprintf("%q", it)
+		}
+		return "[" + strings.Join(quoted, ", ") + "]"
+	}
+	switch f.Value.Type() {
+	case "bool", "int", "int64", "uint", "uint64", "float64":
+		return f.Value.String()
+	}
+	return fmt.Sprintf("%q", f.Value.String())
+}

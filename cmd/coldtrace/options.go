@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/coldtrace/coldtrace/collector"
+	"github.com/coldtrace/coldtrace/ingest"
+	"github.com/coldtrace/coldtrace/ingest/schema"
+	"github.com/coldtrace/coldtrace/internal/chclient"
+)
+
+func newLogger(cmd *cobra.Command) (*slog.Logger, error) {
+	levelName, _ := cmd.Flags().GetString("log-level")
+	format, _ := cmd.Flags().GetString("log-format")
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(levelName)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
+	switch strings.ToLower(format) {
+	case "text":
+		h = slog.NewTextHandler(os.Stderr, opts)
+	case "json":
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	default:
+		return nil, fmt.Errorf("--log-format %q: use text or json", format)
+	}
+	log := slog.New(h)
+	slog.SetDefault(log)
+	return log, nil
+}
+
+// storageOptions are the ClickHouse flags every role that reads or writes
+// spans has.
+type storageOptions struct {
+	dataDir    string
+	dsn        string
+	database   string
+	httpAddr   string
+	retention  time.Duration
+	maxConns   int
+	allowLocal bool // the role may use the embedded engine
+}
+
+func (o *storageOptions) register(fs *pflag.FlagSet, defaultDSN string) {
+	fs.StringVar(&o.dataDir, "data-dir", "./data", "directory for the embedded ClickHouse files, the function registry and the spool")
+	fs.StringVar(&o.dsn, "clickhouse", defaultDSN, `ClickHouse to use: "embedded" (in-process engine, needs libchdb) or a server DSN such as clickhouse://user:pass@host:9000 or http://host:8123`)
+	fs.StringVar(&o.database, "clickhouse-database", "coldtrace", "ClickHouse database holding Coldtrace's tables")
+	fs.DurationVar(&o.retention, "retention", 7*24*time.Hour, "how long spans and rollups are kept (ClickHouse TTL)")
+	fs.IntVar(&o.maxConns, "clickhouse-max-conns", 8, "maximum concurrent ClickHouse statements")
+	if o.allowLocal {
+		fs.StringVar(&o.httpAddr, "clickhouse-http-addr", "", "expose the embedded engine's ClickHouse HTTP interface on this loopback address (e.g. 127.0.0.1:8123) for curl or Grafana's ClickHouse data source")
+	}
+}
+
+func (o *storageOptions) clientConfig() chclient.Config {
+	return chclient.Config{DSN: o.dsn, DataDir: o.dataDir, Database: o.database, MaxConns: o.maxConns}
+}
+
+func (o *storageOptions) schemaOptions() schema.Options {
+	return schema.Options{Database: o.database, Retention: o.retention}
+}
+
+func (o *storageOptions) validate() error {
+	if err := o.clientConfig().Validate(); err != nil {
+		return err
+	}
+	if o.dsn == chclient.Embedded && !o.allowLocal {
+		return fmt.Errorf("--clickhouse: this role runs stateless against a ClickHouse server; give a DSN (the embedded engine is for 'coldtrace up')")
+	}
+	if o.httpAddr != "" && o.dsn != chclient.Embedded {
+		return fmt.Errorf("--clickhouse-http-addr only applies to the embedded engine")
+	}
+	return o.schemaOptions().Validate()
+}
+
+// open connects, exposes the embedded HTTP interface if asked, and
+// migrates the schema.
+func (o *storageOptions) open(ctx context.Context, log *slog.Logger) (*chclient.Client, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	client, err := chclient.Open(ctx, o.clientConfig(), log)
+	if err != nil {
+		return nil, err
+	}
+	if o.httpAddr != "" {
+		if _, err := client.ServeHTTPInterface(ctx, o.httpAddr); err != nil {
+			client.Close()
+			return nil, err
+		}
+	}
+	if err := schema.Migrate(ctx, client, o.schemaOptions(), log); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	return client, nil
+}
+
+// ingestOptions are the OTLP receiver and pipeline flags.
+type ingestOptions struct {
+	receiver collector.Config
+	pipeline ingest.Config
+}
+
+func (o *ingestOptions) register(fs *pflag.FlagSet, host string) {
+	rc, pc := collector.DefaultConfig(), ingest.DefaultConfig()
+	fs.StringVar(&o.receiver.GRPCAddr, "otlp-grpc-addr", host+":4317", "OTLP/gRPC listen address (empty disables it)")
+	fs.StringVar(&o.receiver.HTTPAddr, "otlp-http-addr", host+":4318", "OTLP/HTTP listen address, POST /v1/traces (empty disables it)")
+	fs.Int64Var(&o.receiver.MaxRequestBytes, "max-request-bytes", rc.MaxRequestBytes, "largest OTLP request accepted, before and after decompression")
+	fs.IntVar(&o.receiver.MaxSpansPerRequest, "max-spans-per-request", rc.MaxSpansPerRequest, "refuse OTLP requests with more spans (0 = no limit)")
+	fs.IntVar(&o.pipeline.BatchSpans, "batch-spans", pc.BatchSpans, "insert into ClickHouse once this many spans are pending")
+	fs.DurationVar(&o.pipeline.BatchAge, "batch-age", pc.BatchAge, "insert at the latest this long after a batch's first span")
+	fs.IntVar(&o.pipeline.QueueSpans, "queue-spans", pc.QueueSpans, "spans accepted but not yet stored before senders are throttled (HTTP 429 / RESOURCE_EXHAUSTED)")
+	fs.IntVar(&o.pipeline.Writers, "insert-writers", pc.Writers, "concurrent ClickHouse inserts")
+	fs.DurationVar(&o.pipeline.InsertTimeout, "insert-timeout", pc.InsertTimeout, "time limit of one insert attempt")
+	fs.DurationVar(&o.pipeline.RetryFor, "insert-retry-for", pc.RetryFor, "how long a failing insert is retried before senders are told to retry")
+	fs.IntVar(&o.pipeline.Limits.MaxAttributes, "max-attributes", pc.Limits.MaxAttributes, "attributes kept per span, resource, event or link; more are dropped and counted")
+	fs.IntVar(&o.pipeline.Limits.MaxValueLength, "max-attribute-length", pc.Limits.MaxValueLength, "longest attribute value in bytes; longer values are cut and counted")
+	fs.IntVar(&o.pipeline.Limits.MaxEvents, "max-events", pc.Limits.MaxEvents, "events kept per span; more are dropped and counted")
+	fs.IntVar(&o.pipeline.Limits.MaxLinks, "max-links", pc.Limits.MaxLinks, "links kept per span; more are dropped and counted")
+}
+
+// ingestStack is a running receiver and the pipeline behind it.
+type ingestStack struct {
+	receiver *collector.Receiver
+	pipeline *ingest.Pipeline
+}
+
+func startIngest(ctx context.Context, o *ingestOptions, client *chclient.Client, so schema.Options, log *slog.Logger) (*ingestStack, error) {
+	p, err := ingest.New(o.pipeline, client, so, log)
+	if err != nil {
+		return nil, err
+	}
+	r, err := collector.New(o.receiver, p, log)
+	if err != nil {
+		p.Shutdown(ctx)
+		return nil, err
+	}
+	if err := r.Start(ctx); err != nil {
+		p.Shutdown(ctx)
+		return nil, err
+	}
+	return &ingestStack{receiver: r, pipeline: p}, nil
+}
+
+// shutdown stops taking requests, then stores what was accepted.
+func (s *ingestStack) shutdown(ctx context.Context) error {
+	err := s.receiver.Shutdown(ctx)
+	if perr := s.pipeline.Shutdown(ctx); perr != nil {
+		return perr
+	}
+	return err
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// upOptions are the flags of 'coldtrace up'.
+type upOptions struct {
+	storage         storageOptions
+	ingest          ingestOptions
+	httpAddr        string
+	gatewayAddr     string
+	shutdownTimeout time.Duration
+}
+
+func newUpCommand() *cobra.Command {
+	o := &upOptions{storage: storageOptions{allowLocal: true}}
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run every role in one process (embedded ClickHouse by default)",
+		Long: `Run Coldtrace in one process: OTLP receivers, ingest, the REST API and web
+UI, and the function runtime. By default spans go to the embedded ClickHouse
+engine in --data-dir; --clickhouse takes a server DSN instead. Listeners bind
+to loopback unless an address says otherwise.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(cmd)
+			if err != nil {
+				return err
+			}
+			return runUp(cmd.Context(), o, log)
+		},
+	}
+	fs := cmd.Flags()
+	o.storage.register(fs, "embedded")
+	o.ingest.register(fs, "127.0.0.1")
+	fs.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:7070", "REST API (/api/v1) and web UI listen address")
+	fs.StringVar(&o.gatewayAddr, "gateway-addr", "127.0.0.1:8080", "function gateway listen address: /fn/{name}/* and the Lambda Invoke API")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long to drain requests and store pending spans")
+	return cmd
+}
+
+func runUp(ctx context.Context, o *upOptions, log *slog.Logger) error {
+	client, err := o.storage.open(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	ing, err := startIngest(ctx, &o.ingest, client, o.storage.schemaOptions(), log)
+	if err != nil {
+		return err
+	}
+	log.Info("coldtrace is up",
+		"otlp_grpc", ing.receiver.GRPCAddr(), "otlp_http", ing.receiver.HTTPAddr(),
+		"clickhouse", o.storage.dsn, "database", o.storage.database)
+	<-ctx.Done()
+	log.Info("shutting down", "timeout", o.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	if err := ing.shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,53 @@
+// Package collector receives OTLP traces over gRPC and HTTP and hands them,
+// as ptrace.Traces, to a consumer.Traces. It knows nothing of storage.
+package collector
+
+import (
+	"errors"
+	"fmt"
+	"net"
+)
+
+// Config configures the receivers.
+type Config struct {
+	// GRPCAddr is the OTLP/gRPC listen address ("" disables it).
+	GRPCAddr string `yaml:"grpc_addr"`
+	// HTTPAddr is the OTLP/HTTP listen address ("" disables it).
+	HTTPAddr string `yaml:"http_addr"`
+	// MaxRequestBytes bounds a request, compressed and decompressed.
+	MaxRequestBytes int64 `yaml:"max_request_bytes"`
+	// MaxSpansPerRequest rejects larger requests (0 = no limit).
+	MaxSpansPerRequest int `yaml:"max_spans_per_request"`
+}
+
+// DefaultConfig returns OTLP's default ports.
+func DefaultConfig() Config {
+	return Config{
+		GRPCAddr:        "127.0.0.1:4317",
+		HTTPAddr:        "127.0.0.1:4318",
+		MaxRequestBytes: 20 << 20,
+	}
+}
+
+// Validate reports invalid settings.
+func (c Config) Validate() error {
+	var errs []error
+	if c.GRPCAddr == "" && c.HTTPAddr == "" {
+		errs = append(errs, errors.New("collector: neither an OTLP gRPC nor an HTTP address is set"))
+	}
+	for _, a := range []string{c.GRPCAddr, c.HTTPAddr} {
+		if a == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf("collector: address %q: %w", a, err))
+		}
+	}
+	if c.MaxRequestBytes <= 0 {
+		errs = append(errs, errors.New("collector: max_request_bytes must be positive"))
+	}
+	if c.MaxSpansPerRequest < 0 {
+		errs = append(errs, errors.New("collector: max_spans_per_request must not be negative"))
+	}
+	return errors.Join(errs...)
+}

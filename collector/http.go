@@ -1,0 +1,173 @@
+package collector
+
+import (
+	"compress/gzip"
+	"compress/zlib"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/klauspost/compress/zstd"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/coldtrace/coldtrace/internal/consumer"
+	"github.com/coldtrace/coldtrace/internal/tenant"
+)
+
+const (
+	contentTypeProto = "application/x-protobuf"
+	contentTypeJSON  = "application/json"
+)
+
+// TracesPath is OTLP/HTTP's traces endpoint.
+const TracesPath = "/v1/traces"
+
+// HTTPHandler serves OTLP/HTTP: POST /v1/traces with protobuf or JSON
+// bodies, optionally gzip-, zstd- or deflate-encoded.
+func (r *Receiver) HTTPHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(TracesPath, r.handleHTTP)
+	return mux
+}
+
+func (r *Receiver) handleHTTP(w http.ResponseWriter, req *http.Request) {
+	ct := contentTypeProto
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeHTTPError(w, ct, http.StatusMethodNotAllowed, codes.InvalidArgument, req.Method+" is not allowed; send POST "+TracesPath)
+		return
+	}
+	mediaType, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	switch {
+	case err == nil && mediaType == contentTypeJSON:
+		ct = contentTypeJSON
+	case err == nil && mediaType == contentTypeProto:
+	default:
+		writeHTTPError(w, ct, http.StatusUnsupportedMediaType, codes.InvalidArgument,
+			fmt.Sprintf("unsupported Content-Type %q; use %s or %s", req.Header.Get("Content-Type"), contentTypeProto, contentTypeJSON))
+		return
+	}
+	body, status, err := r.readBody(w, req)
+	if err != nil {
+		r.stats.RequestsMalformed.Add(1)
+		writeHTTPError(w, ct, status, codes.InvalidArgument, err.Error())
+		return
+	}
+	otlpReq := ptraceotlp.NewExportRequest()
+	if ct == contentTypeJSON {
+		err = otlpReq.UnmarshalJSON(body)
+	} else {
+		err = otlpReq.UnmarshalProto(body)
+	}
+	if err != nil {
+		r.stats.RequestsMalformed.Add(1)
+		kind := "protobuf"
+		if ct == contentTypeJSON {
+			kind = "JSON"
+		}
+		writeHTTPError(w, ct, http.StatusBadRequest, codes.InvalidArgument, fmt.Sprintf("malformed OTLP %s ExportTraceServiceRequest: %v", kind, err))
+		return
+	}
+	ctx := req.Context()
+	if t := req.Header.Get(tenant.Header); t != "" {
+		ctx = tenant.NewContext(ctx, t)
+	}
+	resp, err := r.export(ctx, otlpReq)
+	if err != nil {
+		e := consumer.Classify(err)
+		switch e.Kind {
+		case consumer.KindPermanent:
+			writeHTTPError(w, ct, http.StatusBadRequest, codes.InvalidArgument, e.Error())
+		case consumer.KindUnauthenticated:
+			writeHTTPError(w, ct, http.StatusUnauthorized, codes.Unauthenticated, e.Error())
+		case consumer.KindThrottled:
+			w.Header().Set("Retry-After", retryAfterSeconds(e.RetryAfter))
+			writeHTTPError(w, ct, http.StatusTooManyRequests, codes.ResourceExhausted, e.Error())
+		default:
+			if e.RetryAfter > 0 {
+				w.Header().Set("Retry-After", retryAfterSeconds(e.RetryAfter))
+			}
+			writeHTTPError(w, ct, http.StatusServiceUnavailable, codes.Unavailable, e.Error())
+		}
+		return
+	}
+	var out []byte
+	if ct == contentTypeJSON {
+		out, err = resp.MarshalJSON()
+	} else {
+		out, err = resp.MarshalProto()
+	}
+	if err != nil {
+		writeHTTPError(w, ct, http.StatusInternalServerError, codes.Internal, "encode response: "+err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", ct)
+	w.WriteHeader(http.StatusOK)
+	w.Write(out)
+}
+
+// readBody reads the request, undoing its Content-Encoding, and refuses
+// bodies over MaxRequestBytes before and after decompression.
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, int, error) {
+	limit := r.cfg.MaxRequestBytes
+	var body io.Reader = http.MaxBytesReader(w, req.Body, limit)
+	switch enc := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip":
+		gz, err := gzip.NewReader(body)
+		if err != nil {
+			return nil, http.StatusBadRequest, fmt.Errorf("invalid gzip body: %w", err)
+		}
+		defer gz.Close()
+		body = gz
+	case "zstd":
+		zr, err := zstd.NewReader(body, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(limit)))
+		if err != nil {
+			return nil, http.StatusBadRequest, fmt.Errorf("invalid zstd body: %w", err)
+		}
+		defer zr.Close()
+		body = zr
+	case "deflate":
+		zr, err := zlib.NewReader(body)
+		if err != nil {
+			return nil, http.StatusBadRequest, fmt.Errorf("invalid deflate body: %w", err)
+		}
+		defer zr.Close()
+		body = zr
+	default:
+		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("unsupported Content-Encoding %q; use gzip, zstd or deflate", enc)
+	}
+	b, err := io.ReadAll(io.LimitReader(body, limit+1))
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body larger than %d bytes", limit)
+	case err != nil:
+		return nil, http.StatusBadRequest, fmt.Errorf("read body: %w", err)
+	case int64(len(b)) > limit:
+		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("decompressed request larger than %d bytes", limit)
+	}
+	return b, http.StatusOK, nil
+}
+
+// writeHTTPError answers with a google.rpc.Status, as OTLP/HTTP specifies,
+// in the request's encoding.
+func writeHTTPError(w http.ResponseWriter, ct string, httpStatus int, code codes.Code, msg string) {
+	st := &spb.Status{Code: int32(code), Message: msg}
+	var b []byte
+	if ct == contentTypeJSON {
+		b, _ = protojson.Marshal(st)
+	} else {
+		b, _ = proto.Marshal(st)
+	}
+	w.Header().Set("Content-Type", ct)
+	w.WriteHeader(httpStatus)
+	w.Write(b)
+}

@@ -1,0 +1,171 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+
+	"github.com/coldtrace/coldtrace/internal/consumer"
+)
+
+// Stats are the receiver's counters.
+type Stats struct {
+	Requests          atomic.Int64
+	RequestsMalformed atomic.Int64
+	SpansReceived     atomic.Int64
+	SpansRefused      atomic.Int64
+}
+
+// Receiver serves OTLP over gRPC and HTTP.
+type Receiver struct {
+	cfg   Config
+	next  consumer.Traces
+	log   *slog.Logger
+	stats Stats
+
+	grpcOpts []grpc.ServerOption
+	grpcSrv  *grpc.Server
+	httpSrv  *http.Server
+	grpcLn   net.Listener
+	httpLn   net.Listener
+	wg       sync.WaitGroup
+}
+
+// Option customises a Receiver.
+type Option func(*Receiver)
+
+// WithGRPCServerOptions adds gRPC server options (TLS, interceptors).
+func WithGRPCServerOptions(opts ...grpc.ServerOption) Option {
+	return func(r *Receiver) { r.grpcOpts = append(r.grpcOpts, opts...) }
+}
+
+// New returns a receiver that hands traces to next.
+func New(cfg Config, next consumer.Traces, log *slog.Logger, opts ...Option) (*Receiver, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if next == nil {
+		return nil, errors.New("collector: nil consumer")
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	r := &Receiver{cfg: cfg, next: next, log: log}
+	for _, o := range opts {
+		o(r)
+	}
+	return r, nil
+}
+
+// Stats returns the live counters.
+func (r *Receiver) Stats() *Stats { return &r.stats }
+
+// export checks a decoded request against the limits and consumes it.
+func (r *Receiver) export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
+	r.stats.Requests.Add(1)
+	td := req.Traces()
+	n := td.SpanCount()
+	resp := ptraceotlp.NewExportResponse()
+	if r.cfg.MaxSpansPerRequest > 0 && n > r.cfg.MaxSpansPerRequest {
+		r.stats.SpansRefused.Add(int64(n))
+		return resp, consumer.Permanent(fmt.Errorf("request has %d spans; the limit is %d per request: split it", n, r.cfg.MaxSpansPerRequest))
+	}
+	r.stats.SpansReceived.Add(int64(n))
+	err := r.next.ConsumeTraces(ctx, td)
+	var partial *consumer.PartialError
+	switch {
+	case errors.As(err, &partial):
+		resp.PartialSuccess().SetRejectedSpans(partial.Rejected)
+		resp.PartialSuccess().SetErrorMessage(partial.Message)
+		r.stats.SpansRefused.Add(partial.Rejected)
+		return resp, nil
+	case err != nil:
+		r.stats.SpansRefused.Add(int64(n))
+		return resp, err
+	}
+	return resp, nil
+}
+
+// Start listens on the configured addresses and serves until Shutdown.
+func (r *Receiver) Start(ctx context.Context) error {
+	var lc net.ListenConfig
+	if r.cfg.GRPCAddr != "" {
+		ln, err := lc.Listen(ctx, "tcp", r.cfg.GRPCAddr)
+		if err != nil {
+			return fmt.Errorf("OTLP gRPC listen: %w", err)
+		}
+		r.grpcLn = ln
+		r.grpcSrv = r.newGRPCServer(r.grpcOpts...)
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			if err := r.grpcSrv.Serve(ln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+				r.log.Error("OTLP gRPC server stopped", "err", err)
+			}
+		}()
+		r.log.Info("OTLP gRPC receiver listening", "addr", ln.Addr().String())
+	}
+	if r.cfg.HTTPAddr != "" {
+		ln, err := lc.Listen(ctx, "tcp", r.cfg.HTTPAddr)
+		if err != nil {
+			if r.grpcSrv != nil {
+				r.grpcSrv.Stop()
+			}
+			return fmt.Errorf("OTLP HTTP listen: %w", err)
+		}
+		r.httpLn = ln
+		r.httpSrv = &http.Server{Handler: r.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			if err := r.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				r.log.Error("OTLP HTTP server stopped", "err", err)
+			}
+		}()
+		r.log.Info("OTLP HTTP receiver listening", "addr", ln.Addr().String())
+	}
+	return nil
+}
+
+// GRPCAddr is the bound gRPC address (after Start).
+func (r *Receiver) GRPCAddr() string { return addrString(r.grpcLn) }
+
+// HTTPAddr is the bound HTTP address (after Start).
+func (r *Receiver) HTTPAddr() string { return addrString(r.httpLn) }
+
+func addrString(ln net.Listener) string {
+	if ln == nil {
+		return ""
+	}
+	return ln.Addr().String()
+}
+
+// Shutdown stops accepting requests and waits for in-flight ones until ctx
+// ends.
+func (r *Receiver) Shutdown(ctx context.Context) error {
+	var errs []error
+	if r.httpSrv != nil {
+		errs = append(errs, r.httpSrv.Shutdown(ctx))
+	}
+	if r.grpcSrv != nil {
+		stopped := make(chan struct{})
+		go func() { r.grpcSrv.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			r.grpcSrv.Stop()
+			errs = append(errs, ctx.Err())
+		}
+	}
+	r.wg.Wait()
+	return errors.Join(errs...)
+}

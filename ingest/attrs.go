@@ -1,0 +1,129 @@
+package ingest
+
+import (
+	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// attrMap is an attribute map as parallel key and value slices, in the
+// order the sender gave them. It goes into ClickHouse Map columns through
+// clickhouse-go's IterableOrderedMap, which avoids building a Go map per
+// span.
+type attrMap struct {
+	keys, values []string
+}
+
+var _ column.IterableOrderedMap = (*attrMap)(nil)
+
+// Put implements column.IterableOrderedMap.
+func (m *attrMap) Put(k, v any) {
+	m.keys = append(m.keys, k.(string))
+	m.values = append(m.values, v.(string))
+}
+
+// Iterator implements column.IterableOrderedMap.
+func (m *attrMap) Iterator() column.MapIterator { return &attrIter{m: m, i: -1} }
+
+// get returns the value of key, or "".
+func (m *attrMap) get(key string) string {
+	for i, k := range m.keys {
+		if k == key {
+			return m.values[i]
+		}
+	}
+	return ""
+}
+
+type attrIter struct {
+	m *attrMap
+	i int
+}
+
+func (it *attrIter) Next() bool { it.i++; return it.i < len(it.m.keys) }
+func (it *attrIter) Key() any   { return it.m.keys[it.i] }
+func (it *attrIter) Value() any { return it.m.values[it.i] }
+
+// Value type names stored in the *AttributeTypes columns. String values
+// are not recorded: a key without a type entry is a string.
+const (
+	typeBool   = "bool"
+	typeInt    = "int"
+	typeDouble = "double"
+	typeBytes  = "bytes"
+	typeArray  = "array"
+	typeMap    = "map"
+)
+
+func typeName(t pcommon.ValueType) string {
+	switch t {
+	case pcommon.ValueTypeBool:
+		return typeBool
+	case pcommon.ValueTypeInt:
+		return typeInt
+	case pcommon.ValueTypeDouble:
+		return typeDouble
+	case pcommon.ValueTypeBytes:
+		return typeBytes
+	case pcommon.ValueTypeSlice:
+		return typeArray
+	case pcommon.ValueTypeMap:
+		return typeMap
+	default:
+		return ""
+	}
+}
+
+// limits bound what one span may carry; see Limits.
+type attrConverter struct {
+	maxAttrs    int
+	maxValueLen int
+	truncated   int64 // attributes dropped or values cut, for metrics
+}
+
+// convert stringifies attrs as the OpenTelemetry exporter does
+// (Value.AsString) and records the type of every non-string value.
+func (c *attrConverter) convert(attrs pcommon.Map) (values, types attrMap) {
+	n := attrs.Len()
+	if n == 0 {
+		return
+	}
+	if c.maxAttrs > 0 && n > c.maxAttrs {
+		c.truncated += int64(n - c.maxAttrs)
+		n = c.maxAttrs
+	}
+	values.keys = make([]string, 0, n)
+	values.values = make([]string, 0, n)
+	i := 0
+	for k, v := range attrs.All() {
+		if i == n {
+			break
+		}
+		i++
+		var s string
+		if v.Type() == pcommon.ValueTypeStr {
+			s = v.Str()
+		} else {
+			s = v.AsString()
+			types.keys = append(types.keys, k)
+			types.values = append(types.values, typeName(v.Type()))
+		}
+		if c.maxValueLen > 0 && len(s) > c.maxValueLen {
+			s = truncateUTF8(s, c.maxValueLen)
+			c.truncated++
+		}
+		values.keys = append(values.keys, k)
+		values.values = append(values.values, s)
+	}
+	return
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a rune.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,119 @@
+package schema
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Statements renders every statement of m for o.
+func (m Migration) Statements(o Options) ([]string, error) {
+	return render(o, m.SQL)
+}
+
+// Migrate brings the database to the newest schema version, records each
+// applied migration in MigrationsTable, and sets the retention TTL. It is
+// safe to run on every start and from several processes at once: every
+// statement is idempotent.
+func Migrate(ctx context.Context, conn driver.Conn, o Options, log *slog.Logger) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	d := tmplData{Options: o}
+	if err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE IF NOT EXISTS `%s` %s", o.Database, d.OnCluster())); err != nil {
+		return fmt.Errorf("create database %s: %w", o.Database, err)
+	}
+	engine := "ReplacingMergeTree()"
+	if o.Cluster != "" {
+		// Every node shares one migration history.
+		engine = fmt.Sprintf("ReplicatedReplacingMergeTree('/clickhouse/tables/all/%s/%s', '{replica}')", o.Database, MigrationsTable)
+	}
+	if err := conn.Exec(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s %s (
+    Version UInt32, Description String, AppliedAt DateTime64(3)
+) ENGINE = %s ORDER BY Version`, o.Table(MigrationsTable), d.OnCluster(), engine)); err != nil {
+		return fmt.Errorf("create %s: %w", MigrationsTable, err)
+	}
+	applied, err := AppliedVersions(ctx, conn, o)
+	if err != nil {
+		return err
+	}
+	for _, m := range Migrations {
+		if applied[m.Version] {
+			continue
+		}
+		stmts, err := m.Statements(o)
+		if err != nil {
+			return fmt.Errorf("render migration %d: %w", m.Version, err)
+		}
+		for _, s := range stmts {
+			if err := conn.Exec(ctx, s); err != nil {
+				return fmt.Errorf("migration %d (%s): %w\n%s", m.Version, m.Description, err, s)
+			}
+		}
+		if err := conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s (Version, Description, AppliedAt) VALUES (?, ?, ?)", o.Table(MigrationsTable)),
+			m.Version, m.Description, time.Now()); err != nil {
+			return fmt.Errorf("record migration %d: %w", m.Version, err)
+		}
+		log.Info("schema migration applied", "version", m.Version, "description", m.Description, "database", o.Database)
+	}
+	return ensureRetention(ctx, conn, o, log)
+}
+
+// AppliedVersions reads the migration history.
+func AppliedVersions(ctx context.Context, conn driver.Conn, o Options) (map[uint32]bool, error) {
+	rows, err := conn.Query(ctx, fmt.Sprintf("SELECT Version FROM %s FINAL", o.Table(MigrationsTable)))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", MigrationsTable, err)
+	}
+	defer rows.Close()
+	applied := map[uint32]bool{}
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		applied[v] = true
+	}
+	return applied, rows.Err()
+}
+
+// ttlTables are the tables whose TTL follows --retention, with the
+// expression each one's TTL is computed from.
+var ttlTables = []struct{ table, expr string }{
+	{TracesTable, "toDateTime(Timestamp)"},
+	{TraceIDTimesTable, "Start"},
+	{FunctionStatsTable, "Minute"},
+}
+
+// ensureRetention changes the tables' TTL when --retention changed since
+// they were created. Existing parts are not rewritten: expired parts are
+// dropped whole as they age out (ttl_only_drop_parts).
+func ensureRetention(ctx context.Context, conn driver.Conn, o Options, log *slog.Logger) error {
+	want := fmt.Sprintf("toIntervalSecond(%d)", int64(o.Retention/time.Second))
+	for _, t := range ttlTables {
+		store := strings.TrimSuffix(strings.TrimPrefix(o.storageTable(t.table), "`"+o.Database+"`.`"), "`")
+		var engineFull string
+		err := conn.QueryRow(ctx, "SELECT engine_full FROM system.tables WHERE database = ? AND name = ?", o.Database, store).Scan(&engineFull)
+		if err != nil {
+			return fmt.Errorf("read TTL of %s: %w", store, err)
+		}
+		if strings.Contains(engineFull, want) {
+			continue
+		}
+		d := tmplData{Options: o}
+		stmt := fmt.Sprintf("ALTER TABLE %s %s MODIFY TTL %s + %s SETTINGS materialize_ttl_after_modify = 0",
+			o.storageTable(t.table), d.OnCluster(), t.expr, want)
+		if err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("set retention on %s: %w", store, err)
+		}
+		log.Info("retention changed", "table", store, "retention", o.Retention)
+	}
+	return nil
+}

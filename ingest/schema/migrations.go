@@ -1,0 +1,154 @@
+package schema
+
+// Migration is one versioned, idempotent schema change. Its statements are
+// templates rendered with Options; each must be safe to run again.
+type Migration struct {
+	Version     uint32
+	Description string
+	SQL         string
+}
+
+// Migrations are applied in order. Never edit a released migration: add a
+// new one.
+var Migrations = []Migration{
+	{1, "spans, trace-id time lookup, per-minute function rollup", migration1},
+}
+
+const migration1 = `
+CREATE TABLE IF NOT EXISTS {{.Store "otel_traces"}} {{.OnCluster}} (
+    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    TraceId String CODEC(ZSTD(1)),
+    SpanId String CODEC(ZSTD(1)),
+    ParentSpanId String CODEC(ZSTD(1)),
+    TraceState String CODEC(ZSTD(1)),
+    SpanName LowCardinality(String) CODEC(ZSTD(1)),
+    SpanKind LowCardinality(String) CODEC(ZSTD(1)),
+    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+    ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    ScopeName String CODEC(ZSTD(1)),
+    ScopeVersion String CODEC(ZSTD(1)),
+    SpanAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    Duration UInt64 CODEC(T64, ZSTD(1)),
+    StatusCode LowCardinality(String) CODEC(ZSTD(1)),
+    StatusMessage String CODEC(ZSTD(1)),
+    Events Nested (
+        Timestamp DateTime64(9),
+        Name LowCardinality(String),
+        Attributes Map(LowCardinality(String), String)
+    ) CODEC(ZSTD(1)),
+    Links Nested (
+        TraceId String,
+        SpanId String,
+        TraceState String,
+        Attributes Map(LowCardinality(String), String)
+    ) CODEC(ZSTD(1)),
+    TenantId LowCardinality(String) DEFAULT '' CODEC(ZSTD(1)),
+    FunctionName LowCardinality(String) DEFAULT ResourceAttributes['faas.name'] CODEC(ZSTD(1)),
+    FunctionVersion LowCardinality(String) DEFAULT ResourceAttributes['faas.version'] CODEC(ZSTD(1)),
+    FaasInstance String DEFAULT ResourceAttributes['faas.instance'] CODEC(ZSTD(1)),
+    FaasTrigger LowCardinality(String) DEFAULT SpanAttributes['faas.trigger'] CODEC(ZSTD(1)),
+    IsInvocation Bool DEFAULT ResourceAttributes['faas.name'] != ''
+        AND (mapContains(SpanAttributes, 'faas.trigger') OR mapContains(SpanAttributes, 'faas.invocation_id')) CODEC(ZSTD(1)),
+    ColdStart Bool DEFAULT SpanAttributes['faas.coldstart'] = 'true' CODEC(ZSTD(1)),
+    ErrorType LowCardinality(String) DEFAULT SpanAttributes['error.type'] CODEC(ZSTD(1)),
+    InitDurationMs Float64 DEFAULT toFloat64OrZero(SpanAttributes['coldtrace.init_duration_ms']) CODEC(ZSTD(1)),
+    BilledDurationMs UInt64 DEFAULT toUInt64OrZero(SpanAttributes['coldtrace.billed_duration_ms']) CODEC(T64, ZSTD(1)),
+    MaxMemoryUsedBytes UInt64 DEFAULT toUInt64OrZero(SpanAttributes['coldtrace.max_memory_used_bytes']) CODEC(T64, ZSTD(1)),
+    MemoryLimitBytes UInt64 DEFAULT toUInt64OrZero(ResourceAttributes['faas.max_memory']) CODEC(T64, ZSTD(1)),
+    TimeoutMs UInt64 DEFAULT toUInt64OrZero(SpanAttributes['coldtrace.timeout_ms']) CODEC(T64, ZSTD(1)),
+    SpanAttributeTypes Map(LowCardinality(String), LowCardinality(String)) DEFAULT map() CODEC(ZSTD(1)),
+    ResourceAttributeTypes Map(LowCardinality(String), LowCardinality(String)) DEFAULT map() CODEC(ZSTD(1)),
+    INDEX idx_ts Timestamp TYPE minmax GRANULARITY 1,
+    INDEX idx_duration Duration TYPE minmax GRANULARITY 1,
+    INDEX idx_span_attr_key mapKeys(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_span_attr_value mapValues(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1
+) ENGINE = {{.Engine "MergeTree" "otel_traces"}}
+PARTITION BY toDate(Timestamp)
+ORDER BY (TenantId, ServiceName, toStartOfFifteenMinutes(Timestamp), TraceId, Timestamp)
+TTL toDateTime(Timestamp) + toIntervalSecond({{.RetentionSeconds}})
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
+
+{{.Distributed "otel_traces" "cityHash64(TraceId)"}};
+
+CREATE TABLE IF NOT EXISTS {{.Store "otel_traces_trace_id_ts"}} {{.OnCluster}} (
+    TraceId String CODEC(ZSTD(1)),
+    Start SimpleAggregateFunction(min, DateTime) CODEC(ZSTD(1)),
+    End SimpleAggregateFunction(max, DateTime) CODEC(ZSTD(1)),
+    SpanCount SimpleAggregateFunction(sum, UInt64) CODEC(ZSTD(1))
+) ENGINE = {{.Engine "AggregatingMergeTree" "otel_traces_trace_id_ts"}}
+PARTITION BY toStartOfWeek(Start)
+ORDER BY (TraceId)
+TTL Start + toIntervalSecond({{.RetentionSeconds}})
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
+
+{{.Distributed "otel_traces_trace_id_ts" "cityHash64(TraceId)"}};
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{.Table "otel_traces_trace_id_ts_mv"}} {{.OnCluster}}
+TO {{.Store "otel_traces_trace_id_ts"}} AS
+SELECT
+    TraceId,
+    min(toDateTime(Timestamp)) AS Start,
+    max(toDateTime(Timestamp)) AS End,
+    toUInt64(count()) AS SpanCount
+FROM {{.Store "otel_traces"}}
+WHERE TraceId != ''
+GROUP BY TraceId;
+
+CREATE TABLE IF NOT EXISTS {{.Store "faas_invocations_1m"}} {{.OnCluster}} (
+    TenantId LowCardinality(String),
+    FunctionName LowCardinality(String),
+    FunctionVersion LowCardinality(String),
+    Minute DateTime CODEC(Delta(4), ZSTD(1)),
+    Invocations SimpleAggregateFunction(sum, UInt64),
+    ColdStarts SimpleAggregateFunction(sum, UInt64),
+    Errors SimpleAggregateFunction(sum, UInt64),
+    Timeouts SimpleAggregateFunction(sum, UInt64),
+    OutOfMemory SimpleAggregateFunction(sum, UInt64),
+    Crashes SimpleAggregateFunction(sum, UInt64),
+    HandlerErrors SimpleAggregateFunction(sum, UInt64),
+    InitErrors SimpleAggregateFunction(sum, UInt64),
+    Throttles SimpleAggregateFunction(sum, UInt64),
+    DurationSum SimpleAggregateFunction(sum, UInt64),
+    DurationQuantiles AggregateFunction(quantilesTDigest(0.5, 0.9, 0.95, 0.99), UInt64),
+    InitDurationSum SimpleAggregateFunction(sum, Float64),
+    InitDurationQuantiles AggregateFunction(quantilesTDigest(0.5, 0.9, 0.95, 0.99), Float64),
+    BilledDurationMs SimpleAggregateFunction(sum, UInt64),
+    BilledGBSeconds SimpleAggregateFunction(sum, Float64),
+    MaxMemoryUsedBytes SimpleAggregateFunction(max, UInt64),
+    MemoryLimitBytes SimpleAggregateFunction(max, UInt64)
+) ENGINE = {{.Engine "AggregatingMergeTree" "faas_invocations_1m"}}
+PARTITION BY toDate(Minute)
+ORDER BY (TenantId, FunctionName, FunctionVersion, Minute)
+TTL Minute + toIntervalSecond({{.RetentionSeconds}})
+SETTINGS ttl_only_drop_parts = 1;
+
+{{.Distributed "faas_invocations_1m" "cityHash64(FunctionName)"}};
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS {{.Table "faas_invocations_1m_mv"}} {{.OnCluster}}
+TO {{.Store "faas_invocations_1m"}} AS
+SELECT
+    TenantId,
+    FunctionName,
+    FunctionVersion,
+    toStartOfMinute(Timestamp) AS Minute,
+    countIf(ErrorType != 'throttled') AS Invocations,
+    countIf(ColdStart) AS ColdStarts,
+    countIf(ErrorType != 'throttled' AND (ErrorType != '' OR StatusCode = 'Error')) AS Errors,
+    countIf(ErrorType = 'timeout') AS Timeouts,
+    countIf(ErrorType = 'out_of_memory') AS OutOfMemory,
+    countIf(ErrorType = 'crash') AS Crashes,
+    countIf(ErrorType = 'handler_error') AS HandlerErrors,
+    countIf(ErrorType = 'init_error') AS InitErrors,
+    countIf(ErrorType = 'throttled') AS Throttles,
+    sumIf(Duration, ErrorType != 'throttled') AS DurationSum,
+    quantilesTDigestStateIf(0.5, 0.9, 0.95, 0.99)(Duration, ErrorType != 'throttled') AS DurationQuantiles,
+    sumIf(InitDurationMs, ColdStart) AS InitDurationSum,
+    quantilesTDigestStateIf(0.5, 0.9, 0.95, 0.99)(InitDurationMs, ColdStart) AS InitDurationQuantiles,
+    sum(s.BilledDurationMs) AS BilledDurationMs,
+    sum(s.BilledDurationMs * s.MemoryLimitBytes) / 1073741824000 AS BilledGBSeconds,
+    max(s.MaxMemoryUsedBytes) AS MaxMemoryUsedBytes,
+    max(s.MemoryLimitBytes) AS MemoryLimitBytes
+FROM {{.Store "otel_traces"}} AS s
+WHERE IsInvocation
+GROUP BY TenantId, FunctionName, FunctionVersion, Minute
+`
