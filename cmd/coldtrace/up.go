@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -13,8 +12,8 @@ import (
 type upOptions struct {
 	storage         storageOptions
 	ingest          ingestOptions
-	httpAddr        string
-	gatewayAddr     string
+	query           queryOptions   // query_cmd.go
+	runtime         runtimeOptions // runtime_cmd.go
 	shutdownTimeout time.Duration
 }
 
@@ -39,8 +38,8 @@ to loopback unless an address says otherwise.`,
 	fs := cmd.Flags()
 	o.storage.register(fs, "embedded")
 	o.ingest.register(fs, "127.0.0.1")
-	fs.StringVar(&o.httpAddr, "http-addr", "127.0.0.1:7070", "REST API (/api/v1) and web UI listen address")
-	fs.StringVar(&o.gatewayAddr, "gateway-addr", "127.0.0.1:8080", "function gateway listen address: /fn/{name}/* and the Lambda Invoke API")
+	o.query.register(fs, "127.0.0.1")
+	o.runtime.register(fs, "127.0.0.1")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long to drain requests and store pending spans")
 	return cmd
 }
@@ -55,15 +54,32 @@ func runUp(ctx context.Context, o *upOptions, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Stop in reverse order of start: the runtime emits spans into the
+	// receivers, the API reads what ingest stored.
+	stops := []func(context.Context) error{ing.shutdown}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+		defer cancel()
+		for i := len(stops) - 1; i >= 0; i-- {
+			if err := stops[i](sctx); err != nil {
+				log.Error("shutdown", "err", err)
+			}
+		}
+	}()
+	stopQuery, err := startQuery(ctx, &o.query, client, o.storage.schemaOptions(), log)
+	if err != nil {
+		return err
+	}
+	stops = append(stops, stopQuery)
+	stopRuntime, err := startRuntime(ctx, &o.runtime, "http://"+ing.receiver.HTTPAddr(), log)
+	if err != nil {
+		return err
+	}
+	stops = append(stops, stopRuntime)
 	log.Info("coldtrace is up",
 		"otlp_grpc", ing.receiver.GRPCAddr(), "otlp_http", ing.receiver.HTTPAddr(),
 		"clickhouse", o.storage.dsn, "database", o.storage.database)
 	<-ctx.Done()
 	log.Info("shutting down", "timeout", o.shutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
-	defer cancel()
-	if err := ing.shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
 	return nil
 }

@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# The embedded ClickHouse engine.
+exec "$(dirname "$0")/../install-chdb.sh"
