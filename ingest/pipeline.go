@@ -37,7 +37,11 @@ type Config struct {
 	// RetryFor is how long a failing batch is retried before its senders
 	// are told to retry themselves.
 	RetryFor time.Duration `yaml:"retry_for"`
-	Limits   Limits        `yaml:"limits"`
+	// MaxSpanAge drops spans that started longer ago (set it to the
+	// retention: the TTL would delete them on arrival); they are reported
+	// as rejected in OTLP's partial success. Zero keeps everything.
+	MaxSpanAge time.Duration `yaml:"max_span_age"`
+	Limits     Limits        `yaml:"limits"`
 }
 
 // DefaultConfig returns the defaults.
@@ -163,19 +167,36 @@ func (p *Pipeline) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 		p.stats.SpansRejected.Add(n)
 		return consumer.Throttled(fmt.Errorf("%w (%d spans waiting to be stored)", errQueueFull, q-n), p.retryHint())
 	}
-	r := toRows(td, tenant.FromContext(ctx), p.cfg.Limits)
+	var oldest time.Time
+	if p.cfg.MaxSpanAge > 0 {
+		oldest = time.Now().Add(-p.cfg.MaxSpanAge)
+	}
+	r := toRows(td, tenant.FromContext(ctx), p.cfg.Limits, oldest)
 	if r.truncated > 0 {
 		p.stats.SpansTruncated.Add(r.truncated)
 	}
+	var partial error
+	if r.tooOld > 0 {
+		p.stats.Queued.Add(-r.tooOld)
+		p.stats.SpansRejected.Add(r.tooOld)
+		partial = consumer.Partial(r.tooOld, fmt.Sprintf("%d spans started more than %v ago, before the retention window, and were dropped", r.tooOld, p.cfg.MaxSpanAge))
+		if r.len() == 0 {
+			return partial
+		}
+	}
+	kept := int64(r.len())
 	pd := &pending{r: r, done: make(chan error, 1)}
 	if err := p.enqueue(ctx, pd); err != nil {
-		p.stats.Queued.Add(-n)
-		p.stats.SpansRejected.Add(n)
+		p.stats.Queued.Add(-kept)
+		p.stats.SpansRejected.Add(kept)
 		return err
 	}
 	select {
 	case err := <-pd.done:
-		return err
+		if err != nil {
+			return err
+		}
+		return partial
 	case <-ctx.Done():
 		// The spans may still be stored; the sender will retry, which is
 		// why replays must be harmless.

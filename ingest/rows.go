@@ -50,6 +50,9 @@ type rows struct {
 
 	// truncated counts attributes, events and links dropped or cut.
 	truncated int64
+	// tooOld counts spans dropped because they started before the
+	// retention window: the table's TTL would delete them on arrival.
+	tooOld int64
 }
 
 func (r *rows) len() int { return len(r.timestamp) }
@@ -84,8 +87,9 @@ type resourceInfo struct {
 	memoryLimit                 uint64
 }
 
-// toRows converts td into rows for tenant, applying limits.
-func toRows(td ptrace.Traces, tenant string, lim Limits) *rows {
+// toRows converts td into rows for tenant, applying limits. Spans that
+// started before oldest are left out and counted in rows.tooOld.
+func toRows(td ptrace.Traces, tenant string, lim Limits, oldest time.Time) *rows {
 	n := td.SpanCount()
 	r := newRows(n)
 	conv := attrConverter{maxAttrs: lim.MaxAttributes, maxValueLen: lim.MaxValueLength}
@@ -108,7 +112,12 @@ func toRows(td ptrace.Traces, tenant string, lim Limits) *rows {
 			scope := ss.Scope()
 			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
-				r.appendSpan(spans.At(k), &ri, scope, tenant, &conv, lim)
+				span := spans.At(k)
+				if !oldest.IsZero() && span.StartTimestamp().AsTime().Before(oldest) {
+					r.tooOld++
+					continue
+				}
+				r.appendSpan(span, &ri, scope, tenant, &conv, lim)
 			}
 		}
 	}

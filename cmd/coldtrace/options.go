@@ -137,7 +137,9 @@ type ingestStack struct {
 }
 
 func startIngest(ctx context.Context, o *ingestOptions, client *chclient.Client, so schema.Options, log *slog.Logger) (*ingestStack, error) {
-	p, err := ingest.New(o.pipeline, client, so, log)
+	pcfg := o.pipeline
+	pcfg.MaxSpanAge = so.Retention
+	p, err := ingest.New(pcfg, client, so, log)
 	if err != nil {
 		return nil, err
 	}

@@ -42,6 +42,7 @@ func Start(t testing.TB, opts ...Options) *Stack {
 	}
 	icfg := ingest.DefaultConfig()
 	icfg.BatchAge = 20 * time.Millisecond
+	icfg.MaxSpanAge = so.Retention
 	ccfg := collector.DefaultConfig()
 	ccfg.GRPCAddr, ccfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
 	for _, o := range opts {

@@ -1,0 +1,298 @@
+package ingest_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/status"
+
+	"github.com/coldtrace/coldtrace/collector"
+	"github.com/coldtrace/coldtrace/ingest"
+	"github.com/coldtrace/coldtrace/ingest/ingesttest"
+	"github.com/coldtrace/coldtrace/ingest/schema"
+)
+
+// otlpJSON is an OTLP/JSON request as the spec writes it: hex ids, enum
+// numbers, nanosecond times as strings.
+func otlpJSON(traceID string, start time.Time, spans int) string {
+	var b strings.Builder
+	for i := 0; i < spans; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"traceId":%q,"spanId":"%016x","parentSpanId":"","traceState":"k=v","name":"op-%d","kind":3,
+			"startTimeUnixNano":"%d","endTimeUnixNano":"%d",
+			"attributes":[{"key":"n","value":{"intValue":"%d"}},{"key":"ok","value":{"boolValue":true}},{"key":"bin","value":{"bytesValue":"AAEC"}},
+			              {"key":"kv","value":{"kvlistValue":{"values":[{"key":"a","value":{"stringValue":"b"}}]}}}],
+			"links":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","traceState":"lk=lv","attributes":[{"key":"why","value":{"stringValue":"fan-in"}}]}],
+			"status":{"code":2,"message":"boom"}}`, traceID, 0x1000+i, i, start.UnixNano(), start.Add(time.Millisecond).UnixNano(), i)
+	}
+	return `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"json-svc"}}]},
+		"scopeSpans":[{"scope":{"name":"raw","version":"0.1"},"spans":[` + b.String() + `]}]}]}`
+}
+
+func post(t *testing.T, url, contentType, encoding string, body []byte) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", contentType)
+	if encoding != "" {
+		req.Header.Set("Content-Encoding", encoding)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp, out
+}
+
+func countSpans(t *testing.T, s *ingesttest.Stack, traceID string) uint64 {
+	t.Helper()
+	var n uint64
+	if err := s.Client.QueryRow(context.Background(), "SELECT count() FROM "+s.Table(schema.TracesTable)+" WHERE TraceId = ?", traceID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestOTLPJSONWithHexIDs(t *testing.T) {
+	s := ingesttest.Start(t)
+	traceID := "5b8efff798038103d269b633813fc60c"
+	resp, body := post(t, "http://"+s.HTTPAddr+collector.TracesPath, "application/json", "", []byte(otlpJSON(traceID, time.Now(), 1)))
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("status %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	got := readSpans(t, s, traceID)["op-0"]
+	if got.SpanID != "0000000000001000" || got.TraceState != "k=v" || got.SpanKind != "Client" || got.StatusCode != "Error" || got.StatusMessage != "boom" {
+		t.Fatalf("stored %+v", got)
+	}
+	if fmt.Sprint(got.LinksTraceID, got.LinksSpanID, got.LinksTraceState) != "[0af7651916cd43dd8448eb211c80319c] [b7ad6b7169203331] [lk=lv]" {
+		t.Fatalf("links %v %v %v", got.LinksTraceID, got.LinksSpanID, got.LinksTraceState)
+	}
+	if got.SpanAttributes["bin"] != "AAEC" || got.SpanAttributes["kv"] != `{"a":"b"}` || got.SpanAttributeTypes["bin"] != "bytes" || got.SpanAttributeTypes["kv"] != "map" {
+		t.Fatalf("attributes %v types %v", got.SpanAttributes, got.SpanAttributeTypes)
+	}
+}
+
+func TestCompressedBodies(t *testing.T) {
+	s := ingesttest.Start(t)
+	for _, enc := range []string{"gzip", "zstd"} {
+		traceID := fmt.Sprintf("%032x", time.Now().UnixNano())
+		req := ptraceotlp.NewExportRequest()
+		if err := req.UnmarshalJSON([]byte(otlpJSON(traceID, time.Now(), 3))); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := req.MarshalProto()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if enc == "gzip" {
+			w := gzip.NewWriter(&buf)
+			w.Write(raw)
+			w.Close()
+		} else {
+			w, _ := zstd.NewWriter(&buf)
+			w.Write(raw)
+			w.Close()
+		}
+		resp, body := post(t, "http://"+s.HTTPAddr+collector.TracesPath, "application/x-protobuf", enc, buf.Bytes())
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d: %s", enc, resp.StatusCode, body)
+		}
+		if n := countSpans(t, s, traceID); n != 3 {
+			t.Fatalf("%s: stored %d spans, want 3", enc, n)
+		}
+	}
+}
+
+// rpcStatus decodes an OTLP/HTTP error body (google.rpc.Status as JSON).
+func rpcStatus(t *testing.T, body []byte) (code int, message string) {
+	t.Helper()
+	var st struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal(body, &st); err != nil {
+		t.Fatalf("error body %q is not a JSON google.rpc.Status: %v", body, err)
+	}
+	return st.Code, st.Message
+}
+
+func TestMalformedAndOversizedRequests(t *testing.T) {
+	s := ingesttest.Start(t, ingesttest.Options{Collector: func(c *collector.Config) { c.MaxRequestBytes = 64 << 10 }})
+	url := "http://" + s.HTTPAddr + collector.TracesPath
+	var bomb bytes.Buffer
+	gz := gzip.NewWriter(&bomb)
+	gz.Write(make([]byte, 1<<20)) // 1 MiB of zeros, far under 64 KiB compressed
+	gz.Close()
+	cases := []struct {
+		name, contentType, encoding string
+		body                        []byte
+		status                      int
+		message                     string
+	}{
+		{"truncated JSON", "application/json", "", []byte(`{"resourceSpans":[{`), 400, "malformed OTLP JSON"},
+		{"JSON of the wrong shape", "application/json", "", []byte(`{"resourceSpans":"x"}`), 400, "malformed OTLP JSON"},
+		{"bad hex trace id", "application/json", "", []byte(otlpJSON("zz", time.Now(), 1)), 400, "malformed OTLP JSON"},
+		{"garbage protobuf", "application/x-protobuf", "", []byte{0xff, 0xff, 0xff, 0xff, 0x0f, 0x01}, 400, "malformed OTLP protobuf"},
+		{"not gzip", "application/json", "gzip", []byte("plain"), 400, "invalid gzip"},
+		{"unknown encoding", "application/json", "br", []byte("{}"), 415, "unsupported Content-Encoding"},
+		{"unknown content type", "text/plain", "", []byte("{}"), 415, "unsupported Content-Type"},
+		{"oversized body", "application/x-protobuf", "", make([]byte, 65<<10), 413, "larger than"},
+		{"decompression bomb", "application/x-protobuf", "gzip", bomb.Bytes(), 413, "decompressed request larger than"},
+	}
+	for _, c := range cases {
+		resp, body := post(t, url, c.contentType, c.encoding, c.body)
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: status %d, want %d (%s)", c.name, resp.StatusCode, c.status, body)
+			continue
+		}
+		if resp.Header.Get("Content-Type") == "application/json" {
+			if code, msg := rpcStatus(t, body); code != int(codes.InvalidArgument) || !strings.Contains(msg, c.message) {
+				t.Errorf("%s: status body code %d %q, want %q", c.name, code, msg, c.message)
+			}
+		} else if !strings.Contains(string(body), c.message) {
+			t.Errorf("%s: body %q does not say %q", c.name, body, c.message)
+		}
+	}
+	// gRPC: garbage bytes get INVALID_ARGUMENT with a message.
+	conn, err := grpc.NewClient(s.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	err = conn.Invoke(context.Background(), "/opentelemetry.proto.collector.trace.v1.TraceService/Export", &rawBytes{b: []byte{0xff, 0xff, 0x0f}}, &rawBytes{}, grpc.ForceCodecV2(rawBytesCodec{}))
+	if st, _ := status.FromError(err); st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "malformed OTLP protobuf") {
+		t.Errorf("gRPC garbage: %v", err)
+	}
+	// The receivers still serve after all of that.
+	traceID := fmt.Sprintf("%032x", time.Now().UnixNano())
+	if resp, body := post(t, url, "application/json", "", []byte(otlpJSON(traceID, time.Now(), 2))); resp.StatusCode != 200 {
+		t.Fatalf("valid request after bad ones: %d %s", resp.StatusCode, body)
+	}
+	client := ptraceotlp.NewGRPCClient(conn)
+	req := ptraceotlp.NewExportRequest()
+	traceID2 := fmt.Sprintf("%032x", time.Now().UnixNano()+1)
+	if err := req.UnmarshalJSON([]byte(otlpJSON(traceID2, time.Now(), 2))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Export(context.Background(), req); err != nil {
+		t.Fatalf("valid gRPC request after bad ones: %v", err)
+	}
+	if countSpans(t, s, traceID) != 2 || countSpans(t, s, traceID2) != 2 {
+		t.Fatal("valid requests after bad ones were not stored")
+	}
+}
+
+func TestSpansOlderThanRetentionArePartialSuccess(t *testing.T) {
+	s := ingesttest.Start(t)
+	traceID := fmt.Sprintf("%032x", time.Now().UnixNano())
+	old := otlpJSON(traceID, time.Now().Add(-60*24*time.Hour), 2) // retention in ingesttest is 30 days
+	td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(otlpJSON(traceID, time.Now(), 1)))
+	fresh.ResourceSpans().At(0).CopyTo(td.ResourceSpans().AppendEmpty())
+	req := ptraceotlp.NewExportRequestFromTraces(td)
+	body, _ := req.MarshalJSON()
+	resp, out := post(t, "http://"+s.HTTPAddr+collector.TracesPath, "application/json", "", body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, out)
+	}
+	er := ptraceotlp.NewExportResponse()
+	if err := er.UnmarshalJSON(out); err != nil {
+		t.Fatal(err)
+	}
+	if er.PartialSuccess().RejectedSpans() != 2 || !strings.Contains(er.PartialSuccess().ErrorMessage(), "retention") {
+		t.Fatalf("partial success: %d %q", er.PartialSuccess().RejectedSpans(), er.PartialSuccess().ErrorMessage())
+	}
+	if n := countSpans(t, s, traceID); n != 1 {
+		t.Fatalf("stored %d spans, want the 1 fresh one", n)
+	}
+}
+
+// TestBackpressure fills the queue and checks both protocols answer with
+// OTLP's retryable signals, and that the waiting request is then stored.
+func TestBackpressure(t *testing.T) {
+	s := ingesttest.Start(t, ingesttest.Options{Ingest: func(c *ingest.Config) {
+		c.BatchSpans, c.QueueSpans, c.BatchAge = 100, 100, 2*time.Second
+	}})
+	firstID := fmt.Sprintf("%032x", time.Now().UnixNano())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// 60 spans wait in the batcher for BatchAge.
+		if resp, body := post(t, "http://"+s.HTTPAddr+collector.TracesPath, "application/json", "", []byte(otlpJSON(firstID, time.Now(), 60))); resp.StatusCode != 200 {
+			t.Errorf("first request: %d %s", resp.StatusCode, body)
+		}
+	}()
+	for s.Pipeline.Stats().Queued.Load() < 60 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	resp, body := post(t, "http://"+s.HTTPAddr+collector.TracesPath, "application/json", "", []byte(otlpJSON(fmt.Sprintf("%032x", 7), time.Now(), 60)))
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("HTTP over the queue: status %d Retry-After %q: %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	conn, err := grpc.NewClient(s.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req := ptraceotlp.NewExportRequest()
+	req.UnmarshalJSON([]byte(otlpJSON(fmt.Sprintf("%032x", 8), time.Now(), 60)))
+	_, err = ptraceotlp.NewGRPCClient(conn).Export(context.Background(), req)
+	st, _ := status.FromError(err)
+	var retry *errdetails.RetryInfo
+	for _, d := range st.Details() {
+		if r, ok := d.(*errdetails.RetryInfo); ok {
+			retry = r
+		}
+	}
+	if st.Code() != codes.ResourceExhausted || retry == nil || retry.RetryDelay.AsDuration() <= 0 {
+		t.Errorf("gRPC over the queue: %v, retry info %v", err, retry)
+	}
+	wg.Wait()
+	if n := countSpans(t, s, firstID); n != 60 {
+		t.Fatalf("queued request stored %d spans, want 60", n)
+	}
+}
+
+// rawBytes and rawBytesCodec send arbitrary bytes as a gRPC message.
+type rawBytes struct{ b []byte }
+
+type rawBytesCodec struct{}
+
+func (rawBytesCodec) Name() string { return "proto" }
+
+func (rawBytesCodec) Marshal(v any) (mem.BufferSlice, error) {
+	return mem.BufferSlice{mem.SliceBuffer(v.(*rawBytes).b)}, nil
+}
+
+func (rawBytesCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	v.(*rawBytes).b = data.Materialize()
+	return nil
+}
