@@ -22,6 +22,7 @@ func main() {
 		if errors.As(err, &exit) {
 			os.Exit(exit.code)
 		}
+		fmt.Fprintln(os.Stderr, "coldtrace:", err)
 		os.Exit(1)
 	}
 }
@@ -54,8 +55,6 @@ environment variable, config file, built-in default.`,
 	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn or error")
 	root.PersistentFlags().String("log-format", "text", "log format: text or json")
 	root.AddCommand(newUpCommand(), newCollectorCommand(), newVersionCommand(), newConfigCommand())
-	root.SetErrPrefix("coldtrace:")
-	cobra.OnFinalize()
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath())
 	})

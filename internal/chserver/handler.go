@@ -200,9 +200,21 @@ func decodeBody(r *http.Request, chCompressed bool) (io.Reader, error) {
 		return nil, &chdb.Exception{Code: 354, Name: "CANNOT_DECOMPRESS", Message: "unsupported Content-Encoding " + strconv.Quote(enc)}
 	}
 	if chCompressed {
-		body = compress.NewReader(body)
+		body = eofReader{compress.NewReader(body)}
 	}
 	return body, nil
+}
+
+// eofReader reports io.EOF plainly: ch-go's block reader wraps the EOF
+// after the last block ("read next block: header: EOF").
+type eofReader struct{ r io.Reader }
+
+func (e eofReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && errors.Is(err, io.EOF) {
+		err = io.EOF
+	}
+	return n, err
 }
 
 func (h *Handler) run(ctx context.Context, w http.ResponseWriter, req *request) error {

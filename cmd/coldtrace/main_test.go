@@ -1,0 +1,213 @@
+package main_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coldtrace/coldtrace/internal/chdb"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "coldtrace-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "coldtrace")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		panic(fmt.Sprintf("build: %v\n%s", err, out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// process is a running coldtrace with its combined output.
+type process struct {
+	cmd *exec.Cmd
+	out *strings.Builder
+}
+
+func start(t *testing.T, env []string, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	out := &strings.Builder{}
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	go func() {
+		for l := range lines {
+			out.WriteString(l + "\n")
+		}
+	}()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, out: out}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+		}
+		pw.Close()
+		if t.Failed() {
+			t.Logf("output of %v:\n%s", args, out.String())
+		}
+	})
+	return p
+}
+
+// waitHTTP waits until url answers, or the process exits.
+func waitHTTP(t *testing.T, p *process, u string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(u); err == nil {
+			resp.Body.Close()
+			return
+		}
+		if p.cmd.ProcessState != nil {
+			t.Fatalf("process exited:\n%s", p.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not come up:\n%s", u, p.out.String())
+}
+
+// noLibraryEnv hides libchdb from a child process.
+func noLibraryEnv(t *testing.T) []string {
+	home := t.TempDir()
+	return []string{"HOME=" + home, "XDG_CACHE_HOME=" + home, "CHDB_LIB_PATH="}
+}
+
+func TestEmbeddedWithoutLibraryFailsClearly(t *testing.T) {
+	cmd := exec.Command(binary, "up", "--data-dir", t.TempDir(), "--otlp-grpc-addr", freeAddr(t), "--otlp-http-addr", freeAddr(t))
+	cmd.Env = append(os.Environ(), noLibraryEnv(t)...)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("up without libchdb succeeded:\n%s", out)
+	}
+	for _, want := range []string{"libchdb.so not found", "install-chdb.sh", "CHDB_LIB_PATH", "--clickhouse"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("error does not mention %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestCollectorAgainstServerDSNWithoutLibrary runs the collector role on a
+// machine view without libchdb, against a ClickHouse HTTP endpoint: the
+// embedded engine of a second coldtrace exposed with --clickhouse-http-addr.
+func TestCollectorAgainstServerDSNWithoutLibrary(t *testing.T) {
+	if _, err := chdb.FindLibrary(); err != nil {
+		t.Fatalf("the server side of this test needs libchdb: %v", err)
+	}
+	chAddr := freeAddr(t)
+	server := start(t, nil, "up", "--data-dir", t.TempDir(), "--clickhouse-http-addr", chAddr,
+		"--otlp-grpc-addr", freeAddr(t), "--otlp-http-addr", freeAddr(t), "--http-addr", freeAddr(t), "--gateway-addr", freeAddr(t))
+	waitHTTP(t, server, "http://"+chAddr+"/ping")
+
+	otlpHTTP := freeAddr(t)
+	coll := start(t, noLibraryEnv(t), "collector", "--clickhouse", "http://"+chAddr, "--clickhouse-database", "remote",
+		"--otlp-grpc-addr", freeAddr(t), "--otlp-http-addr", otlpHTTP)
+	waitHTTP(t, coll, "http://"+otlpHTTP+"/")
+
+	now := time.Now().UnixNano()
+	body := fmt.Sprintf(`{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"remote-svc"}}]},
+		"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"op",
+		"startTimeUnixNano":"%d","endTimeUnixNano":"%d"}]}]}]}`, now, now+1000)
+	resp, err := http.Post("http://"+otlpHTTP+"/v1/traces", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("export: %d %s", resp.StatusCode, b)
+	}
+	q := url.QueryEscape("SELECT ServiceName, SpanName FROM remote.otel_traces")
+	r2, err := http.Get("http://" + chAddr + "/?query=" + q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(r2.Body)
+	r2.Body.Close()
+	if string(got) != "remote-svc\top\n" {
+		t.Fatalf("stored rows: %q", got)
+	}
+	if strings.Contains(coll.out.String(), "embedded ClickHouse started") {
+		t.Fatal("the collector role started an embedded engine")
+	}
+}
+
+func TestHelpExplainsEveryFlag(t *testing.T) {
+	for _, sub := range []string{"up", "collector"} {
+		out, err := exec.Command(binary, sub, "--help").CombinedOutput()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			l := strings.TrimSpace(line)
+			if !strings.HasPrefix(l, "--") {
+				continue
+			}
+			// "--name type   explanation": every flag has an explanation.
+			if f := strings.Fields(l); len(f) < 3 {
+				t.Errorf("%s: flag without help: %q", sub, l)
+			}
+		}
+	}
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(cfg, []byte("batch-spans: 111\nretention: 48h\nqueue-spans: 5000\n"), 0o644)
+	cmd := exec.Command(binary, "config", "print", "up", "--config", cfg, "--queue-spans", "7000")
+	cmd.Env = append(os.Environ(), "COLDTRACE_RETENTION=72h")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{`batch-spans: 111`, `retention: "72h0m0s"`, `queue-spans: 7000`, `clickhouse: "embedded"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	os.WriteFile(cfg, []byte("no-such-flag: 1\n"), 0o644)
+	out, err = exec.Command(binary, "config", "print", "up", "--config", cfg).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `unknown key "no-such-flag"`) {
+		t.Errorf("unknown key accepted: %v\n%s", err, out)
+	}
+}
