@@ -1,0 +1,157 @@
+// React Query hooks, one per endpoint the UI reads. Relative time ranges
+// are sent as now-<duration> so the server resolves "now" and a cached
+// answer is keyed by the range, not by the second it was asked.
+import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { relativeMs, rangeKey, type TimeRange } from '../lib/timeRange';
+import { getJSON, type Query } from './client';
+import type {
+  Attributes,
+  AttributeValues,
+  Dependencies,
+  Functions,
+  Instances,
+  Metric,
+  Operations,
+  Services,
+  Status,
+  Timeseries,
+  Trace,
+  TraceSearch,
+} from './types';
+
+export function windowParams(range: TimeRange): { start: string; end: string } {
+  if (range.kind === 'relative') {
+    return { start: `now-${Math.round((relativeMs(range.last) ?? 3600e3) / 1000)}s`, end: 'now' };
+  }
+  return { start: new Date(range.from).toISOString(), end: new Date(range.to).toISOString() };
+}
+
+const seg = encodeURIComponent;
+
+export function useStatus() {
+  return useQuery({
+    queryKey: ['status'],
+    queryFn: ({ signal }) => getJSON<Status>('/status', undefined, signal),
+    refetchInterval: 30_000,
+    retry: false,
+  });
+}
+
+export function useFunctions(range: TimeRange) {
+  return useQuery({
+    queryKey: ['functions', rangeKey(range)],
+    queryFn: ({ signal }) => getJSON<Functions>('/functions', windowParams(range), signal),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useTimeseries(name: string, metric: Metric, range: TimeRange, version?: string) {
+  return useQuery({
+    queryKey: ['timeseries', name, metric, version ?? '', rangeKey(range)],
+    queryFn: ({ signal }) =>
+      getJSON<Timeseries>(`/functions/${seg(name)}/timeseries`, { metric, version, ...windowParams(range) }, signal),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useInstances(name: string, range: TimeRange, version?: string) {
+  return useQuery({
+    queryKey: ['instances', name, version ?? '', rangeKey(range)],
+    queryFn: ({ signal }) =>
+      getJSON<Instances>(`/functions/${seg(name)}/instances`, { version, limit: 200, ...windowParams(range) }, signal),
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** Trace search filters, exactly as the API and the page's URL name them. */
+export interface TraceFilters {
+  service?: string;
+  operation?: string;
+  minDuration?: string;
+  maxDuration?: string;
+  status?: string;
+  coldStart?: string;
+  errorType?: string;
+  /** "key=value" pairs. */
+  attrs?: string[];
+}
+
+export function searchQuery(f: TraceFilters, range: TimeRange, limit: number): Query {
+  const q: Query = {
+    service: f.service,
+    operation: f.operation,
+    minDuration: f.minDuration,
+    maxDuration: f.maxDuration,
+    status: f.status,
+    coldStart: f.coldStart,
+    errorType: f.errorType,
+    limit,
+    ...windowParams(range),
+  };
+  for (const pair of f.attrs ?? []) {
+    const i = pair.indexOf('=');
+    if (i > 0) q[`attr.${pair.slice(0, i).trim()}`] = pair.slice(i + 1);
+  }
+  return q;
+}
+
+export function useTraceSearch(f: TraceFilters, range: TimeRange, limit = 50) {
+  return useInfiniteQuery({
+    queryKey: ['traces', f, rangeKey(range), limit],
+    initialPageParam: '',
+    queryFn: ({ pageParam, signal }) =>
+      getJSON<TraceSearch>('/traces', { ...searchQuery(f, range, limit), cursor: pageParam || undefined }, signal),
+    getNextPageParam: (last) => last.nextCursor || undefined,
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useTrace(traceId: string) {
+  return useQuery({
+    queryKey: ['trace', traceId],
+    queryFn: ({ signal }) => getJSON<Trace>(`/traces/${seg(traceId)}`, undefined, signal),
+    staleTime: Infinity,
+  });
+}
+
+export function useServices(range: TimeRange) {
+  return useQuery({
+    queryKey: ['services', rangeKey(range)],
+    queryFn: ({ signal }) => getJSON<Services>('/services', windowParams(range), signal),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useOperations(service: string | undefined, range: TimeRange) {
+  return useQuery({
+    queryKey: ['operations', service, rangeKey(range)],
+    queryFn: ({ signal }) => getJSON<Operations>(`/services/${seg(service!)}/operations`, windowParams(range), signal),
+    enabled: !!service,
+  });
+}
+
+export function useDependencies(range: TimeRange) {
+  return useQuery({
+    queryKey: ['dependencies', rangeKey(range)],
+    queryFn: ({ signal }) => getJSON<Dependencies>('/dependencies', windowParams(range), signal),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useAttributeKeys(range: TimeRange, service?: string) {
+  return useQuery({
+    queryKey: ['attributes', service ?? '', rangeKey(range)],
+    queryFn: ({ signal }) => getJSON<Attributes>('/attributes', { service, ...windowParams(range) }, signal),
+    staleTime: 60_000,
+  });
+}
+
+export function useAttributeValues(key: string, range: TimeRange, service?: string) {
+  return useQuery({
+    queryKey: ['attribute-values', key, service ?? '', rangeKey(range)],
+    queryFn: ({ signal }) =>
+      getJSON<AttributeValues>(`/attributes/${seg(key)}/values`, { service, ...windowParams(range) }, signal),
+    enabled: key !== '',
+    staleTime: 60_000,
+  });
+}

@@ -1,0 +1,54 @@
+// Loading, error and empty states shared by every page.
+import type { ReactNode } from 'react';
+import { ApiError } from '../api/client';
+
+export function Loading({ label = 'Loading…' }: { label?: string }) {
+  return (
+    <div className="state state-loading" role="status" aria-live="polite">
+      <span className="spinner" aria-hidden="true" />
+      {label}
+    </div>
+  );
+}
+
+export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
+  const status = error instanceof ApiError ? error.status : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  return (
+    <div className="state state-error" role="alert">
+      <strong>{status === 404 ? 'Not found' : 'Something went wrong'}</strong>
+      <p>{message}</p>
+      {onRetry && (
+        <button type="button" onClick={onRetry}>
+          Try again
+        </button>
+      )}
+    </div>
+  );
+}
+
+export function EmptyState({ title, children }: { title: string; children?: ReactNode }) {
+  return (
+    <div className="state state-empty">
+      <strong>{title}</strong>
+      {children}
+    </div>
+  );
+}
+
+/** What to do when there is no data at all yet. */
+export function GettingStarted() {
+  return (
+    <div className="getting-started">
+      <p>Deploy the example functions and call them, then come back:</p>
+      <pre>
+        <code>{`coldtrace up --examples
+curl localhost:8080/fn/hello/`}</code>
+      </pre>
+      <p>
+        Or point any OpenTelemetry SDK at this server: OTLP/HTTP <code>http://localhost:4318</code>, OTLP/gRPC{' '}
+        <code>localhost:4317</code>. A wider time range may also show older data.
+      </p>
+    </div>
+  );
+}

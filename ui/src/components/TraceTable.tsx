@@ -1,0 +1,71 @@
+// A list of trace summaries with a duration bar each, newest first: the
+// search results, and the recent cold starts and timeouts of a function.
+import { Link } from 'react-router';
+import type { TraceSummary } from '../api/types';
+import { serviceColor } from '../lib/color';
+import { formatAge, formatDuration, formatTime, shortId } from '../lib/format';
+
+export function TraceTable({ traces, caption }: { traces: TraceSummary[]; caption: string }) {
+  const longest = Math.max(1, ...traces.map((t) => t.durationNano));
+  return (
+    <table className="data-table trace-table">
+      <caption className="visually-hidden">{caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">Started</th>
+          <th scope="col">Trace</th>
+          <th scope="col" className="col-bar">
+            Duration
+          </th>
+          <th scope="col" className="num">
+            Spans
+          </th>
+          <th scope="col">Services</th>
+        </tr>
+      </thead>
+      <tbody>
+        {traces.map((t) => {
+          const ms = t.durationNano / 1e6;
+          const errors = t.errorTypes ?? [];
+          return (
+            <tr key={t.traceId}>
+              <td title={t.startTime}>
+                <div>{formatTime(t.startTime)}</div>
+                <div className="muted small">{formatAge(t.startTime)}</div>
+              </td>
+              <td>
+                <Link to={`/traces/${t.traceId}`} className="trace-link">
+                  <span className="swatch" style={{ background: serviceColor(t.rootService) }} aria-hidden="true" />
+                  <strong>{t.rootService}</strong> {t.rootOperation}
+                </Link>
+                <div className="badges">
+                  <span className="mono muted small">{shortId(t.traceId, 12)}</span>
+                  {t.coldStart && <span className="badge badge-cold">❄ cold start</span>}
+                  {errors.map((e) => (
+                    <span key={e} className={`badge ${e === 'timeout' ? 'badge-timeout' : 'badge-error'}`}>
+                      {e === 'timeout' ? '⏱ timeout' : e}
+                    </span>
+                  ))}
+                  {t.errorCount > 0 && errors.length === 0 && (
+                    <span className="badge badge-error">{t.errorCount} errors</span>
+                  )}
+                </div>
+              </td>
+              <td className="col-bar">
+                <div className="duration-bar" aria-hidden="true">
+                  <span
+                    style={{ width: `${Math.max(1, (t.durationNano / longest) * 100)}%` }}
+                    className={t.errorCount > 0 ? 'is-error' : undefined}
+                  />
+                </div>
+                {formatDuration(ms)}
+              </td>
+              <td className="num">{t.spanCount}</td>
+              <td className="small">{(t.services ?? []).join(', ')}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}

@@ -1,0 +1,65 @@
+import { useMemo } from 'react';
+import uPlot from 'uplot';
+import { useTheme } from '../../lib/theme';
+import { chartColors } from './chartTheme';
+import { UPlotChart } from './UPlotChart';
+
+const barsPath = uPlot.paths.bars?.({ size: [0.7, 40] });
+
+export interface Series {
+  label: string;
+  color: string;
+  /** One value per timestamp; null = no data in that bucket. */
+  values: (number | null)[];
+  /** Draw as bars (counts) rather than a line (latencies). */
+  bars?: boolean;
+}
+
+export interface TimeSeriesChartProps {
+  title: string;
+  /** Unix seconds, ascending. */
+  timestamps: number[];
+  series: Series[];
+  formatValue: (v: number) => string;
+  height?: number;
+}
+
+export function TimeSeriesChart({ title, timestamps, series, formatValue, height = 180 }: TimeSeriesChartProps) {
+  const { theme } = useTheme();
+  const shape = series.map((s) => `${s.label}:${s.color}:${s.bars ? 1 : 0}`).join('|');
+  const options = useMemo<Omit<uPlot.Options, 'width'>>(() => {
+    const c = chartColors(theme);
+    const axis: uPlot.Axis = { stroke: c.axis, grid: { stroke: c.grid, width: 1 }, ticks: { stroke: c.grid, width: 1 } };
+    return {
+      height,
+      legend: { show: true },
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      axes: [axis, { ...axis, size: 60, values: (_u, vals) => vals.map((v) => formatValue(v)) }],
+      series: [
+        {},
+        ...series.map<uPlot.Series>((s) => ({
+          label: s.label,
+          stroke: s.color,
+          width: s.bars ? 0 : 2,
+          fill: s.bars ? s.color : undefined,
+          spanGaps: false,
+          points: { show: false },
+          paths: s.bars ? barsPath : undefined,
+          value: (_u, v) => (v === null || v === undefined ? '–' : formatValue(v)),
+        })),
+      ],
+    };
+    // Re-created only when the look changes (theme, size, series shape); new
+    // values go through setData without rebuilding the chart.
+  }, [theme, height, shape]);
+
+  const data = useMemo<uPlot.AlignedData>(() => [timestamps, ...series.map((s) => s.values)], [timestamps, series]);
+
+  return (
+    <figure className="chart">
+      <figcaption>{title}</figcaption>
+      <UPlotChart options={options} data={data} label={title} />
+    </figure>
+  );
+}

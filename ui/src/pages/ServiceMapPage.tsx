@@ -1,0 +1,143 @@
+// The service map: who calls whom, drawn from /api/v1/dependencies. Laid
+// out left to right by dagre, drawn and panned/zoomed by React Flow; both
+// load only with this page.
+import { useMemo } from 'react';
+import dagre from '@dagrejs/dagre';
+import {
+  Background,
+  Controls,
+  MarkerType,
+  Position,
+  ReactFlow,
+  type Edge,
+  type Node,
+} from '@xyflow/react';
+import '@xyflow/react/dist/style.css';
+import { useNavigate } from 'react-router';
+import { useDependencies, useServices } from '../api/hooks';
+import type { DependencyEdge, Service } from '../api/types';
+import { EmptyState, ErrorState, GettingStarted, Loading } from '../components/States';
+import { serviceColor } from '../lib/color';
+import { formatCount, formatDuration } from '../lib/format';
+import { useTheme } from '../lib/theme';
+import { usePageTitle } from '../lib/usePageTitle';
+import { useRangeSearch, useTimeRange } from '../lib/useTimeRange';
+
+const NODE_W = 190;
+const NODE_H = 56;
+
+export default function ServiceMapPage() {
+  usePageTitle('Service map');
+  const [range] = useTimeRange();
+  const deps = useDependencies(range);
+  const services = useServices(range);
+
+  return (
+    <div className="page map-page">
+      <header className="page-header">
+        <h1>Service map</h1>
+        <p className="muted">
+          An arrow for every service that calls another: calls, errors and the callee's p95 duration. Click a service
+          to see its traces.
+        </p>
+      </header>
+      {deps.isPending || services.isPending ? (
+        <Loading label="Loading the service map…" />
+      ) : deps.isError ? (
+        <ErrorState error={deps.error} onRetry={() => deps.refetch()} />
+      ) : services.isError ? (
+        <ErrorState error={services.error} onRetry={() => services.refetch()} />
+      ) : services.data.services.length === 0 ? (
+        <EmptyState title="No services in this time range">
+          <GettingStarted />
+        </EmptyState>
+      ) : (
+        <>
+          {deps.data.edges.length === 0 && (
+            <p className="muted" role="status">
+              No service calls another in this range: each service is drawn on its own.
+            </p>
+          )}
+          <ServiceGraph services={services.data.services} edges={deps.data.edges} />
+        </>
+      )}
+    </div>
+  );
+}
+
+function layout(services: Service[], edges: DependencyEdge[]): { nodes: Node[]; edges: Edge[] } {
+  const g = new dagre.graphlib.Graph();
+  g.setGraph({ rankdir: 'LR', nodesep: 30, ranksep: 90 });
+  g.setDefaultEdgeLabel(() => ({}));
+  const names = new Set(services.map((s) => s.name));
+  edges.forEach((e) => (names.add(e.parent), names.add(e.child)));
+  names.forEach((n) => g.setNode(n, { width: NODE_W, height: NODE_H }));
+  edges.forEach((e) => g.setEdge(e.parent, e.child));
+  dagre.layout(g);
+
+  const byName = new Map(services.map((s) => [s.name, s]));
+  const nodes: Node[] = [...names].map((name) => {
+    const p = g.node(name);
+    const s = byName.get(name);
+    return {
+      id: name,
+      position: { x: p.x - NODE_W / 2, y: p.y - NODE_H / 2 },
+      sourcePosition: Position.Right,
+      targetPosition: Position.Left,
+      data: {
+        label: (
+          <div className="map-node" style={{ borderColor: serviceColor(name) }}>
+            <strong>
+              {s?.function && <span title="function">λ </span>}
+              {name}
+            </strong>
+            {s && (
+              <span className="muted small">
+                {formatCount(s.spanCount)} spans{s.errorCount > 0 && <span className="text-error"> · {formatCount(s.errorCount)} errors</span>}
+              </span>
+            )}
+          </div>
+        ),
+      },
+      style: { width: NODE_W, padding: 0, border: 'none', background: 'transparent' },
+    };
+  });
+  const flowEdges: Edge[] = edges.map((e) => ({
+    id: `${e.parent}->${e.child}`,
+    source: e.parent,
+    target: e.child,
+    label: `${formatCount(e.calls)} calls${e.errors ? ` · ${formatCount(e.errors)} err` : ''} · p95 ${formatDuration(e.p95DurationNano / 1e6)}`,
+    markerEnd: { type: MarkerType.ArrowClosed },
+    animated: false,
+    className: e.errors > 0 ? 'map-edge-error' : undefined,
+  }));
+  return { nodes, edges: flowEdges };
+}
+
+function ServiceGraph({ services, edges }: { services: Service[]; edges: DependencyEdge[] }) {
+  const graph = useMemo(() => layout(services, edges), [services, edges]);
+  const navigate = useNavigate();
+  const search = useRangeSearch();
+  const { theme } = useTheme();
+  return (
+    <div className="map-canvas">
+      <ReactFlow
+        nodes={graph.nodes}
+        edges={graph.edges}
+        fitView
+        colorMode={theme}
+        nodesConnectable={false}
+        nodesDraggable
+        onNodeClick={(_, node) => {
+          const p = new URLSearchParams(search);
+          p.set('service', node.id);
+          navigate(`/traces?${p.toString()}`);
+        }}
+        proOptions={{ hideAttribution: false }}
+      >
+        <Background />
+        <Controls showInteractive={false} />
+      </ReactFlow>
+    </div>
+  );
+}
