@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { searchQuery } from '../api/hooks';
+import { readFilters, validateFilters, writeFilters } from './traceFilters';
+
+describe('trace search filters', () => {
+  it('round-trip through the URL and keep the time range', () => {
+    const f = {
+      service: 'checkout',
+      operation: 'GET /cart',
+      minDuration: '100ms',
+      coldStart: 'true',
+      errorType: 'timeout',
+      attrs: ['http.route=/cart', 'tenant=a=b'],
+    };
+    const p = writeFilters(new URLSearchParams('range=6h&service=old'), f);
+    expect(p.get('range')).toBe('6h');
+    expect(readFilters(p)).toEqual(f);
+  });
+
+  it('drop empty values and malformed attribute pairs', () => {
+    expect(readFilters(new URLSearchParams('service=&status=%20&attr=novalue&attr==x&attr=k=v'))).toEqual({ attrs: ['k=v'] });
+  });
+
+  it('validate durations and attributes', () => {
+    expect(validateFilters({ minDuration: '250ms', maxDuration: '1h30m' })).toBe('');
+    expect(validateFilters({ minDuration: '1500000' })).toBe('');
+    expect(validateFilters({ minDuration: 'fast' })).toMatch(/Min duration/);
+    expect(validateFilters({ attrs: ['=x'] })).toMatch(/key=value/);
+  });
+
+  it('become the API query: attr.KEY=VALUE and now-relative windows', () => {
+    const q = searchQuery({ service: 's', attrs: ['http.route=/a=b'] }, { kind: 'relative', last: '15m' }, 20);
+    expect(q['attr.http.route']).toBe('/a=b');
+    expect(q.start).toBe('now-900s');
+    expect(q.end).toBe('now');
+    expect(q.limit).toBe(20);
+  });
+});
