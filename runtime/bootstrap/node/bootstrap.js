@@ -1,0 +1,334 @@
+'use strict';
+// Coldtrace's Node.js runtime client. It speaks the Lambda Runtime API at
+// AWS_LAMBDA_RUNTIME_API, loads _HANDLER from LAMBDA_TASK_ROOT with the
+// Lambda contract (event, context; async, promise or callback handlers),
+// and, when the function uses @opentelemetry/api, records the handler's
+// spans through the OpenTelemetry JS SDK and hands them to the host on the
+// span pipe (COLDTRACE_SPAN_FD), so spans survive a timeout or crash and
+// become children of the host's invocation span.
+//
+// Only Node core modules are loaded unless the function uses OpenTelemetry:
+// this file is on every cold start's critical path.
+
+const http = require('http');
+const fs = require('fs');
+const path = require('path');
+const util = require('util');
+
+const API = process.env.AWS_LAMBDA_RUNTIME_API;
+const TASK_ROOT = process.env.LAMBDA_TASK_ROOT || process.cwd();
+const PREFIX = '/2018-06-01/runtime';
+const sep = API.lastIndexOf(':');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const target = { host: API.slice(0, sep), port: Number(API.slice(sep + 1)), agent };
+
+let currentRequestId = '';
+
+function request(method, urlPath, body, headers) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ ...target, method, path: urlPath, headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function post(urlPath, payload, errorType) {
+  const body = Buffer.from(payload);
+  const headers = { 'Content-Type': 'application/json', 'Content-Length': body.length };
+  if (errorType) headers['Lambda-Runtime-Function-Error-Type'] = errorType;
+  return request('POST', urlPath, body, headers);
+}
+
+// Lambda's console format: timestamp, request id, level, message.
+function patchConsole() {
+  const levels = { log: 'INFO', info: 'INFO', warn: 'WARN', error: 'ERROR', debug: 'DEBUG', trace: 'TRACE' };
+  for (const [method, level] of Object.entries(levels)) {
+    const stream = level === 'ERROR' || level === 'WARN' ? process.stderr : process.stdout;
+    console[method] = (...args) => {
+      const msg = util.format(...args).replace(/\n/g, '\r');
+      stream.write(`${new Date().toISOString()}\t${currentRequestId || 'undefined'}\t${level}\t${msg}\n`);
+    };
+  }
+}
+
+class UserError extends Error {
+  constructor(type, message, cause) {
+    super(message);
+    this.name = type;
+    if (cause && cause.stack) this.stack = cause.stack;
+  }
+}
+
+function errorBody(err) {
+  const e = err instanceof Error ? err : new Error(typeof err === 'string' ? err : util.inspect(err));
+  const stack = typeof e.stack === 'string' ? e.stack.split('\n').slice(1).map((l) => l.trim()) : [];
+  return JSON.stringify({ errorType: e.name || 'Error', errorMessage: e.message || String(err), stackTrace: stack });
+}
+
+async function loadHandler() {
+  const spec = process.env._HANDLER || '';
+  const dot = spec.lastIndexOf('.');
+  if (dot <= 0) throw new UserError('Runtime.MalformedHandlerName', `Bad handler ${spec}: expected FILE.EXPORT`);
+  const modulePath = spec.slice(0, dot);
+  const exportName = spec.slice(dot + 1);
+  const base = path.resolve(TASK_ROOT, modulePath);
+  const file = ['.js', '.mjs', '.cjs'].map((ext) => base + ext).find((f) => fs.existsSync(f));
+  if (!file) throw new UserError('Runtime.ImportModuleError', `Error: Cannot find module '${modulePath}'`);
+  let mod;
+  try {
+    if (file.endsWith('.mjs')) {
+      mod = await import(require('url').pathToFileURL(file).href);
+    } else {
+      try {
+        mod = require(file);
+      } catch (e) {
+        if (e.code !== 'ERR_REQUIRE_ESM') throw e;
+        mod = await import(require('url').pathToFileURL(file).href);
+      }
+    }
+  } catch (e) {
+    const type = e instanceof SyntaxError ? 'Runtime.UserCodeSyntaxError' : 'Runtime.ImportModuleError';
+    throw new UserError(type, `${e.name}: ${e.message}`, e);
+  }
+  let fn = mod[exportName];
+  if (fn === undefined && mod.default) fn = mod.default[exportName];
+  if (typeof fn !== 'function') {
+    throw new UserError('Runtime.HandlerNotFound', `${spec} is undefined or not exported`);
+  }
+  return fn;
+}
+
+// ---- spans ----------------------------------------------------------------
+
+function nanos(hr) {
+  return (BigInt(hr[0]) * 1000000000n + BigInt(hr[1])).toString();
+}
+
+const kindNames = ['internal', 'server', 'client', 'producer', 'consumer'];
+const statusNames = ['unset', 'ok', 'error'];
+
+// PipeSpanProcessor writes each span's start and end to the span pipe.
+// The host keeps started spans, so one left open when the process dies
+// is still exported, marked as cut off.
+class PipeSpanProcessor {
+  constructor(fd) {
+    this.fd = fd;
+  }
+
+  write(rec) {
+    try {
+      fs.writeSync(this.fd, JSON.stringify(rec) + '\n');
+    } catch (e) {
+      // A host that stopped reading must not break the function.
+    }
+  }
+
+  base(span) {
+    const sc = span.spanContext();
+    const parent = span.parentSpanContext || (span.parentSpanId ? { spanId: span.parentSpanId } : undefined);
+    const scope = span.instrumentationScope || span.instrumentationLibrary || {};
+    return {
+      trace: sc.traceId,
+      span: sc.spanId,
+      parent: parent ? parent.spanId : '',
+      name: span.name,
+      kind: kindNames[span.kind] || 'internal',
+      start: nanos(span.startTime),
+      scope: { name: scope.name || '', version: scope.version || '' },
+    };
+  }
+
+  onStart(span) {
+    this.write({ ev: 'start', rid: currentRequestId, ...this.base(span), attrs: span.attributes });
+  }
+
+  onEnd(span) {
+    this.write({
+      ev: 'end',
+      ...this.base(span),
+      end: nanos(span.endTime),
+      attrs: span.attributes,
+      status: { code: statusNames[span.status.code] || 'unset', message: span.status.message || '' },
+      events: (span.events || []).map((e) => ({ name: e.name, time: nanos(e.time), attrs: e.attributes || {} })),
+      links: (span.links || []).map((l) => ({ trace: l.context.traceId, span: l.context.spanId, attrs: l.attributes || {} })),
+    });
+  }
+
+  forceFlush() {
+    return Promise.resolve();
+  }
+
+  shutdown() {
+    return Promise.resolve();
+  }
+}
+
+// setupTracing wires @opentelemetry/api, if the function has it, to the
+// SDK and the span pipe. Without the API the function makes no spans and
+// nothing is loaded.
+function setupTracing() {
+  const fd = Number(process.env.COLDTRACE_SPAN_FD);
+  if (!fd) return null;
+  const load = (name) => require(require.resolve(name, { paths: [TASK_ROOT] }));
+  let api;
+  try {
+    api = load('@opentelemetry/api');
+  } catch (e) {
+    return null;
+  }
+  let sdk, hooks, core;
+  try {
+    sdk = load('@opentelemetry/sdk-trace-base');
+    hooks = load('@opentelemetry/context-async-hooks');
+    core = load('@opentelemetry/core');
+  } catch (e) {
+    process.stderr.write(
+      'coldtrace: the function uses @opentelemetry/api but lacks @opentelemetry/sdk-trace-base, ' +
+        '@opentelemetry/context-async-hooks or @opentelemetry/core (OTel JS 2.x); its spans are not recorded: ' +
+        e.message + '\n',
+    );
+    return null;
+  }
+  const provider = new sdk.BasicTracerProvider({ spanProcessors: [new PipeSpanProcessor(fd)] });
+  const contextManager = new hooks.AsyncLocalStorageContextManager();
+  contextManager.enable();
+  api.context.setGlobalContextManager(contextManager);
+  api.propagation.setGlobalPropagator(new core.W3CTraceContextPropagator());
+  api.trace.setGlobalTracerProvider(provider);
+  return api;
+}
+
+// ---- invocations -----------------------------------------------------------
+
+function parseJSONHeader(v) {
+  if (!v) return undefined;
+  try {
+    return JSON.parse(v);
+  } catch (e) {
+    return undefined;
+  }
+}
+
+function makeContext(h, resolve) {
+  const deadline = Number(h['lambda-runtime-deadline-ms']);
+  const env = process.env;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+    invokedFunctionArn: h['lambda-runtime-invoked-function-arn'],
+    memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    awsRequestId: h['lambda-runtime-aws-request-id'],
+    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+    clientContext: parseJSONHeader(h['lambda-runtime-client-context']),
+    identity: parseJSONHeader(h['lambda-runtime-cognito-identity']),
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    // The legacy completion functions.
+    done: (err, result) => resolve([err, result]),
+    succeed: (result) => resolve([null, result]),
+    fail: (err) => resolve([err == null ? new Error('handled') : err]),
+  };
+}
+
+// runHandler settles with the handler's outcome whichever style it
+// uses: a returned promise, a callback, the context functions, or a
+// plain return value.
+function runHandler(handler, event, h) {
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (outcome) => {
+      if (!settled) {
+        settled = true;
+        resolve(outcome);
+      }
+    };
+    const context = makeContext(h, settle);
+    const callback = (err, result) => settle([err, result]);
+    let ret;
+    try {
+      ret = handler(event, context, callback);
+    } catch (e) {
+      settle([e]);
+      return;
+    }
+    if (ret && typeof ret.then === 'function') {
+      ret.then((r) => settle([null, r]), (e) => settle([e == null ? new Error('rejected') : e]));
+    } else if (handler.length < 3) {
+      settle([null, ret]);
+    }
+  });
+}
+
+async function invoke(handler, next, api) {
+  const h = next.headers;
+  const id = h['lambda-runtime-aws-request-id'];
+  currentRequestId = id;
+  if (h['lambda-runtime-trace-id']) process.env._X_AMZN_TRACE_ID = h['lambda-runtime-trace-id'];
+  else delete process.env._X_AMZN_TRACE_ID;
+  let event;
+  try {
+    event = next.body.length ? JSON.parse(next.body.toString('utf8')) : null;
+  } catch (e) {
+    await post(`${PREFIX}/invocation/${id}/error`, errorBody(new UserError('Runtime.MalformedEventJSON', e.message)), 'Runtime.MalformedEventJSON');
+    return;
+  }
+  let outcome;
+  if (api) {
+    const parent = api.propagation.extract(api.ROOT_CONTEXT, { traceparent: h.traceparent });
+    outcome = await api.context.with(parent, () => runHandler(handler, event, h));
+  } else {
+    outcome = await runHandler(handler, event, h);
+  }
+  const [err, result] = outcome;
+  if (err != null) {
+    await post(`${PREFIX}/invocation/${id}/error`, errorBody(err), 'Unhandled');
+    return;
+  }
+  let body;
+  try {
+    body = JSON.stringify(result === undefined ? null : result);
+  } catch (e) {
+    await post(`${PREFIX}/invocation/${id}/error`, errorBody(new UserError('Runtime.ResponseNotSerializable', e.message)), 'Runtime.ResponseNotSerializable');
+    return;
+  }
+  await post(`${PREFIX}/invocation/${id}/response`, body);
+}
+
+async function main() {
+  patchConsole();
+  // An exception nobody catches ends the process, as in Lambda; the host
+  // reports the invocation as a crash and the next call starts cold.
+  process.on('uncaughtException', (err) => {
+    process.stderr.write(`${new Date().toISOString()}\t${currentRequestId}\tERROR\tUncaught ${err && err.stack ? err.stack : err}\n`);
+    process.exit(129);
+  });
+  let handler;
+  let api = null;
+  try {
+    api = setupTracing();
+    handler = await loadHandler();
+  } catch (err) {
+    process.stderr.write(`${err.name}: ${err.message}\n`);
+    await post(`${PREFIX}/init/error`, errorBody(err), err.name).catch(() => {});
+    process.exit(1);
+  }
+  for (;;) {
+    const next = await request('GET', `${PREFIX}/invocation/next`);
+    if (next.status !== 200) {
+      process.stderr.write(`coldtrace bootstrap: /next answered ${next.status}: ${next.body}\n`);
+      process.exit(1);
+    }
+    await invoke(handler, next, api);
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`coldtrace bootstrap: ${err && err.stack ? err.stack : err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,191 @@
+"""Coldtrace's Python runtime client.
+
+It speaks the Lambda Runtime API at AWS_LAMBDA_RUNTIME_API, loads _HANDLER
+("module.function") from LAMBDA_TASK_ROOT and calls it with the Lambda
+contract (event, context). Handlers that import ``coldtrace`` get a small
+tracer whose spans become children of the host's invocation span.
+
+The HTTP client is a few lines over a socket: importing http.client pulls in
+the email package and costs tens of milliseconds on every cold start.
+"""
+
+import json
+import os
+import socket
+import sys
+import time
+import traceback
+
+API = os.environ["AWS_LAMBDA_RUNTIME_API"]
+PREFIX = "/2018-06-01/runtime"
+
+
+class RuntimeClient:
+    """HTTP/1.1 over one keep-alive connection to the Runtime API."""
+
+    def __init__(self, addr):
+        host, _, port = addr.rpartition(":")
+        self.addr = (host, int(port))
+        self.sock = None
+        self.buf = b""
+
+    def request(self, method, path, body=b"", headers=None):
+        head = "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n" % (method, path, API, len(body))
+        for k, v in (headers or {}).items():
+            head += "%s: %s\r\n" % (k, v)
+        data = (head + "\r\n").encode("latin-1") + body
+        for attempt in (0, 1):
+            try:
+                if self.sock is None:
+                    self.sock = socket.create_connection(self.addr)
+                    self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    self.buf = b""
+                self.sock.sendall(data)
+                return self._response()
+            except OSError:
+                # A kept-alive connection the server closed: reconnect once.
+                self.close()
+                if attempt:
+                    raise
+
+    def _recv(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("runtime API closed the connection")
+        self.buf += chunk
+
+    def _response(self):
+        while b"\r\n\r\n" not in self.buf:
+            self._recv()
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        n = int(headers.get("content-length", "0"))
+        while len(self.buf) < n:
+            self._recv()
+        body, self.buf = self.buf[:n], self.buf[n:]
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return status, headers, body
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+        self.sock = None
+
+
+def error_body(exc, error_type=None):
+    return json.dumps({
+        "errorMessage": str(exc),
+        "errorType": error_type or type(exc).__name__,
+        "stackTrace": [line.rstrip("\n") for line in traceback.format_tb(exc.__traceback__)],
+    }).encode()
+
+
+def load_handler():
+    spec = os.environ.get("_HANDLER", "")
+    module_name, _, func_name = spec.rpartition(".")
+    if not module_name or not func_name:
+        raise UserError("Runtime.MalformedHandlerName", "Bad handler '%s': expected MODULE.FUNCTION" % spec)
+    import importlib
+    try:
+        module = importlib.import_module(module_name)
+    except SyntaxError as e:
+        raise UserError("Runtime.UserCodeSyntaxError", "Syntax error in module '%s': %s" % (module_name, e))
+    except ImportError as e:
+        raise UserError("Runtime.ImportModuleError", "Unable to import module '%s': %s" % (module_name, e))
+    func = getattr(module, func_name, None)
+    if not callable(func):
+        raise UserError("Runtime.HandlerNotFound", "Handler '%s' missing on module '%s'" % (func_name, module_name))
+    return func
+
+
+class UserError(Exception):
+    def __init__(self, error_type, message):
+        super().__init__(message)
+        self.error_type = error_type
+
+
+class LambdaContext:
+    def __init__(self, headers):
+        env = os.environ
+        self.aws_request_id = headers.get("lambda-runtime-aws-request-id")
+        self.invoked_function_arn = headers.get("lambda-runtime-invoked-function-arn")
+        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.client_context = _json_header(headers.get("lambda-runtime-client-context"))
+        self.identity = _json_header(headers.get("lambda-runtime-cognito-identity"))
+        self._deadline_ms = int(headers.get("lambda-runtime-deadline-ms", "0"))
+
+    def get_remaining_time_in_millis(self):
+        return max(0, self._deadline_ms - int(time.time() * 1000))
+
+
+def _json_header(value):
+    if not value:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
+
+
+def main():
+    client = RuntimeClient(API)
+    sys.path.insert(0, os.environ.get("LAMBDA_TASK_ROOT", os.getcwd()))
+    try:
+        handler = load_handler()
+    except UserError as e:
+        print("%s: %s" % (e.error_type, e), file=sys.stderr)
+        client.request("POST", PREFIX + "/init/error", error_body(e, e.error_type),
+                       {"Lambda-Runtime-Function-Error-Type": e.error_type})
+        sys.exit(1)
+    except Exception as e:  # the module raised while importing
+        traceback.print_exc()
+        client.request("POST", PREFIX + "/init/error", error_body(e, "Runtime.ImportModuleError"),
+                       {"Lambda-Runtime-Function-Error-Type": "Runtime.ImportModuleError"})
+        sys.exit(1)
+
+    while True:
+        status, headers, body = client.request("GET", PREFIX + "/invocation/next")
+        if status != 200:
+            print("coldtrace bootstrap: /next answered %d: %r" % (status, body), file=sys.stderr)
+            sys.exit(1)
+        invoke(client, handler, headers, body)
+
+
+def invoke(client, handler, headers, body):
+    request_id = headers["lambda-runtime-aws-request-id"]
+    trace_id = headers.get("lambda-runtime-trace-id")
+    if trace_id:
+        os.environ["_X_AMZN_TRACE_ID"] = trace_id
+    else:
+        os.environ.pop("_X_AMZN_TRACE_ID", None)
+    # The tracer exists only if the handler imported it.
+    tracing = sys.modules.get("coldtrace")
+    if tracing is not None:
+        tracing._begin_invocation(request_id, headers.get("traceparent"))
+    try:
+        event = json.loads(body) if body else None
+        result = json.dumps(handler(event, LambdaContext(headers))).encode()
+    except Exception as e:
+        traceback.print_exc()
+        client.request("POST", "%s/invocation/%s/error" % (PREFIX, request_id), error_body(e),
+                       {"Lambda-Runtime-Function-Error-Type": "Unhandled"})
+    else:
+        client.request("POST", "%s/invocation/%s/response" % (PREFIX, request_id), result,
+                       {"Content-Type": "application/json"})
+    finally:
+        if tracing is not None:
+            tracing._end_invocation()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+package instance
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// lineReader reads the read end of a pipe line by line. Sync guarantees
+// that every byte written to the pipe before the call has been handed to
+// emit: a function that printed a line and then posted its response has
+// that line in its invocation's logs.
+//
+// Both the background reader and Sync read the descriptor non-blocking
+// under one mutex, so a Sync that drains the pipe empty leaves nothing in
+// flight.
+type lineReader struct {
+	f  *os.File
+	rc syscall.RawConn
+
+	mu      sync.Mutex
+	chunk   []byte
+	partial []byte
+	maxLine int
+	emit    func(line []byte, at time.Time) // called with mu held
+	eof     bool
+
+	done chan struct{}
+}
+
+func newLineReader(f *os.File, maxLine int, emit func([]byte, time.Time)) (*lineReader, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	r := &lineReader{f: f, rc: rc, chunk: make([]byte, 16<<10), maxLine: maxLine, emit: emit, done: make(chan struct{})}
+	go r.run()
+	return r, nil
+}
+
+func (r *lineReader) run() {
+	defer close(r.done)
+	// The callback runs whenever the poller says the pipe is readable;
+	// returning false waits for more.
+	r.rc.Read(func(fd uintptr) bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.drain(int(fd))
+	})
+	r.mu.Lock()
+	r.eof = true
+	if len(r.partial) > 0 {
+		r.emit(r.partial, time.Now())
+		r.partial = nil
+	}
+	r.mu.Unlock()
+}
+
+// drain reads until the pipe is empty; it reports true at end of file.
+func (r *lineReader) drain(fd int) bool {
+	if r.eof {
+		return true
+	}
+	for {
+		n, err := syscall.Read(fd, r.chunk)
+		switch {
+		case n > 0:
+			r.consume(r.chunk[:n])
+		case errors.Is(err, syscall.EINTR):
+		case errors.Is(err, syscall.EAGAIN):
+			return false
+		default: // 0 bytes: every writer closed; or a read error
+			r.eof = true
+			return true
+		}
+	}
+}
+
+func (r *lineReader) consume(b []byte) {
+	now := time.Now()
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			r.partial = append(r.partial, b...)
+			if len(r.partial) >= r.maxLine {
+				r.emit(r.partial, now)
+				r.partial = r.partial[:0]
+			}
+			return
+		}
+		if len(r.partial) > 0 {
+			r.partial = append(r.partial, b[:i]...)
+			r.emit(r.partial, now)
+			r.partial = r.partial[:0]
+		} else {
+			r.emit(b[:i], now)
+		}
+		b = b[i+1:]
+	}
+}
+
+// Sync hands every complete line already in the pipe to emit.
+func (r *lineReader) Sync() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.eof {
+		return
+	}
+	r.rc.Control(func(fd uintptr) { r.drain(int(fd)) })
+}
+
+// wait waits up to d for end of file, then closes the pipe either way:
+// a process that escaped the instance's group must not keep it open.
+func (r *lineReader) wait(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-r.done:
+	case <-t.C:
+	}
+	r.f.Close()
+	<-r.done
+}
