@@ -1,116 +1,143 @@
+// Package plugin is the Coldtrace data source's backend: it answers
+// Grafana's queries, health checks and the editors' resource calls by
+// calling Coldtrace's REST API.
 package plugin
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"time"
+	"net/http"
 
-	"github.com/coldtrace/coldtrace/grafana-plugin/pkg/models"
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/httpclient"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
-	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
+
+	"github.com/coldtrace/coldtrace/grafana-plugin/pkg/coldtrace"
+	"github.com/coldtrace/coldtrace/grafana-plugin/pkg/frames"
+	"github.com/coldtrace/coldtrace/grafana-plugin/pkg/models"
 )
 
-// Make sure Datasource implements required interfaces. This is important to do
-// since otherwise we will only get a not implemented error response from plugin in
-// runtime. In this example datasource instance implements backend.QueryDataHandler,
-// backend.CheckHealthHandler interfaces. Plugin should not implement all these
-// interfaces - only those which are required for a particular task.
+// PluginID is the plugin's id in plugin.json.
+const PluginID = "coldtrace-traces-datasource"
+
 var (
 	_ backend.QueryDataHandler      = (*Datasource)(nil)
 	_ backend.CheckHealthHandler    = (*Datasource)(nil)
+	_ backend.CallResourceHandler   = (*Datasource)(nil)
 	_ instancemgmt.InstanceDisposer = (*Datasource)(nil)
 )
 
-// NewDatasource creates a new datasource instance.
-func NewDatasource(_ context.Context, _ backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
-	return &Datasource{}, nil
+// Datasource is one configured Coldtrace data source.
+type Datasource struct {
+	settings    models.PluginSettings
+	settingsErr error
+	api         *coldtrace.Client
+	self        frames.DataSourceRef
+	http        *http.Client
+	resources   backend.CallResourceHandler
 }
 
-// Datasource is an example datasource which can respond to data queries, reports
-// its health and has streaming skills.
-type Datasource struct{}
+// NewDatasource creates the instance for one data source's settings.
+// Invalid settings do not fail here: Grafana would only log that, so the
+// instance keeps the error and reports it on every query and health check,
+// where the user sees it.
+func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
+	d := &Datasource{self: frames.DataSourceRef{UID: s.UID, Name: s.Name}}
+	d.settings, d.settingsErr = models.LoadPluginSettings(s)
+	if d.settingsErr != nil {
+		return d, nil
+	}
+	opts, err := s.HTTPClientOptions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("http client options: %w", err)
+	}
+	opts.Timeouts.Timeout = d.settings.Timeout()
+	d.http, err = httpclient.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("http client: %w", err)
+	}
+	if d.api, err = coldtrace.New(d.settings.Client(), d.http); err != nil {
+		d.settingsErr = err
+		return d, nil
+	}
+	d.resources = httpadapter.New(newResourceMux(d.api))
+	return d, nil
+}
 
-// Dispose here tells plugin SDK that plugin wants to clean up resources when a new instance
-// created. As soon as datasource settings change detected by SDK old datasource instance will
-// be disposed and a new one will be created using NewSampleDatasource factory function.
+// Dispose releases the instance's idle connections when Grafana replaces
+// it after a settings change.
 func (d *Datasource) Dispose() {
-	// Clean up datasource instance resources.
+	if d.http != nil {
+		d.http.CloseIdleConnections()
+	}
 }
 
-// QueryData handles multiple queries and returns multiple responses.
-// req contains the queries []DataQuery (where each query contains RefID as a unique identifier).
-// The QueryDataResponse contains a map of RefID to the response for each query, and each response
-// contains Frames ([]*Frame).
+// QueryData answers each query independently: one failing query becomes
+// that query's error and the others still return data.
 func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
-	// create response struct
-	response := backend.NewQueryDataResponse()
-
-	// loop over queries and execute them individually.
+	resp := backend.NewQueryDataResponse()
 	for _, q := range req.Queries {
-		res := d.query(ctx, req.PluginContext, q)
-
-		// save the response in a hashmap
-		// based on with RefID as identifier
-		response.Responses[q.RefID] = res
+		resp.Responses[q.RefID] = d.query(ctx, q)
 	}
-
-	return response, nil
+	return resp, nil
 }
 
-type queryModel struct{}
-
-func (d *Datasource) query(_ context.Context, pCtx backend.PluginContext, query backend.DataQuery) backend.DataResponse {
-	var response backend.DataResponse
-
-	// Unmarshal the JSON into our queryModel.
-	var qm queryModel
-
-	err := json.Unmarshal(query.JSON, &qm)
-	if err != nil {
-		return backend.ErrDataResponse(backend.StatusBadRequest, fmt.Sprintf("json unmarshal: %v", err.Error()))
+func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) backend.DataResponse {
+	if d.settingsErr != nil {
+		return backend.ErrDataResponse(backend.StatusBadRequest, "data source settings: "+d.settingsErr.Error())
 	}
-
-	// create data frame response.
-	// For an overview on data frames and how grafana handles them:
-	// https://grafana.com/developers/plugin-tools/introduction/data-frames
-	frame := data.NewFrame("response")
-
-	// add fields.
-	frame.Fields = append(frame.Fields,
-		data.NewField("time", nil, []time.Time{query.TimeRange.From, query.TimeRange.To}),
-		data.NewField("values", nil, []int64{10, 20}),
-	)
-
-	// add the frames to the response.
-	response.Frames = append(response.Frames, frame)
-
-	return response
+	q, err := models.ParseQuery(dq.JSON)
+	if err != nil {
+		return backend.ErrDataResponse(backend.StatusBadRequest, err.Error())
+	}
+	// Alert rules and older dashboards may carry queryType only on the
+	// DataQuery, not in the JSON.
+	if q.QueryType == "" && dq.QueryType != "" {
+		q.QueryType = dq.QueryType
+		if err := q.Validate(); err != nil {
+			return backend.ErrDataResponse(backend.StatusBadRequest, err.Error())
+		}
+	}
+	window := coldtrace.Window{From: dq.TimeRange.From, To: dq.TimeRange.To}
+	var res backend.DataResponse
+	switch q.QueryType {
+	case models.QueryTrace:
+		res, err = d.queryTrace(ctx, q)
+	case models.QuerySearch:
+		res, err = d.querySearch(ctx, q, window)
+	case models.QueryMetrics:
+		res, err = d.queryMetrics(ctx, q, dq)
+	case models.QueryFunctions:
+		res, err = d.queryFunctions(ctx, window)
+	case models.QueryServiceMap:
+		res, err = d.queryServiceMap(ctx, window)
+	}
+	if err != nil {
+		log.DefaultLogger.FromContext(ctx).Warn("query failed", "refId", dq.RefID, "queryType", q.QueryType, "error", err)
+		return errorResponse(err)
+	}
+	return res
 }
 
-// CheckHealth handles health checks sent from Grafana to the plugin.
-// The main use case for these health checks is the test button on the
-// datasource configuration page which allows users to verify that
-// a datasource is working as expected.
-func (d *Datasource) CheckHealth(_ context.Context, req *backend.CheckHealthRequest) (*backend.CheckHealthResult, error) {
-	res := &backend.CheckHealthResult{}
-	config, err := models.LoadPluginSettings(*req.PluginContext.DataSourceInstanceSettings)
-
-	if err != nil {
-		res.Status = backend.HealthStatusError
-		res.Message = "Unable to load settings"
-		return res, nil
+// errorResponse turns a failed call to Coldtrace into a frame error
+// whose status says what went wrong and whose text is the API's own.
+func errorResponse(err error) backend.DataResponse {
+	status := backend.StatusBadGateway
+	var e *coldtrace.Error
+	if errors.As(err, &e) {
+		switch {
+		case e.HTTPStatus == http.StatusNotFound:
+			status = backend.StatusNotFound
+		case e.HTTPStatus == http.StatusGatewayTimeout:
+			status = backend.StatusTimeout
+		case e.HTTPStatus == http.StatusTooManyRequests:
+			status = backend.StatusTooManyRequests
+		case e.HTTPStatus >= 400 && e.HTTPStatus < 500:
+			status = backend.StatusBadRequest
+		}
 	}
-
-	if config.Secrets.ApiKey == "" {
-		res.Status = backend.HealthStatusError
-		res.Message = "API key is missing"
-		return res, nil
-	}
-
-	return &backend.CheckHealthResult{
-		Status:  backend.HealthStatusOk,
-		Message: "Data source is working",
-	}, nil
+	return backend.ErrDataResponseWithSource(status, backend.ErrorSourceDownstream, err.Error())
 }

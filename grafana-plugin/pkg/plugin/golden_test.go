@@ -1,0 +1,94 @@
+package plugin_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/grafana/grafana-plugin-sdk-go/experimental"
+)
+
+// goldenEpoch replaces the seeded data set's base time in golden files:
+// the data must be recent to survive Coldtrace's retention, the files
+// must not change with the clock.
+var goldenEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// TestGoldenFrames pins the exact frames (and their JSON, which is what
+// Grafana's frontend receives) of every query type over the seeded data.
+// Run with -update to rewrite testdata/*.jsonc after an intended change.
+// The frontend's Jest tests read testdata/trace.jsonc to check the trace
+// frame through @grafana/data.
+func TestGoldenFrames(t *testing.T) {
+	d := newDatasource(t, defaultSettings())
+	for name, model := range map[string]map[string]any{
+		"trace":      {"queryType": "trace", "traceId": seeded.GoldenTraceID},
+		"search":     {"queryType": "search", "service": "checkout", "coldStart": true},
+		"metrics":    {"queryType": "metrics", "metric": "coldstarts", "function": "checkout"},
+		"functions":  {"queryType": "functions"},
+		"servicemap": {"queryType": "serviceMap"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			q := dataQuery(model)
+			if name == "metrics" {
+				q.Interval = 5 * time.Minute
+				// A window on the data set's whole minutes, so steps align
+				// with it whatever the clock says.
+				q.TimeRange = backend.TimeRange{From: seeded.Base, To: seeded.Base.Add(10 * time.Minute)}
+			}
+			r := queryOne(t, d, q)
+			if r.Error != nil {
+				t.Fatal(r.Error)
+			}
+			for _, f := range r.Frames {
+				rebaseTimes(t, f, seeded.Base)
+			}
+			experimental.CheckGoldenJSONResponse(t, "testdata", name, &r, *updateGolden)
+		})
+	}
+}
+
+// rebaseTimes moves every instant of f from base to goldenEpoch.
+func rebaseTimes(t *testing.T, f *data.Frame, base time.Time) {
+	t.Helper()
+	shift := goldenEpoch.Sub(base)
+	shiftMs := float64(shift.Nanoseconds()) / 1e6
+	for _, fd := range f.Fields {
+		for i := range fd.Len() {
+			switch v := fd.At(i).(type) {
+			case time.Time:
+				fd.Set(i, v.Add(shift))
+			case *time.Time:
+				if v != nil {
+					s := v.Add(shift)
+					fd.Set(i, &s)
+				}
+			case float64:
+				if fd.Name == "startTime" {
+					fd.Set(i, v+shiftMs)
+				}
+			case json.RawMessage:
+				if fd.Name == "logs" {
+					fd.Set(i, rebaseLogs(t, v, shiftMs))
+				}
+			}
+		}
+	}
+}
+
+func rebaseLogs(t *testing.T, raw json.RawMessage, shiftMs float64) json.RawMessage {
+	t.Helper()
+	var logs []map[string]any
+	if err := json.Unmarshal(raw, &logs); err != nil {
+		t.Fatalf("logs %s: %v", raw, err)
+	}
+	for _, l := range logs {
+		l["timestamp"] = l["timestamp"].(float64) + shiftMs
+	}
+	out, err := json.Marshal(logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
