@@ -1,0 +1,295 @@
+package reader
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/coldtrace/coldtrace/query/api"
+)
+
+// summaryColumns aggregate a trace's spans into an api.TraceSummary (see
+// scanSummary). The root is the span without a parent, or the earliest.
+const summaryColumns = `
+    TraceId,
+    argMin(ServiceName, (ParentSpanId != '', Timestamp)),
+    argMin(SpanName, (ParentSpanId != '', Timestamp)),
+    min(toUnixTimestamp64Nano(Timestamp)),
+    max(toUnixTimestamp64Nano(Timestamp)),
+    max(toUnixTimestamp64Nano(Timestamp) + toInt64(Duration)),
+    count(),
+    countIf(StatusCode = 'Error' OR ErrorType != ''),
+    max(ColdStart),
+    arraySort(groupUniqArrayIf(ErrorType, ErrorType != '')),
+    arraySort(groupUniqArray(ServiceName)),
+    sumIf(BilledDurationMs * MemoryLimitBytes, IsInvocation) / 1073741824000,
+    countIf(IsInvocation AND ErrorType != 'throttled')`
+
+// summaryRow is one row of summaryColumns.
+type summaryRow struct {
+	api.TraceSummary
+	lastStartNs int64
+}
+
+func (r *Reader) scanSummary(rows driver.Rows) (summaryRow, error) {
+	var (
+		s                  summaryRow
+		endNs              int64
+		gbSeconds          float64
+		invocations        uint64
+		rootSvc, rootOp    string
+		errorTypes, svcs   []string
+		spanCount, errored uint64
+		cold               bool
+	)
+	if err := rows.Scan(&s.TraceID, &rootSvc, &rootOp, &s.StartTimeUnixNano, &s.lastStartNs, &endNs,
+		&spanCount, &errored, &cold, &errorTypes, &svcs, &gbSeconds, &invocations); err != nil {
+		return s, err
+	}
+	s.RootService, s.RootOperation = rootSvc, rootOp
+	s.StartTime = unixNano(s.StartTimeUnixNano)
+	if endNs > s.StartTimeUnixNano {
+		s.DurationNano = uint64(endNs - s.StartTimeUnixNano)
+	}
+	s.SpanCount, s.ErrorCount, s.ColdStart = spanCount, errored, cold
+	s.ErrorTypes, s.Services = nonNil(errorTypes), nonNil(svcs)
+	if invocations > 0 || gbSeconds > 0 {
+		s.CostUSD = r.cost(gbSeconds, invocations).TotalUSD
+	}
+	return s, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// TraceInfo is what a trace lookup found: the summary and the exact range
+// of span start times to read the spans from.
+type TraceInfo struct {
+	Summary api.TraceSummary
+	Spans   Window
+}
+
+// Trace finds a trace's time range in the trace-id lookup table and
+// summarises it. When the lookup table does not know the id, hint (if
+// given) is searched instead. It returns ErrNotFound for an unknown id.
+func (r *Reader) Trace(ctx context.Context, traceID string, hint *Window) (*TraceInfo, error) {
+	// The lookup's Start and End are whole seconds of span starts: the
+	// spans lie in [Start, End+1s). The scalar subquery runs first, so
+	// its bounds prune partitions and primary-key ranges of the span read.
+	// They must be DateTime64(9) like Timestamp: ClickHouse 26.5 compares
+	// DateTime64(9) with a DateTime from a scalar subquery wrongly.
+	sql := `WITH (SELECT (toDateTime64(min(Start), 9), toDateTime64(max(End) + 1, 9)) FROM ` + r.traceTimes + ` WHERE TraceId = @id) AS w
+SELECT ` + summaryColumns + `
+FROM ` + r.spans + `
+WHERE TenantId = @tenant AND TraceId = @id AND Timestamp >= w.1 AND Timestamp < w.2
+GROUP BY TraceId`
+	info, err := r.traceSummary(ctx, sql, clickhouse.Named("id", traceID))
+	if err != ErrNotFound || hint == nil {
+		return info, err
+	}
+	sql = `SELECT ` + summaryColumns + `
+FROM ` + r.spans + `
+WHERE TenantId = @tenant AND TraceId = @id AND ` + inWindow + `
+GROUP BY TraceId`
+	return r.traceSummary(ctx, sql, append(windowArgs(*hint), clickhouse.Named("id", traceID))...)
+}
+
+func (r *Reader) traceSummary(ctx context.Context, sql string, args ...driver.NamedValue) (*TraceInfo, error) {
+	var info *TraceInfo
+	err := r.each(ctx, "trace summary", sql, args, func(rows driver.Rows) error {
+		s, err := r.scanSummary(rows)
+		if err != nil {
+			return err
+		}
+		info = &TraceInfo{Summary: s.TraceSummary, Spans: Window{Start: s.StartTime, End: unixNano(s.lastStartNs + 1)}}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if info == nil {
+		return nil, ErrNotFound
+	}
+	return info, nil
+}
+
+// spanColumns are read by scanSpan, in order.
+const spanColumns = `
+    TraceId, SpanId, ParentSpanId, TraceState, SpanName, SpanKind, ServiceName,
+    toUnixTimestamp64Nano(Timestamp), Duration, StatusCode, StatusMessage,
+    SpanAttributes, SpanAttributeTypes, ResourceAttributes, ResourceAttributeTypes,
+    ScopeName, ScopeVersion,
+    arrayMap(t -> toUnixTimestamp64Nano(t), Events.Timestamp), Events.Name, Events.Attributes,
+    Links.TraceId, Links.SpanId, Links.TraceState, Links.Attributes,
+    IsInvocation, FunctionName, FunctionVersion, FaasInstance, FaasTrigger, ColdStart, ErrorType,
+    InitDurationMs, BilledDurationMs, MaxMemoryUsedBytes, MemoryLimitBytes, TimeoutMs`
+
+// SpanFunc receives spans one at a time. The span is reused: copy what
+// must outlive the call.
+type SpanFunc func(*api.Span) error
+
+// Spans streams the spans of traceIDs that started in w to fn, ordered by
+// the position of their trace in traceIDs, then by start time. Spans
+// never accumulate in memory: each is decoded, handed to fn, and dropped.
+// OffsetNano is measured from each trace's first span.
+func (r *Reader) Spans(ctx context.Context, traceIDs []string, w Window, fn SpanFunc) error {
+	sql := `SELECT ` + spanColumns + `
+FROM ` + r.spans + `
+WHERE TenantId = @tenant AND TraceId IN @ids AND ` + inWindow + `
+ORDER BY indexOf(@idList, TraceId), Timestamp, SpanId`
+	args := append(windowArgs(w), clickhouse.Named("ids", clickhouse.GroupSet{Value: anySlice(traceIDs)}), clickhouse.Named("idList", traceIDs))
+	rows, err := r.query(ctx, "spans", sql, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var (
+		sc       spanScan
+		span     api.Span
+		curTrace string
+		first    int64
+	)
+	for rows.Next() {
+		if err := sc.scan(rows); err != nil {
+			return fmt.Errorf("spans: %w", err)
+		}
+		if sc.traceID != curTrace {
+			curTrace, first = sc.traceID, sc.startNs
+		}
+		r.fill(&span, &sc, first)
+		if err := fn(&span); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("spans: %w", err)
+	}
+	return nil
+}
+
+func anySlice(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+// spanScan receives one row of spanColumns.
+type spanScan struct {
+	traceID, spanID, parentID, traceState, name, kind, service string
+	startNs                                                    int64
+	duration                                                   uint64
+	statusCode, statusMessage                                  string
+	attrs, attrTypes, resAttrs, resAttrTypes                   map[string]string
+	scopeName, scopeVersion                                    string
+	eventTimes                                                 []int64
+	eventNames                                                 []string
+	eventAttrs                                                 []map[string]string
+	linkTraceIDs, linkSpanIDs, linkStates                      []string
+	linkAttrs                                                  []map[string]string
+	invocation                                                 bool
+	function, version, instance, trigger                       string
+	coldStart                                                  bool
+	errorType                                                  string
+	initMs                                                     float64
+	billedMs, maxMemory, memoryLimit, timeoutMs                uint64
+}
+
+func (s *spanScan) scan(rows driver.Rows) error {
+	return rows.Scan(&s.traceID, &s.spanID, &s.parentID, &s.traceState, &s.name, &s.kind, &s.service,
+		&s.startNs, &s.duration, &s.statusCode, &s.statusMessage,
+		&s.attrs, &s.attrTypes, &s.resAttrs, &s.resAttrTypes,
+		&s.scopeName, &s.scopeVersion,
+		&s.eventTimes, &s.eventNames, &s.eventAttrs,
+		&s.linkTraceIDs, &s.linkSpanIDs, &s.linkStates, &s.linkAttrs,
+		&s.invocation, &s.function, &s.version, &s.instance, &s.trigger, &s.coldStart, &s.errorType,
+		&s.initMs, &s.billedMs, &s.maxMemory, &s.memoryLimit, &s.timeoutMs)
+}
+
+// fill turns a scanned row into sp, with offsets from traceStartNs.
+func (r *Reader) fill(sp *api.Span, s *spanScan, traceStartNs int64) {
+	*sp = api.Span{
+		TraceID: s.traceID, SpanID: s.spanID, ParentSpanID: s.parentID, TraceState: s.traceState,
+		Name: s.name, Kind: Kind(s.kind), Service: s.service,
+		StartTimeUnixNano: s.startNs, StartTime: unixNano(s.startNs),
+		OffsetNano: s.startNs - traceStartNs, DurationNano: s.duration,
+		Status:     api.SpanStatus{Code: StatusCode(s.statusCode), Message: s.statusMessage},
+		Attributes: attributes(s.attrs, s.attrTypes),
+		Resource:   api.Resource{Attributes: attributes(s.resAttrs, s.resAttrTypes)},
+		Scope:      api.Scope{Name: s.scopeName, Version: s.scopeVersion},
+		Events:     make([]api.Event, len(s.eventNames)),
+		Links:      make([]api.Link, len(s.linkSpanIDs)),
+	}
+	for i := range sp.Events {
+		e := api.Event{Name: s.eventNames[i]}
+		if i < len(s.eventTimes) {
+			e.TimeUnixNano, e.Time = s.eventTimes[i], unixNano(s.eventTimes[i])
+		}
+		if i < len(s.eventAttrs) {
+			e.Attributes = attributes(s.eventAttrs[i], nil)
+		} else {
+			e.Attributes = []api.Attribute{}
+		}
+		sp.Events[i] = e
+	}
+	for i := range sp.Links {
+		l := api.Link{SpanID: s.linkSpanIDs[i], Attributes: []api.Attribute{}}
+		if i < len(s.linkTraceIDs) {
+			l.TraceID = s.linkTraceIDs[i]
+		}
+		if i < len(s.linkStates) {
+			l.TraceState = s.linkStates[i]
+		}
+		if i < len(s.linkAttrs) {
+			l.Attributes = attributes(s.linkAttrs[i], nil)
+		}
+		sp.Links[i] = l
+	}
+	if s.invocation {
+		inv := &api.Invocation{
+			Function: s.function, Version: s.version, Instance: s.instance, Trigger: s.trigger,
+			ColdStart: s.coldStart, ErrorType: s.errorType,
+			InitDurationNano:   uint64(s.initMs * float64(time.Millisecond)),
+			BilledDurationNano: s.billedMs * uint64(time.Millisecond),
+			MaxMemoryUsedBytes: s.maxMemory, MemoryLimitBytes: s.memoryLimit,
+			TimeoutNano: s.timeoutMs * uint64(time.Millisecond),
+		}
+		var requests uint64
+		if s.errorType != "throttled" {
+			requests = 1
+		}
+		inv.CostUSD = r.cost(float64(s.billedMs*s.memoryLimit)/gbSecondsDivisor, requests).TotalUSD
+		sp.Faas = inv
+	}
+}
+
+// Kind normalises a stored span kind ("Server", or "SPAN_KIND_SERVER" as
+// some exporter versions wrote it) to the API's form ("server").
+func Kind(stored string) string {
+	k := strings.TrimPrefix(strings.ToLower(stored), "span_kind_")
+	switch k {
+	case api.KindInternal, api.KindServer, api.KindClient, api.KindProducer, api.KindConsumer:
+		return k
+	}
+	return api.KindUnspecified
+}
+
+// StatusCode normalises a stored status code ("Error", "STATUS_CODE_ERROR")
+// to the API's form ("error").
+func StatusCode(stored string) string {
+	c := strings.TrimPrefix(strings.ToLower(stored), "status_code_")
+	switch c {
+	case api.StatusOK, api.StatusError:
+		return c
+	}
+	return api.StatusUnset
+}

@@ -1,0 +1,189 @@
+// Package server is Coldtrace's HTTP API: the echo server, its routes
+// (/api/v1 and the Jaeger-compatible /api), parameter parsing and
+// validation, the one error shape, response streaming, and the web UI
+// fallback. All HTTP API code lives here; the SQL is in query/reader.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/coldtrace/coldtrace/internal/tenant"
+	"github.com/coldtrace/coldtrace/query/api"
+	"github.com/coldtrace/coldtrace/query/reader"
+)
+
+// Config tunes the API.
+type Config struct {
+	// DefaultWindow is the window of a request without start.
+	DefaultWindow time.Duration
+	// MaxWindow bounds every window.
+	MaxWindow time.Duration
+	// QueryTimeout bounds each request's queries (ClickHouse
+	// max_execution_time follows the context deadline).
+	QueryTimeout time.Duration
+	// MaxLimit bounds limit parameters of /api/v1.
+	MaxLimit int
+	// Version is reported by /api/v1/status.
+	Version string
+	// Embedded and Database describe storage for /api/v1/status.
+	Embedded bool
+	Database string
+	// UI serves the web UI's static files; nil serves none. Paths it
+	// does not know fall back to its /index.html (SPA routing).
+	UI http.Handler
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		DefaultWindow: time.Hour,
+		MaxWindow:     7 * 24 * time.Hour,
+		QueryTimeout:  30 * time.Second,
+		MaxLimit:      1000,
+		Version:       "dev",
+	}
+}
+
+// Validate reports invalid settings.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DefaultWindow <= 0 {
+		errs = append(errs, fmt.Errorf("query: default window %v must be positive", c.DefaultWindow))
+	}
+	if c.MaxWindow < c.DefaultWindow {
+		errs = append(errs, fmt.Errorf("query: max window %v is shorter than the default window %v", c.MaxWindow, c.DefaultWindow))
+	}
+	if c.QueryTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("query: timeout %v is under a second (ClickHouse limits whole seconds)", c.QueryTimeout))
+	}
+	if c.MaxLimit < 1 {
+		errs = append(errs, fmt.Errorf("query: max limit %d must be at least 1", c.MaxLimit))
+	}
+	return errors.Join(errs...)
+}
+
+// Server is the HTTP API; it is an http.Handler.
+type Server struct {
+	cfg  Config
+	rd   *reader.Reader
+	log  *slog.Logger
+	echo *echo.Echo
+	// now is the clock windows are computed from.
+	now func() time.Time
+}
+
+// New builds the API over rd.
+func New(cfg Config, rd *reader.Reader, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{cfg: cfg, rd: rd, log: log, now: time.Now}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.Recover(), s.requestContext)
+	s.routes(e)
+	s.echo = e
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Routes lists the registered API routes as "METHOD /path/{param}".
+func (s *Server) Routes() []string {
+	var out []string
+	for _, r := range s.echo.Routes() {
+		if len(r.Path) > 4 && r.Path[:5] == "/api/" && r.Path != "/api/*" {
+			out = append(out, r.Method+" "+openAPIPath(r.Path))
+		}
+	}
+	return out
+}
+
+// openAPIPath turns echo's /a/:b into OpenAPI's /a/{b}.
+func openAPIPath(p string) string {
+	out := []byte{}
+	for i := 0; i < len(p); i++ {
+		if p[i] != ':' {
+			out = append(out, p[i])
+			continue
+		}
+		j := i + 1
+		for j < len(p) && p[j] != '/' {
+			j++
+		}
+		out = append(out, '{')
+		out = append(out, p[i+1:j]...)
+		out = append(out, '}')
+		i = j - 1
+	}
+	return string(out)
+}
+
+// maxTenantLength bounds the tenant header.
+const maxTenantLength = 128
+
+// requestContext puts the tenant and the query time limit into every
+// request's context.
+func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		t := req.Header.Get(tenant.Header)
+		if len(t) > maxTenantLength || !printable(t) {
+			return badParameter(tenant.Header, "must be at most %d printable characters", maxTenantLength)
+		}
+		ctx, cancel := context.WithTimeout(tenant.NewContext(req.Context(), t), s.cfg.QueryTimeout)
+		defer cancel()
+		c.SetRequest(req.WithContext(ctx))
+		return next(c)
+	}
+}
+
+func printable(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) routes(e *echo.Echo) {
+	v1 := e.Group(api.Prefix)
+	v1.GET("/status", s.status)
+	v1.GET("/openapi.json", s.openAPI)
+	v1.GET("/traces/:traceId", s.trace)
+	v1.GET("/traces", s.searchTraces)
+	v1.GET("/services", s.services)
+	v1.GET("/services/:service/operations", s.operations)
+	v1.GET("/functions", s.functions)
+	v1.GET("/functions/:name/timeseries", s.timeseries)
+	v1.GET("/functions/:name/instances", s.instances)
+	v1.GET("/dependencies", s.dependencies)
+	v1.GET("/attributes", s.attributeKeys)
+	v1.GET("/attributes/:key/values", s.attributeValues)
+
+	j := e.Group("/api")
+	j.GET("/services", s.jaegerServices)
+	j.GET("/services/:service/operations", s.jaegerServiceOperations)
+	j.GET("/operations", s.jaegerOperations)
+	j.GET("/traces/:traceId", s.jaegerTrace)
+	j.GET("/traces", s.jaegerSearch)
+	j.GET("/dependencies", s.jaegerDependencies)
+
+	// Unknown API paths are JSON 404s; everything else is the web UI.
+	e.Any("/api/*", func(echo.Context) error { return echo.ErrNotFound })
+	e.Any("/*", s.ui)
+}

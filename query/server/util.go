@@ -1,0 +1,14 @@
+package server
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/coldtrace/coldtrace/query/reader"
+)
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+func sortFilters(f []reader.AttributeFilter) {
+	sort.Slice(f, func(i, j int) bool { return f[i].Key < f[j].Key })
+}
