@@ -9,14 +9,12 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -24,7 +22,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/coldtrace/coldtrace/collector"
-	"github.com/coldtrace/coldtrace/ingest"
 	"github.com/coldtrace/coldtrace/ingest/ingesttest"
 	"github.com/coldtrace/coldtrace/ingest/schema"
 )
@@ -231,53 +228,6 @@ func TestSpansOlderThanRetentionArePartialSuccess(t *testing.T) {
 	}
 	if n := countSpans(t, s, traceID); n != 1 {
 		t.Fatalf("stored %d spans, want the 1 fresh one", n)
-	}
-}
-
-// TestBackpressure fills the queue and checks both protocols answer with
-// OTLP's retryable signals, and that the waiting request is then stored.
-func TestBackpressure(t *testing.T) {
-	s := ingesttest.Start(t, ingesttest.Options{Ingest: func(c *ingest.Config) {
-		c.BatchSpans, c.QueueSpans, c.BatchAge = 100, 100, 2*time.Second
-	}})
-	firstID := fmt.Sprintf("%032x", time.Now().UnixNano())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		// 60 spans wait in the batcher for BatchAge.
-		if resp, body := post(t, "http://"+s.HTTPAddr+collector.TracesPath, "application/json", "", []byte(otlpJSON(firstID, time.Now(), 60))); resp.StatusCode != 200 {
-			t.Errorf("first request: %d %s", resp.StatusCode, body)
-		}
-	}()
-	for s.Pipeline.Stats().Queued.Load() < 60 {
-		time.Sleep(5 * time.Millisecond)
-	}
-	resp, body := post(t, "http://"+s.HTTPAddr+collector.TracesPath, "application/json", "", []byte(otlpJSON(fmt.Sprintf("%032x", 7), time.Now(), 60)))
-	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
-		t.Errorf("HTTP over the queue: status %d Retry-After %q: %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
-	}
-	conn, err := grpc.NewClient(s.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	req := ptraceotlp.NewExportRequest()
-	req.UnmarshalJSON([]byte(otlpJSON(fmt.Sprintf("%032x", 8), time.Now(), 60)))
-	_, err = ptraceotlp.NewGRPCClient(conn).Export(context.Background(), req)
-	st, _ := status.FromError(err)
-	var retry *errdetails.RetryInfo
-	for _, d := range st.Details() {
-		if r, ok := d.(*errdetails.RetryInfo); ok {
-			retry = r
-		}
-	}
-	if st.Code() != codes.ResourceExhausted || retry == nil || retry.RetryDelay.AsDuration() <= 0 {
-		t.Errorf("gRPC over the queue: %v, retry info %v", err, retry)
-	}
-	wg.Wait()
-	if n := countSpans(t, s, firstID); n != 60 {
-		t.Fatalf("queued request stored %d spans, want 60", n)
 	}
 }
 

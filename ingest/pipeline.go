@@ -25,7 +25,8 @@ import (
 type Config struct {
 	// BatchSpans flushes a batch once this many spans are pending.
 	BatchSpans int `yaml:"batch_spans"`
-	// BatchAge flushes a batch at the latest this long after its first span.
+	// BatchAge is the longest a batch waits for a free writer; past it the
+	// batcher stops taking requests until a writer takes the batch.
 	BatchAge time.Duration `yaml:"batch_age"`
 	// QueueSpans bounds spans accepted but not yet stored; past it senders
 	// get a retryable "throttled" answer.
@@ -226,6 +227,11 @@ func (p *Pipeline) retryHint() time.Duration {
 	return max(time.Second, p.cfg.BatchAge*time.Duration(p.cfg.QueueSpans/p.cfg.BatchSpans)/time.Duration(p.cfg.Writers))
 }
 
+// batchLoop groups pending requests into inserts. A batch goes to a
+// writer as soon as one is free (group commit): a lone request is stored
+// with no added latency, and while every writer is busy requests pile up
+// into one bigger insert. BatchSpans caps an insert; BatchAge bounds how
+// long a batch may wait for a writer before the loop blocks on one.
 func (p *Pipeline) batchLoop() {
 	defer p.done.Done()
 	defer close(p.flushes)
@@ -253,9 +259,16 @@ func (p *Pipeline) batchLoop() {
 		}
 	}
 	for {
+		var offer chan []*pending
+		if len(cur) > 0 {
+			offer = p.flushes
+		}
 		select {
 		case pd := <-p.in:
 			add(pd)
+		case offer <- cur:
+			timer.Stop()
+			cur, spans = nil, 0
 		case <-timer.C:
 			flush()
 		case <-p.stop:

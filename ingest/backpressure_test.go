@@ -1,0 +1,142 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/coldtrace/coldtrace/collector"
+	"github.com/coldtrace/coldtrace/ingest/schema"
+	"github.com/coldtrace/coldtrace/internal/chtest"
+)
+
+// gatedWriter holds every insert until the gate opens: it stands for a
+// slow ClickHouse without making the test depend on timing.
+type gatedWriter struct {
+	w    Writer
+	gate chan struct{}
+}
+
+func (g *gatedWriter) Write(ctx context.Context, blocks []*rows) error {
+	<-g.gate
+	return g.w.Write(ctx, blocks)
+}
+
+func spansJSON(traceID string, n int) string {
+	var b strings.Builder
+	now := time.Now().UnixNano()
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"traceId":%q,"spanId":"%016x","name":"op","startTimeUnixNano":"%d","endTimeUnixNano":"%d"}`, traceID, i+1, now, now+1000)
+	}
+	return `{"resourceSpans":[{"scopeSpans":[{"spans":[` + b.String() + `]}]}]}`
+}
+
+// TestBackpressure fills the queue and checks that both protocols answer
+// with OTLP's retryable signals, and that the queued request is stored
+// once ClickHouse keeps up again.
+func TestBackpressure(t *testing.T) {
+	client := chtest.Client(t)
+	so := schema.Options{Database: client.Database, Retention: 24 * time.Hour}
+	ctx := context.Background()
+	if err := schema.Migrate(ctx, client, so, nil); err != nil {
+		t.Fatal(err)
+	}
+	gw := &gatedWriter{w: newClickHouseWriter(client, so), gate: make(chan struct{})}
+	cfg := DefaultConfig()
+	cfg.BatchSpans, cfg.QueueSpans, cfg.Writers = 100, 100, 1
+	p, err := newPipeline(cfg, gw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ccfg := collector.DefaultConfig()
+	ccfg.GRPCAddr, ccfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	r, err := collector.New(ccfg, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Shutdown(ctx)
+	defer p.Shutdown(ctx)
+	url := "http://" + r.HTTPAddr() + collector.TracesPath
+
+	firstID := fmt.Sprintf("%032x", time.Now().UnixNano())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		resp, err := http.Post(url, "application/json", strings.NewReader(spansJSON(firstID, 60)))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b, _ := io.ReadAll(resp.Body)
+			t.Errorf("first request: %d %s", resp.StatusCode, b)
+		}
+	}()
+	for p.Stats().Queued.Load() < 60 {
+		time.Sleep(time.Millisecond)
+	}
+
+	resp, err := http.Post(url, "application/json", strings.NewReader(spansJSON(fmt.Sprintf("%032x", 7), 60)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "queue full") {
+		t.Errorf("HTTP over the queue: status %d Retry-After %q: %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+
+	conn, err := grpc.NewClient(r.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	req := ptraceotlp.NewExportRequest()
+	if err := req.UnmarshalJSON([]byte(spansJSON(fmt.Sprintf("%032x", 8), 60))); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ptraceotlp.NewGRPCClient(conn).Export(ctx, req)
+	st, _ := status.FromError(err)
+	var retry *errdetails.RetryInfo
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			retry = ri
+		}
+	}
+	if st.Code() != codes.ResourceExhausted || retry == nil || retry.RetryDelay.AsDuration() <= 0 {
+		t.Errorf("gRPC over the queue: %v, retry info %v", err, retry)
+	}
+	if got := p.Stats().SpansRejected.Load(); got != 120 {
+		t.Errorf("rejected %d spans, want 120", got)
+	}
+
+	close(gw.gate)
+	wg.Wait()
+	var n uint64
+	if err := client.QueryRow(ctx, "SELECT count() FROM "+so.Table(schema.TracesTable)+" WHERE TraceId = ?", firstID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 60 {
+		t.Fatalf("queued request stored %d spans, want 60", n)
+	}
+}
