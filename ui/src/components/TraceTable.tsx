@@ -43,7 +43,7 @@ export function TraceTable({ traces, caption }: { traces: TraceSummary[]; captio
                   {t.coldStart && <span className="badge badge-cold">❄ cold start</span>}
                   {errors.map((e) => (
                     <span key={e} className={`badge ${e === 'timeout' ? 'badge-timeout' : 'badge-error'}`}>
-                      {e === 'timeout' ? '⏱ timeout' : e}
+                      {e === 'timeout' ? 'timeout' : e}
                     </span>
                   ))}
                   {t.errorCount > 0 && errors.length === 0 && (

@@ -67,7 +67,8 @@ export default function ServiceMapPage() {
 
 function layout(services: Service[], edges: DependencyEdge[]): { nodes: Node[]; edges: Edge[] } {
   const g = new dagre.graphlib.Graph();
-  g.setGraph({ rankdir: 'LR', nodesep: 30, ranksep: 90 });
+  // Wide rank gaps leave room for the edge labels between the columns.
+  g.setGraph({ rankdir: 'LR', nodesep: 40, ranksep: 190 });
   g.setDefaultEdgeLabel(() => ({}));
   const names = new Set(services.map((s) => s.name));
   edges.forEach((e) => (names.add(e.parent), names.add(e.child)));

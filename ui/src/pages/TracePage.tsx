@@ -106,7 +106,7 @@ function TraceHeader({ summary: s }: { summary: TraceSummary }) {
         {s.coldStart && <span className="badge badge-cold">❄ cold start</span>}
         {(s.errorTypes ?? []).map((e) => (
           <span key={e} className={`badge ${e === 'timeout' ? 'badge-timeout' : 'badge-error'}`}>
-            {e === 'timeout' ? '⏱ timeout' : e}
+            {e === 'timeout' ? 'timeout' : e}
           </span>
         ))}
       </div>

@@ -4,7 +4,10 @@ import { useTheme } from '../../lib/theme';
 import { chartColors } from './chartTheme';
 import { UPlotChart } from './UPlotChart';
 
-const barsPath = uPlot.paths.bars?.({ size: [0.7, 40] });
+// Bars of a later series are drawn narrower, inside those of the first:
+// cold starts within invocations, timeouts within errors.
+const wideBars = uPlot.paths.bars?.({ size: [0.8, 40] });
+const narrowBars = uPlot.paths.bars?.({ size: [0.4, 16] });
 
 export interface Series {
   label: string;
@@ -38,14 +41,15 @@ export function TimeSeriesChart({ title, timestamps, series, formatValue, height
       axes: [axis, { ...axis, size: 60, values: (_u, vals) => vals.map((v) => formatValue(v)) }],
       series: [
         {},
-        ...series.map<uPlot.Series>((s) => ({
+        ...series.map<uPlot.Series>((s, i) => ({
           label: s.label,
           stroke: s.color,
           width: s.bars ? 0 : 2,
           fill: s.bars ? s.color : undefined,
           spanGaps: false,
-          points: { show: false },
-          paths: s.bars ? barsPath : undefined,
+          // Quantiles of sparse traffic are isolated points between gaps: draw them.
+          points: { show: !s.bars, size: 5, fill: s.color },
+          paths: s.bars ? (i === 0 ? wideBars : narrowBars) : undefined,
           value: (_u, v) => (v === null || v === undefined ? '–' : formatValue(v)),
         })),
       ],

@@ -26,7 +26,7 @@ export function SpanDetails({ span, onClose }: SpanDetailsProps) {
       <div className="span-marks">
         {marks.coldStart && <span className="badge badge-cold">❄ cold start</span>}
         {marks.init && <span className="badge badge-init">init</span>}
-        {marks.timeout && <span className="badge badge-timeout">⏱ timeout</span>}
+        {marks.timeout && <span className="badge badge-timeout">timeout</span>}
         {marks.error && <span className="badge badge-error">{marks.errorType || 'error'}</span>}
       </div>
       <dl className="kv-grid">

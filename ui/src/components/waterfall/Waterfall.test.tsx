@@ -36,7 +36,7 @@ describe('Waterfall', () => {
     expect(rowNames()).toEqual(['checkout', 'init', 'handler', 'SELECT orders']);
     const inv = screen.getAllByRole('treeitem')[0];
     expect(within(inv).getByText('❄ cold start')).toBeTruthy();
-    expect(within(inv).getByText('⏱ timeout')).toBeTruthy();
+    expect(within(inv).getByText('timeout')).toBeTruthy();
     const init = screen.getAllByRole('treeitem')[1];
     expect(within(init).getByText('init', { selector: '.badge' })).toBeTruthy();
     expect(init.querySelector('.wf-bar-init')).not.toBeNull();

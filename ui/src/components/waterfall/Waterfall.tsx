@@ -37,9 +37,18 @@ export function Waterfall({ spans, selectedSpanId, onSelect }: WaterfallProps) {
     overscan: 12,
   });
 
+  // Let the end-to-end run time "trace data in hand → rows on screen":
+  // committed to the DOM, then painted (the frame after the next).
   useLayoutEffect(() => {
-    // Lets the end-to-end run time "trace data in hand → rows on screen".
     performance.mark('coldtrace:waterfall-rendered');
+    let second = 0;
+    const first = requestAnimationFrame(() => {
+      second = requestAnimationFrame(() => performance.mark('coldtrace:waterfall-painted'));
+    });
+    return () => {
+      cancelAnimationFrame(first);
+      cancelAnimationFrame(second);
+    };
   }, [tree]);
 
   const toggle = useCallback((spanId: string) => {
@@ -61,6 +70,15 @@ export function Waterfall({ spans, selectedSpanId, onSelect }: WaterfallProps) {
     }
     // Only when the selection changes, not on every expand/collapse.
   }, [selectedSpanId]);
+
+  // Stable, so rows that stay in view skip re-rendering while scrolling.
+  const selectRow = useCallback(
+    (index: number, spanId: string) => {
+      setActive(index);
+      onSelect(spanId);
+    },
+    [onSelect],
+  );
 
   const moveTo = (i: number) => {
     const clamped = Math.max(0, Math.min(rows.length - 1, i));
@@ -150,6 +168,8 @@ export function Waterfall({ spans, selectedSpanId, onSelect }: WaterfallProps) {
         role="tree"
         aria-label="Spans of the trace"
         tabIndex={0}
+        // As tall as its rows, up to the CSS max-height; then it scrolls.
+        style={{ height: virtualizer.getTotalSize() + 2 }}
         aria-activedescendant={activeId ? `wf-row-${activeId}` : undefined}
         onKeyDown={onKeyDown}
       >
@@ -171,11 +191,9 @@ export function Waterfall({ spans, selectedSpanId, onSelect }: WaterfallProps) {
                 collapsed={collapsed.has(node.span.spanId)}
                 selected={node.span.spanId === selectedSpanId}
                 active={item.index === active}
+                index={item.index}
                 onToggle={toggle}
-                onSelect={(id) => {
-                  setActive(item.index);
-                  onSelect(id);
-                }}
+                onSelect={selectRow}
               />
             );
           })}
@@ -216,17 +234,19 @@ interface RowProps {
   collapsed: boolean;
   selected: boolean;
   active: boolean;
+  index: number;
   onToggle: (spanId: string) => void;
-  onSelect: (spanId: string) => void;
+  onSelect: (index: number, spanId: string) => void;
 }
 
-const Row = memo(function Row({ node, top, traceStart, total, collapsed, selected, active, onToggle, onSelect }: RowProps) {
+const Row = memo(function Row({ node, top, traceStart, total, collapsed, selected, active, index, onToggle, onSelect }: RowProps) {
   const { span, depth, children } = node;
   const marks = spanMarks(span);
   const color = serviceColor(span.service);
   const left = ((span.startMs - traceStart) / total) * 100;
   const width = (span.durationMs / total) * 100;
-  const labelOnLeft = left + width > 75;
+  // The duration goes inside a wide bar, else after it, or before it near the right edge.
+  const labelPlace = width > 25 ? 'inside' : left + width > 75 ? 'before' : 'after';
   const classes = ['wf-row'];
   if (selected) classes.push('selected');
   if (active) classes.push('active');
@@ -242,7 +262,7 @@ const Row = memo(function Row({ node, top, traceStart, total, collapsed, selecte
       style={{ transform: `translateY(${top}px)` }}
       data-span-id={span.spanId}
       data-span-name={span.name}
-      onClick={() => onSelect(span.spanId)}
+      onClick={() => onSelect(index, span.spanId)}
     >
       <div className="wf-name" style={{ paddingLeft: 6 + depth * INDENT }}>
         {children.length > 0 ? (
@@ -269,7 +289,7 @@ const Row = memo(function Row({ node, top, traceStart, total, collapsed, selecte
         {collapsed && <span className="badge">+{node.descendants}</span>}
         {marks.coldStart && <span className="badge badge-cold">❄ cold start</span>}
         {marks.init && <span className="badge badge-init">init</span>}
-        {marks.timeout && <span className="badge badge-timeout">⏱ timeout</span>}
+        {marks.timeout && <span className="badge badge-timeout">timeout</span>}
         {marks.error && !marks.timeout && <span className="badge badge-error">{marks.errorType || 'error'}</span>}
         {node.orphan && (
           <span className="badge" title="The parent span is not in this trace">
@@ -283,8 +303,8 @@ const Row = memo(function Row({ node, top, traceStart, total, collapsed, selecte
           style={{ left: `${left}%`, width: `${width}%`, background: color }}
         />
         <span
-          className="wf-duration"
-          style={labelOnLeft ? { right: `${100 - left}%` } : { left: `${left + width}%` }}
+          className={`wf-duration${labelPlace === 'inside' ? ' inside' : ''}`}
+          style={labelPlace === 'before' ? { right: `${100 - left}%` } : { left: `${left + width}%` }}
         >
           {formatDuration(span.durationMs)}
         </span>

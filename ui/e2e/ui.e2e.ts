@@ -1,0 +1,302 @@
+// End-to-end: the built UI embedded in a real `coldtrace up`, real spans
+// sent with the OpenTelemetry SDK, real headless Chromium. Saves one
+// screenshot per page into docs/screenshots/ and the 10,000-span render
+// figures into e2e/.run/results.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Functions, Trace } from '../src/api/types';
+import { formatCount, formatPercent } from '../src/lib/format';
+import { launchChromium } from './browser';
+import { sendSpans, type SentData } from './generate';
+import { eventually, getJSON, REPO_DIR, RUN_DIR, startColdtrace, type Coldtrace } from './harness';
+
+const SCREENSHOTS = process.env.COLDTRACE_SCREENSHOTS ?? join(REPO_DIR, 'docs', 'screenshots');
+const VIEWPORT = { width: 1440, height: 900 };
+
+let ct: Coldtrace;
+let sent: SentData;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+function watch(p: Page) {
+  p.on('pageerror', (err) => pageErrors.push(`pageerror: ${err.message}`));
+  p.on('console', (msg) => {
+    // 4xx answers the tests provoke on purpose are logged by Chromium as
+    // failed resource loads; anything else is a bug.
+    if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) {
+      pageErrors.push(`console: ${msg.text()}`);
+    }
+  });
+}
+
+async function newPage(colorScheme: 'light' | 'dark' = 'light'): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await browser.newContext({ viewport: VIEWPORT, colorScheme });
+  const p = await ctx.newPage();
+  watch(p);
+  return { ctx, page: p };
+}
+
+async function screenshot(p: Page, name: string) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  // Let charts finish drawing and the spinner go.
+  await p.waitForFunction(() => !document.querySelector('.state-loading, .sparkline-empty'));
+  await p.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+}
+
+const url = (path: string) => `${ct.baseUrl}${path}`;
+
+beforeAll(async () => {
+  ct = await startColdtrace();
+  try {
+    sent = await sendSpans(ct.otlpHttp);
+    // Wait until ingest has stored everything (acknowledged means stored,
+    // but the big trace goes out in several requests).
+    await eventually('the sent spans to be queryable', async () => {
+      const f = await getJSON<Functions>(url('/api/v1/functions?start=now-1h'));
+      for (const want of sent.functions) {
+        const got = f.functions.find((x) => x.name === want.name && x.version === want.version);
+        if (got?.invocations !== want.invocations) return undefined;
+      }
+      const big = await getJSON<Trace>(url(`/api/v1/traces/${sent.bigTraceId}`));
+      return big.spans.length === sent.bigTraceSpans ? true : undefined;
+    });
+    browser = await launchChromium();
+    ({ ctx: context, page } = await newPage());
+  } catch (err) {
+    console.error(ct.logTail());
+    throw err;
+  }
+});
+
+afterAll(async () => {
+  await context?.close();
+  await browser?.close();
+  await ct?.stop();
+});
+
+afterEach(() => {
+  const errors = pageErrors.splice(0);
+  expect(errors).toEqual([]);
+});
+
+describe('web UI on a running coldtrace', () => {
+  it('lists the functions with their invocations and cold-start rates', async () => {
+    await page.goto(url('/?range=1h'));
+    for (const f of sent.functions) {
+      const row = page.locator('.functions-table tbody tr', { has: page.getByRole('link', { name: f.name, exact: true }) });
+      await row.waitFor();
+      const cells = await row.locator('td').allInnerTexts();
+      expect(cells[0]).toContain(formatCount(f.invocations));
+      expect(cells[1]).toContain(formatPercent(f.coldStarts / f.invocations));
+      expect(cells[4]).toContain(formatCount(f.timeouts));
+      expect(cells[5]).toContain(formatCount(f.errors));
+      // Sparklines are drawn (uPlot canvases).
+      await expect.poll(() => row.locator('canvas').count()).toBeGreaterThanOrEqual(2);
+    }
+    await screenshot(page, 'functions');
+  });
+
+  it('opens a function: charts, recent cold starts and timeouts, instances', async () => {
+    const f = sent.functions.find((x) => x.name === sent.coldFunction)!;
+    await page.getByRole('link', { name: f.name, exact: true }).click();
+    await page.waitForURL(/\/functions\/checkout/);
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).innerText()).toBe(f.name);
+    const invocations = page.locator('.stat-card', { hasText: 'Invocations' }).locator('dd');
+    await expect.poll(() => invocations.innerText()).toContain(formatCount(f.invocations));
+    await expect.poll(() => page.locator('.chart canvas').count()).toBeGreaterThanOrEqual(4);
+
+    const cold = page.locator('.panel', { hasText: 'Recent cold starts' });
+    await expect.poll(() => cold.locator('tbody tr').count()).toBe(Math.min(f.coldStarts, 10));
+    const timeouts = page.locator('.panel', { hasText: 'Recent timeouts' });
+    await expect.poll(() => timeouts.locator('tbody tr').count()).toBe(f.timeouts);
+
+    const lanes = page.locator('.instance-lane');
+    await expect.poll(() => lanes.count()).toBe(f.instances);
+    await expect.poll(() => page.locator('.instance-coldstart').count()).toBe(f.coldStarts);
+    await screenshot(page, 'function');
+  });
+
+  let coldTraceUrl = '';
+
+  it('opens a cold-start trace and shows its init span in the waterfall', async () => {
+    const cold = page.locator('.panel', { hasText: 'Recent cold starts' });
+    await cold.locator('tbody tr a.trace-link').first().click();
+    await page.waitForURL(/\/traces\/[0-9a-f]{32}/);
+    const init = page.locator('[role=treeitem][data-span-name="init"]');
+    await init.waitFor();
+    expect(await init.locator('.badge-init').count()).toBe(1);
+    expect(await init.locator('.wf-bar-init').count()).toBe(1);
+    const invocation = page.locator(`[role=treeitem][data-span-name="${sent.coldFunction}"]`);
+    expect(await invocation.locator('.badge-cold').innerText()).toContain('cold start');
+
+    await init.click();
+    const details = page.locator('aside.span-details');
+    await expect.poll(() => details.getByRole('heading', { level: 2 }).innerText()).toContain('init');
+    expect(page.url()).toMatch(/[?&]span=[0-9a-f]{16}/);
+    coldTraceUrl = page.url();
+    await screenshot(page, 'trace');
+  });
+
+  it('is usable from the keyboard: the waterfall moves, folds and selects', async () => {
+    const tree = page.getByRole('tree');
+    await tree.focus();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Enter');
+    const details = page.locator('aside.span-details');
+    await expect.poll(() => details.getByRole('heading', { level: 2 }).innerText()).toContain(sent.coldFunction);
+    const before = await page.locator('[role=treeitem]').count();
+    await page.keyboard.press('ArrowLeft'); // fold the invocation
+    await expect.poll(() => page.locator('[role=treeitem]').count()).toBeLessThan(before);
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => page.locator('[role=treeitem]').count()).toBe(before);
+  });
+
+  let sharedSearchUrl = '';
+
+  it('searches traces by attribute, and the URL carries the filter', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Traces' }).click();
+    await page.waitForURL(/\/traces(\?|$)/);
+    await page.getByLabel('Attribute filter 1', { exact: true }).fill(`http.route=${sent.searchRoute}`);
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.waitForURL(/attr=http.route/);
+    const links = page.locator('.trace-table tbody a.trace-link');
+    await expect.poll(() => links.count()).toBe(sent.searchTraceIds.length);
+    const ids = await links.evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).pathname.split('/').pop()));
+    expect(new Set(ids)).toEqual(new Set(sent.searchTraceIds));
+    sharedSearchUrl = page.url();
+    await screenshot(page, 'trace-search');
+  });
+
+  it('opens shared URLs in a fresh browser: a search and a selected span', async () => {
+    const fresh = await newPage();
+    try {
+      await fresh.page.goto(sharedSearchUrl);
+      const links = fresh.page.locator('.trace-table tbody a.trace-link');
+      await expect.poll(() => links.count()).toBe(sent.searchTraceIds.length);
+      expect(await fresh.page.getByLabel('Attribute filter 1', { exact: true }).inputValue()).toBe(`http.route=${sent.searchRoute}`);
+
+      await fresh.page.goto(coldTraceUrl);
+      const details = fresh.page.locator('aside.span-details');
+      await expect.poll(() => details.getByRole('heading', { level: 2 }).innerText()).toContain('init');
+      expect(await fresh.page.locator('[role=treeitem].selected').getAttribute('data-span-name')).toBe('init');
+    } finally {
+      await fresh.ctx.close();
+    }
+  });
+
+  it('draws the service map from the dependencies', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Service map' }).click();
+    await page.waitForURL(/\/map/);
+    for (const [caller, callee] of sent.edges) {
+      await page.locator('.react-flow__node', { hasText: caller }).first().waitFor();
+      await page.locator('.react-flow__node', { hasText: callee }).first().waitFor();
+      const edge = page.locator(`.react-flow__edge[data-id="${caller}->${callee}"]`);
+      await expect.poll(() => edge.count()).toBe(1);
+    }
+    // Edge labels are SVG text.
+    await expect.poll(() => page.locator('.react-flow__edge-text').first().textContent()).toMatch(/calls/);
+    await screenshot(page, 'service-map');
+  });
+
+  it('renders a 10,000-span trace with virtualised rows', async () => {
+    const fresh = await newPage();
+    try {
+      const p = fresh.page;
+      await p.goto(url(`/traces/${sent.bigTraceId}`));
+      await p.getByText(`${sent.bigTraceSpans} spans`, { exact: false }).waitFor();
+      await p.waitForFunction(() => performance.getEntriesByName('coldtrace:waterfall-painted').length > 0);
+      const timing = await p.evaluate((traceId) => {
+        const api = performance
+          .getEntriesByType('resource')
+          .find((e) => e.name.includes(`/api/v1/traces/${traceId}`)) as PerformanceResourceTiming;
+        const rendered = performance.getEntriesByName('coldtrace:waterfall-rendered')[0].startTime;
+        const painted = performance.getEntriesByName('coldtrace:waterfall-painted')[0].startTime;
+        return {
+          requestStartMs: api.startTime,
+          apiMs: api.responseEnd - api.startTime,
+          apiBytes: api.encodedBodySize,
+          dataToRowsMs: rendered - api.responseEnd,
+          dataToPaintMs: painted - api.responseEnd,
+          navigationToPaintMs: painted,
+          rowsInDom: document.querySelectorAll('[role=treeitem]').length,
+        };
+      }, sent.bigTraceId);
+      expect(timing.rowsInDom).toBeGreaterThan(10);
+      expect(timing.rowsInDom).toBeLessThan(200);
+
+      // Scroll through the whole trace in steps, one frame each: the rows
+      // follow, and the last span ends up rendered.
+      const scroll = await p.evaluate(async () => {
+        const body = document.querySelector<HTMLElement>('.wf-body')!;
+        const frames: number[] = [];
+        const frame = () => new Promise<number>((r) => requestAnimationFrame(r));
+        let last = await frame();
+        const steps = 60;
+        for (let i = 1; i <= steps; i++) {
+          body.scrollTop = (body.scrollHeight * i) / steps;
+          const t = await frame();
+          frames.push(t - last);
+          last = t;
+        }
+        frames.sort((a, b) => a - b);
+        return {
+          steps,
+          frameP50Ms: frames[Math.floor(frames.length * 0.5)],
+          frameP95Ms: frames[Math.floor(frames.length * 0.95)],
+          frameMaxMs: frames[frames.length - 1],
+        };
+      });
+      const lastRow = p.locator('[role=treeitem]').last();
+      await expect.poll(() => lastRow.getAttribute('data-span-name')).toMatch(/part \d+/);
+      expect(await p.locator('[role=treeitem]').count()).toBeLessThan(200);
+      await p.evaluate(() => (document.querySelector<HTMLElement>('.wf-body')!.scrollTop = 0));
+      await screenshot(p, 'trace-10k');
+
+      const results = { spans: sent.bigTraceSpans, viewport: VIEWPORT, ...timing, scroll, at: new Date().toISOString() };
+      mkdirSync(RUN_DIR, { recursive: true });
+      writeFileSync(join(RUN_DIR, 'results.json'), JSON.stringify(results, null, 2));
+      console.log('10,000-span trace:', JSON.stringify(results));
+    } finally {
+      await fresh.ctx.close();
+    }
+  });
+
+  it('switches to the dark theme and remembers it', async () => {
+    await page.goto(url('/'));
+    await page.getByRole('button', { name: 'Switch to dark theme' }).click();
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await page.reload();
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await page.locator('.functions-table').waitFor();
+    await screenshot(page, 'functions-dark');
+    await page.getByRole('button', { name: 'Switch to light theme' }).click();
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light');
+  });
+
+  it('explains unknown traces, bad filters and API errors, and keeps working', async () => {
+    await page.goto(url('/traces/ffffffffffffffffffffffffffffffff'));
+    await page.getByText('Trace not found').waitFor();
+
+    await page.goto(url('/traces?minDuration=fast'));
+    await page.getByText(/is not a duration/).waitFor();
+
+    // A value the API refuses: its message reaches the page.
+    await page.goto(url('/traces?errorType=bogus'));
+    await page.locator('.state-error').waitFor();
+    expect(await page.locator('.state-error').innerText()).toMatch(/errorType/);
+
+    await page.goto(url('/functions/no-such-function'));
+    await page.getByText(/No invocations of no-such-function/).waitFor();
+
+    await page.goto(url('/no/such/page'));
+    await page.getByText('No such page').waitFor();
+
+    // Still serving after all that.
+    const status = await getJSON<{ status: string }>(url('/api/v1/status'));
+    expect(status.status).toBe('ok');
+  });
+});
