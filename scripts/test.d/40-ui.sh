@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/../../ui"
 npm run typecheck
 npm test
-# npm run e2e: enabled once the query role serves the API in `coldtrace up`.
+npm run e2e

@@ -1,5 +1,7 @@
 import { lazy } from 'react';
+import type { QueryClient } from '@tanstack/react-query';
 import { createBrowserRouter, type RouteObject } from 'react-router';
+import { traceQuery } from './api/hooks';
 import { Layout } from './components/Layout';
 import { FunctionsPage } from './pages/FunctionsPage';
 import { NotFoundPage } from './pages/NotFoundPage';
@@ -11,20 +13,32 @@ const TraceSearchPage = lazy(() => import('./pages/TraceSearchPage'));
 const TracePage = lazy(() => import('./pages/TracePage'));
 const ServiceMapPage = lazy(() => import('./pages/ServiceMapPage'));
 
-export const routes: RouteObject[] = [
-  {
-    element: <Layout />,
-    children: [
-      { path: '/', element: <FunctionsPage /> },
-      { path: '/functions/:name', element: <FunctionPage /> },
-      { path: '/traces', element: <TraceSearchPage /> },
-      { path: '/traces/:traceId', element: <TracePage /> },
-      { path: '/map', element: <ServiceMapPage /> },
-      { path: '*', element: <NotFoundPage /> },
-    ],
-  },
-];
+export function routes(queryClient: QueryClient): RouteObject[] {
+  return [
+    {
+      element: <Layout />,
+      children: [
+        { path: '/', element: <FunctionsPage /> },
+        { path: '/functions/:name', element: <FunctionPage /> },
+        { path: '/traces', element: <TraceSearchPage /> },
+        {
+          path: '/traces/:traceId',
+          element: <TracePage />,
+          // Start fetching the trace while the page's code is still
+          // downloading; the page then finds it in the cache. Not awaited:
+          // the page shows its own loading and error states.
+          loader: ({ params }) => {
+            void queryClient.prefetchQuery(traceQuery(params.traceId ?? ''));
+            return null;
+          },
+        },
+        { path: '/map', element: <ServiceMapPage /> },
+        { path: '*', element: <NotFoundPage /> },
+      ],
+    },
+  ];
+}
 
-export function createRouter() {
-  return createBrowserRouter(routes);
+export function createRouter(queryClient: QueryClient) {
+  return createBrowserRouter(routes(queryClient));
 }

@@ -1,7 +1,7 @@
 // React Query hooks, one per endpoint the UI reads. Relative time ranges
 // are sent as now-<duration> so the server resolves "now" and a cached
 // answer is keyed by the range, not by the second it was asked.
-import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
+import { keepPreviousData, queryOptions, useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { relativeMs, rangeKey, type TimeRange } from '../lib/timeRange';
 import { getJSON, type Query } from './client';
 import type {
@@ -106,12 +106,17 @@ export function useTraceSearch(f: TraceFilters, range: TimeRange, limit = 50) {
   });
 }
 
-export function useTrace(traceId: string) {
-  return useQuery({
+/** A trace never changes once its spans have arrived: fetched once per visit. */
+export function traceQuery(traceId: string) {
+  return queryOptions({
     queryKey: ['trace', traceId],
     queryFn: ({ signal }) => getJSON<Trace>(`/traces/${seg(traceId)}`, undefined, signal),
     staleTime: Infinity,
   });
+}
+
+export function useTrace(traceId: string) {
+  return useQuery(traceQuery(traceId));
 }
 
 export function useServices(range: TimeRange) {
