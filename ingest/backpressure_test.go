@@ -34,7 +34,10 @@ func (g *gatedWriter) Write(ctx context.Context, blocks []*rows) error {
 	return g.w.Write(ctx, blocks)
 }
 
-func spansJSON(traceID string, n int) string {
+func spansJSON(traceID string, n int) string { return spansJSONService(traceID, "", n) }
+
+// spansJSONService is an OTLP/JSON request of n spans of one trace.
+func spansJSONService(traceID, service string, n int) string {
 	var b strings.Builder
 	now := time.Now().UnixNano()
 	for i := 0; i < n; i++ {
@@ -43,7 +46,7 @@ func spansJSON(traceID string, n int) string {
 		}
 		fmt.Fprintf(&b, `{"traceId":%q,"spanId":"%016x","name":"op","startTimeUnixNano":"%d","endTimeUnixNano":"%d"}`, traceID, i+1, now, now+1000)
 	}
-	return `{"resourceSpans":[{"scopeSpans":[{"spans":[` + b.String() + `]}]}]}`
+	return `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"` + service + `"}}]},"scopeSpans":[{"spans":[` + b.String() + `]}]}]}`
 }
 
 // TestBackpressure fills the queue and checks that both protocols answer

@@ -59,6 +59,7 @@ type storedSpan struct {
 
 func readSpans(t *testing.T, s *ingesttest.Stack, traceID string) map[string]storedSpan {
 	t.Helper()
+	s.WaitStored(t)
 	rows, err := s.Client.Query(context.Background(), `SELECT Timestamp, TraceId, SpanId, ParentSpanId, TraceState, SpanName, SpanKind,
 		ServiceName, ResourceAttributes, ScopeName, ScopeVersion, SpanAttributes, Duration, StatusCode, StatusMessage,
 		Events.Timestamp, Events.Name, Events.Attributes, Links.TraceId, Links.SpanId, Links.TraceState, Links.Attributes,
@@ -102,11 +103,14 @@ func exporters(t *testing.T, s *ingesttest.Stack) map[string]sdktrace.SpanExport
 }
 
 // TestOTelSDKRoundTrip sends spans with the OTel Go SDK's gRPC and HTTP
-// exporters and compares every stored field with what was sent.
+// exporters, with the spool and without, and compares every stored field
+// with what was sent.
 func TestOTelSDKRoundTrip(t *testing.T) {
-	s := ingesttest.Start(t)
-	for name, exp := range exporters(t, s) {
-		t.Run(name, func(t *testing.T) { roundTrip(t, s, exp, name) })
+	for _, spool := range []bool{true, false} {
+		s := ingesttest.Start(t, ingesttest.Options{Spool: spool})
+		for name, exp := range exporters(t, s) {
+			t.Run(fmt.Sprintf("%s/spool=%v", name, spool), func(t *testing.T) { roundTrip(t, s, exp, name) })
+		}
 	}
 }
 

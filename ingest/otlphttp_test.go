@@ -66,6 +66,7 @@ func post(t *testing.T, url, contentType, encoding string, body []byte) (*http.R
 
 func countSpans(t *testing.T, s *ingesttest.Stack, traceID string) uint64 {
 	t.Helper()
+	s.WaitStored(t)
 	var n uint64
 	if err := s.Client.QueryRow(context.Background(), "SELECT count() FROM "+s.Table(schema.TracesTable)+" WHERE TraceId = ?", traceID).Scan(&n); err != nil {
 		t.Fatal(err)
@@ -74,7 +75,7 @@ func countSpans(t *testing.T, s *ingesttest.Stack, traceID string) uint64 {
 }
 
 func TestOTLPJSONWithHexIDs(t *testing.T) {
-	s := ingesttest.Start(t)
+	s := ingesttest.Start(t, ingesttest.Options{Spool: true})
 	traceID := "5b8efff798038103d269b633813fc60c"
 	resp, body := post(t, "http://"+s.HTTPAddr+collector.TracesPath, "application/json", "", []byte(otlpJSON(traceID, time.Now(), 1)))
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
@@ -93,7 +94,7 @@ func TestOTLPJSONWithHexIDs(t *testing.T) {
 }
 
 func TestCompressedBodies(t *testing.T) {
-	s := ingesttest.Start(t)
+	s := ingesttest.Start(t, ingesttest.Options{Spool: true})
 	for _, enc := range []string{"gzip", "zstd"} {
 		traceID := fmt.Sprintf("%032x", time.Now().UnixNano())
 		req := ptraceotlp.NewExportRequest()
@@ -138,7 +139,7 @@ func rpcStatus(t *testing.T, body []byte) (code int, message string) {
 }
 
 func TestMalformedAndOversizedRequests(t *testing.T) {
-	s := ingesttest.Start(t, ingesttest.Options{Collector: func(c *collector.Config) { c.MaxRequestBytes = 64 << 10 }})
+	s := ingesttest.Start(t, ingesttest.Options{Spool: true, Collector: func(c *collector.Config) { c.MaxRequestBytes = 64 << 10 }})
 	url := "http://" + s.HTTPAddr + collector.TracesPath
 	var bomb bytes.Buffer
 	gz := gzip.NewWriter(&bomb)
@@ -204,7 +205,7 @@ func TestMalformedAndOversizedRequests(t *testing.T) {
 }
 
 func TestSpansOlderThanRetentionArePartialSuccess(t *testing.T) {
-	s := ingesttest.Start(t)
+	s := ingesttest.Start(t, ingesttest.Options{Spool: true})
 	traceID := fmt.Sprintf("%032x", time.Now().UnixNano())
 	old := otlpJSON(traceID, time.Now().Add(-60*24*time.Hour), 2) // retention in ingesttest is 30 days
 	td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(old))

@@ -1,6 +1,7 @@
 // Package ingest turns OTLP traces into ClickHouse rows and stores them:
-// serverless enrichment into typed columns, batching by size and age, a
-// bounded queue that pushes back on senders, and the ClickHouse writer.
+// serverless enrichment into typed columns, a durable spool (or, without
+// one, acknowledgement after the insert), batching, backpressure on
+// senders, and the ClickHouse writer.
 package ingest
 
 import (
@@ -17,26 +18,31 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/coldtrace/coldtrace/ingest/schema"
+	"github.com/coldtrace/coldtrace/ingest/spool"
 	"github.com/coldtrace/coldtrace/internal/consumer"
 	"github.com/coldtrace/coldtrace/internal/tenant"
 )
 
 // Config tunes the pipeline.
 type Config struct {
-	// BatchSpans flushes a batch once this many spans are pending.
+	// Spool makes ingest durable when Spool.Dir is set: a request is
+	// acknowledged once fsynced to the spool, and a drainer moves it into
+	// ClickHouse. Without it, a request is acknowledged once inserted.
+	Spool spool.Options `yaml:"spool"`
+	// BatchSpans caps the spans of one insert.
 	BatchSpans int `yaml:"batch_spans"`
-	// BatchAge is the longest a batch waits for a free writer; past it the
-	// batcher stops taking requests until a writer takes the batch.
+	// BatchAge is the longest a batch waits for a free writer (no spool).
 	BatchAge time.Duration `yaml:"batch_age"`
-	// QueueSpans bounds spans accepted but not yet stored; past it senders
-	// get a retryable "throttled" answer.
+	// QueueSpans bounds spans accepted but not yet stored without a spool;
+	// past it senders get a retryable "throttled" answer.
 	QueueSpans int `yaml:"queue_spans"`
-	// Writers is the number of concurrent inserts.
+	// Writers is the number of concurrent inserts without a spool (the
+	// spool drains through one, in order).
 	Writers int `yaml:"writers"`
 	// InsertTimeout bounds one insert attempt.
 	InsertTimeout time.Duration `yaml:"insert_timeout"`
-	// RetryFor is how long a failing batch is retried before its senders
-	// are told to retry themselves.
+	// RetryFor is how long a failing insert is retried before senders are
+	// told to retry (no spool). The spool retries until ClickHouse is back.
 	RetryFor time.Duration `yaml:"retry_for"`
 	// MaxSpanAge drops spans that started longer ago (set it to the
 	// retention: the TTL would delete them on arrival); they are reported
@@ -45,9 +51,10 @@ type Config struct {
 	Limits     Limits        `yaml:"limits"`
 }
 
-// DefaultConfig returns the defaults.
+// DefaultConfig returns the defaults (without a spool directory).
 func DefaultConfig() Config {
 	return Config{
+		Spool:         spool.Options{MaxBytes: 2 << 30, SegmentBytes: 64 << 20},
 		BatchSpans:    20000,
 		BatchAge:      200 * time.Millisecond,
 		QueueSpans:    400000,
@@ -66,6 +73,9 @@ func DefaultConfig() Config {
 // Validate reports invalid settings.
 func (c Config) Validate() error {
 	var errs []error
+	if c.Spool.Dir != "" {
+		errs = append(errs, c.Spool.Validate())
+	}
 	if c.BatchSpans <= 0 {
 		errs = append(errs, errors.New("ingest: batch_spans must be positive"))
 	}
@@ -88,33 +98,29 @@ func (c Config) Validate() error {
 type Stats struct {
 	SpansReceived  atomic.Int64
 	SpansStored    atomic.Int64
-	SpansRejected  atomic.Int64 // refused: throttled or failed to store
+	SpansRejected  atomic.Int64 // refused: throttled, too old, or failed to store
 	SpansTruncated atomic.Int64 // attributes, events or links cut by Limits
 	Batches        atomic.Int64
+	BatchSpans     atomic.Int64 // spans in all batches (with Batches: mean size)
 	InsertErrors   atomic.Int64
-	Queued         atomic.Int64 // spans accepted, not yet stored
+	InsertNanos    atomic.Int64 // time spent in successful inserts
+	Queued         atomic.Int64 // spans accepted, not yet stored (no spool)
 }
 
-// Pipeline is the ingest stage: a consumer.Traces that acknowledges once
-// spans are stored.
+// Pipeline is the ingest stage, a consumer.Traces.
 type Pipeline struct {
 	cfg   Config
 	w     Writer
 	log   *slog.Logger
 	stats Stats
 
-	in      chan *pending
-	flushes chan []*pending
+	spool  *spool.Spool // nil: direct mode
+	direct *direct
 
 	mu      sync.RWMutex
 	closing bool
-	stop    chan struct{}
+	stop    context.CancelFunc
 	done    sync.WaitGroup
-}
-
-type pending struct {
-	r    *rows
-	done chan error
 }
 
 // New returns a pipeline writing spans to conn in the schema o describes.
@@ -129,18 +135,20 @@ func newPipeline(cfg Config, w Writer, log *slog.Logger) (*Pipeline, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	p := &Pipeline{
-		cfg:     cfg,
-		w:       w,
-		log:     log,
-		in:      make(chan *pending, 64),
-		flushes: make(chan []*pending),
-		stop:    make(chan struct{}),
-	}
-	p.done.Add(1 + cfg.Writers)
-	go p.batchLoop()
-	for i := 0; i < cfg.Writers; i++ {
-		go p.writeLoop()
+	p := &Pipeline{cfg: cfg, w: w, log: log}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.stop = cancel
+	if cfg.Spool.Dir != "" {
+		sp, err := spool.Open(cfg.Spool, log)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		p.spool = sp
+		p.done.Add(1)
+		go p.drain(ctx)
+	} else {
+		p.direct = newDirect(p)
 	}
 	return p, nil
 }
@@ -148,187 +156,149 @@ func newPipeline(cfg Config, w Writer, log *slog.Logger) (*Pipeline, error) {
 // Stats returns the live counters.
 func (p *Pipeline) Stats() *Stats { return &p.stats }
 
-var (
-	errQueueFull    = errors.New("ingest queue full")
-	errShuttingDown = errors.New("ingest pipeline shutting down")
-)
+// SpoolStats returns the spool's depth and lag; ok is false without one.
+func (p *Pipeline) SpoolStats() (st spool.Stats, ok bool) {
+	if p.spool == nil {
+		return spool.Stats{}, false
+	}
+	return p.spool.Stats(), true
+}
 
-// ConsumeTraces implements consumer.Traces: it returns once every span of
-// td is stored, or with a classified error saying whether to retry.
+var errShuttingDown = errors.New("ingest pipeline shutting down")
+
+// ConsumeTraces implements consumer.Traces. With a spool it returns once
+// td is fsynced there; without, once td is inserted. Errors are classified
+// for the sender (retry or not).
 func (p *Pipeline) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	n := int64(td.SpanCount())
 	if n == 0 {
 		return nil
 	}
 	p.stats.SpansReceived.Add(n)
-	// A single request larger than the queue is admitted when the queue is
-	// empty, so no request is refused forever.
-	if q := p.stats.Queued.Add(n); q > int64(p.cfg.QueueSpans) && q != n {
-		p.stats.Queued.Add(-n)
-		p.stats.SpansRejected.Add(n)
-		return consumer.Throttled(fmt.Errorf("%w (%d spans waiting to be stored)", errQueueFull, q-n), p.retryHint())
-	}
-	var oldest time.Time
-	if p.cfg.MaxSpanAge > 0 {
-		oldest = time.Now().Add(-p.cfg.MaxSpanAge)
-	}
-	r := toRows(td, tenant.FromContext(ctx), p.cfg.Limits, oldest)
-	if r.truncated > 0 {
-		p.stats.SpansTruncated.Add(r.truncated)
-	}
-	var partial error
-	if r.tooOld > 0 {
-		p.stats.Queued.Add(-r.tooOld)
-		p.stats.SpansRejected.Add(r.tooOld)
-		partial = consumer.Partial(r.tooOld, fmt.Sprintf("%d spans started more than %v ago, before the retention window, and were dropped", r.tooOld, p.cfg.MaxSpanAge))
-		if r.len() == 0 {
-			return partial
-		}
-	}
-	kept := int64(r.len())
-	pd := &pending{r: r, done: make(chan error, 1)}
-	if err := p.enqueue(ctx, pd); err != nil {
-		p.stats.Queued.Add(-kept)
-		p.stats.SpansRejected.Add(kept)
-		return err
-	}
-	select {
-	case err := <-pd.done:
-		if err != nil {
-			return err
-		}
-		return partial
-	case <-ctx.Done():
-		// The spans may still be stored; the sender will retry, which is
-		// why replays must be harmless.
-		return ctx.Err()
-	}
-}
-
-// enqueue hands pd to the batcher. The read lock keeps Shutdown from
-// stopping the batcher while a send is in flight.
-func (p *Pipeline) enqueue(ctx context.Context, pd *pending) error {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closing {
+		p.stats.SpansRejected.Add(n)
 		return consumer.Unavailable(errShuttingDown, time.Second)
 	}
-	select {
-	case p.in <- pd:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	var partial error
+	if tooOld := p.dropTooOld(td); tooOld > 0 {
+		p.stats.SpansRejected.Add(tooOld)
+		partial = consumer.Partial(tooOld, fmt.Sprintf("%d spans started more than %v ago, before the retention window, and were dropped", tooOld, p.cfg.MaxSpanAge))
+		if n -= tooOld; n == 0 {
+			return partial
+		}
 	}
+	var err error
+	if p.spool != nil {
+		err = p.appendToSpool(ctx, td, n)
+	} else {
+		err = p.direct.consume(ctx, td, n)
+	}
+	if err != nil {
+		return err
+	}
+	return partial
 }
 
-// retryHint suggests how long a throttled sender should wait: about the
-// time to drain the queue at one batch per BatchAge.
-func (p *Pipeline) retryHint() time.Duration {
-	return max(time.Second, p.cfg.BatchAge*time.Duration(p.cfg.QueueSpans/p.cfg.BatchSpans)/time.Duration(p.cfg.Writers))
-}
-
-// batchLoop groups pending requests into inserts. A batch goes to a
-// writer as soon as one is free (group commit): a lone request is stored
-// with no added latency, and while every writer is busy requests pile up
-// into one bigger insert. BatchSpans caps an insert; BatchAge bounds how
-// long a batch may wait for a writer before the loop blocks on one.
-func (p *Pipeline) batchLoop() {
-	defer p.done.Done()
-	defer close(p.flushes)
-	var (
-		cur   []*pending
-		spans int
-		timer = time.NewTimer(time.Hour)
-	)
-	timer.Stop()
-	flush := func() {
-		timer.Stop()
-		if len(cur) > 0 {
-			p.flushes <- cur
-			cur, spans = nil, 0
-		}
+// dropTooOld removes spans that started before the retention window and
+// returns how many it removed.
+func (p *Pipeline) dropTooOld(td ptrace.Traces) int64 {
+	if p.cfg.MaxSpanAge <= 0 {
+		return 0
 	}
-	add := func(pd *pending) {
-		if len(cur) == 0 {
-			timer.Reset(p.cfg.BatchAge)
-		}
-		cur = append(cur, pd)
-		spans += pd.r.len()
-		if spans >= p.cfg.BatchSpans {
-			flush()
-		}
-	}
-	for {
-		var offer chan []*pending
-		if len(cur) > 0 {
-			offer = p.flushes
-		}
-		select {
-		case pd := <-p.in:
-			add(pd)
-		case offer <- cur:
-			timer.Stop()
-			cur, spans = nil, 0
-		case <-timer.C:
-			flush()
-		case <-p.stop:
-			for {
-				select {
-				case pd := <-p.in:
-					add(pd)
-				default:
-					flush()
-					return
+	oldest := uint64(time.Now().Add(-p.cfg.MaxSpanAge).UnixNano())
+	var dropped int64
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			sss.At(j).Spans().RemoveIf(func(s ptrace.Span) bool {
+				if uint64(s.StartTimestamp()) < oldest {
+					dropped++
+					return true
 				}
-			}
+				return false
+			})
 		}
 	}
+	return dropped
 }
 
-func (p *Pipeline) writeLoop() {
-	defer p.done.Done()
-	for batch := range p.flushes {
-		blocks := make([]*rows, len(batch))
-		for i, pd := range batch {
-			blocks[i] = pd.r
-		}
-		n := int64(countRows(blocks))
-		err := p.writeWithRetry(blocks)
-		p.stats.Queued.Add(-n)
-		if err != nil {
-			p.stats.SpansRejected.Add(n)
-			p.log.Error("storing spans failed; senders will retry", "spans", n, "err", err)
-			err = consumer.Unavailable(fmt.Errorf("storing spans failed: %w", err), time.Second)
-		} else {
-			p.stats.SpansStored.Add(n)
-			p.stats.Batches.Add(1)
-		}
-		for _, pd := range batch {
-			pd.done <- err
-		}
+func (p *Pipeline) appendToSpool(ctx context.Context, td ptrace.Traces, n int64) error {
+	payload, err := encodePayload(tenant.FromContext(ctx), td)
+	if err != nil {
+		p.stats.SpansRejected.Add(n)
+		return consumer.Permanent(fmt.Errorf("encode spans: %w", err))
 	}
+	if err := p.spool.Append(ctx, payload); err != nil {
+		p.stats.SpansRejected.Add(n)
+		switch {
+		case errors.Is(err, spool.ErrFull), errors.Is(err, spool.ErrDiskFull):
+			return consumer.Throttled(err, 5*time.Second)
+		case errors.Is(err, spool.ErrClosed):
+			return consumer.Unavailable(errShuttingDown, time.Second)
+		case ctx.Err() != nil:
+			return ctx.Err()
+		}
+		return consumer.Unavailable(err, time.Second)
+	}
+	return nil
 }
 
-func (p *Pipeline) writeWithRetry(blocks []*rows) error {
+// write inserts blocks, retrying with exponential backoff for up to
+// retryFor (forever when retryFor is 0) or until ctx ends.
+func (p *Pipeline) write(ctx context.Context, blocks []*rows, retryFor time.Duration) error {
+	n := int64(countRows(blocks))
 	op := func() (struct{}, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), p.cfg.InsertTimeout)
+		actx, cancel := context.WithTimeout(ctx, p.cfg.InsertTimeout)
 		defer cancel()
-		err := p.w.Write(ctx, blocks)
+		start := time.Now()
+		err := p.w.Write(actx, blocks)
 		if err != nil {
 			p.stats.InsertErrors.Add(1)
-			p.log.Warn("insert failed, retrying", "err", err)
+			p.log.Warn("insert failed, retrying", "spans", n, "err", err)
+			return struct{}{}, err
 		}
-		return struct{}{}, err
+		p.stats.InsertNanos.Add(int64(time.Since(start)))
+		return struct{}{}, nil
 	}
 	b := backoff.NewExponentialBackOff()
 	b.InitialInterval = 100 * time.Millisecond
-	b.MaxInterval = 2 * time.Second
-	_, err := backoff.Retry(context.Background(), op, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(p.cfg.RetryFor))
-	return err
+	b.MaxInterval = 5 * time.Second
+	if _, err := backoff.Retry(ctx, op, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(retryFor)); err != nil {
+		return err
+	}
+	p.stats.SpansStored.Add(n)
+	p.stats.Batches.Add(1)
+	p.stats.BatchSpans.Add(n)
+	return nil
+}
+
+// WaitStored returns once every span acknowledged so far is stored in
+// ClickHouse (with a spool, drained from it), or when ctx ends.
+func (p *Pipeline) WaitStored(ctx context.Context) error {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if p.spool != nil {
+			if p.spool.Stats().Records == 0 {
+				return nil
+			}
+		} else if p.stats.Queued.Load() == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
 }
 
 // Shutdown stops accepting spans and stores what is pending, waiting at
-// most until ctx ends.
+// most until ctx ends. With a spool, what is left stays on disk and is
+// stored after the next start.
 func (p *Pipeline) Shutdown(ctx context.Context) error {
 	p.mu.Lock()
 	if p.closing {
@@ -337,13 +307,16 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 	}
 	p.closing = true
 	p.mu.Unlock()
-	close(p.stop)
-	finished := make(chan struct{})
-	go func() { p.done.Wait(); close(finished) }()
-	select {
-	case <-finished:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("ingest shutdown: %w (%d spans not stored)", ctx.Err(), p.stats.Queued.Load())
+	var err error
+	if p.spool != nil {
+		err = p.finishDrain(ctx)
+	} else {
+		err = p.direct.shutdown(ctx)
 	}
+	p.stop()
+	p.done.Wait()
+	if p.spool != nil {
+		p.spool.Close()
+	}
+	return err
 }

@@ -50,9 +50,6 @@ type rows struct {
 
 	// truncated counts attributes, events and links dropped or cut.
 	truncated int64
-	// tooOld counts spans dropped because they started before the
-	// retention window: the table's TTL would delete them on arrival.
-	tooOld int64
 }
 
 func (r *rows) len() int { return len(r.timestamp) }
@@ -87,9 +84,8 @@ type resourceInfo struct {
 	memoryLimit                 uint64
 }
 
-// toRows converts td into rows for tenant, applying limits. Spans that
-// started before oldest are left out and counted in rows.tooOld.
-func toRows(td ptrace.Traces, tenant string, lim Limits, oldest time.Time) *rows {
+// toRows converts td into rows for tenant, applying limits.
+func toRows(td ptrace.Traces, tenant string, lim Limits) *rows {
 	n := td.SpanCount()
 	r := newRows(n)
 	conv := attrConverter{maxAttrs: lim.MaxAttributes, maxValueLen: lim.MaxValueLength}
@@ -112,12 +108,7 @@ func toRows(td ptrace.Traces, tenant string, lim Limits, oldest time.Time) *rows
 			scope := ss.Scope()
 			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
-				span := spans.At(k)
-				if !oldest.IsZero() && span.StartTimestamp().AsTime().Before(oldest) {
-					r.tooOld++
-					continue
-				}
-				r.appendSpan(span, &ri, scope, tenant, &conv, lim)
+				r.appendSpan(spans.At(k), &ri, scope, tenant, &conv, lim)
 			}
 		}
 	}

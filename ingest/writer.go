@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/coldtrace/coldtrace/ingest/schema"
@@ -51,6 +52,13 @@ func (w *clickhouseWriter) Write(ctx context.Context, blocks []*rows) error {
 		return fmt.Errorf("insert %d spans: %w", countRows(blocks), err)
 	}
 	return nil
+}
+
+// withoutDedup turns ClickHouse's insert deduplication off for ctx: it
+// would otherwise drop a block identical to a recent one (tables keep a
+// deduplication window for the spool's tokens).
+func withoutDedup(ctx context.Context) context.Context {
+	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplicate": 0}))
 }
 
 func countRows(blocks []*rows) int {

@@ -44,7 +44,7 @@ func runCollector(ctx context.Context, o *collectorOptions, log *slog.Logger) er
 		return err
 	}
 	defer client.Close()
-	ing, err := startIngest(ctx, &o.ingest, client, o.storage.schemaOptions(), log)
+	ing, err := startIngest(ctx, &o.ingest, o.storage.dataDir, client, o.storage.schemaOptions(), log)
 	if err != nil {
 		return err
 	}

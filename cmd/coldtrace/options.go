@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -110,6 +111,8 @@ func (o *storageOptions) open(ctx context.Context, log *slog.Logger) (*chclient.
 type ingestOptions struct {
 	receiver collector.Config
 	pipeline ingest.Config
+	spool    bool
+	spoolDir string
 }
 
 func (o *ingestOptions) register(fs *pflag.FlagSet, host string) {
@@ -118,10 +121,13 @@ func (o *ingestOptions) register(fs *pflag.FlagSet, host string) {
 	fs.StringVar(&o.receiver.HTTPAddr, "otlp-http-addr", host+":4318", "OTLP/HTTP listen address, POST /v1/traces (empty disables it)")
 	fs.Int64Var(&o.receiver.MaxRequestBytes, "max-request-bytes", rc.MaxRequestBytes, "largest OTLP request accepted, before and after decompression")
 	fs.IntVar(&o.receiver.MaxSpansPerRequest, "max-spans-per-request", rc.MaxSpansPerRequest, "refuse OTLP requests with more spans (0 = no limit)")
-	fs.IntVar(&o.pipeline.BatchSpans, "batch-spans", pc.BatchSpans, "insert into ClickHouse once this many spans are pending")
-	fs.DurationVar(&o.pipeline.BatchAge, "batch-age", pc.BatchAge, "insert at the latest this long after a batch's first span")
-	fs.IntVar(&o.pipeline.QueueSpans, "queue-spans", pc.QueueSpans, "spans accepted but not yet stored before senders are throttled (HTTP 429 / RESOURCE_EXHAUSTED)")
-	fs.IntVar(&o.pipeline.Writers, "insert-writers", pc.Writers, "concurrent ClickHouse inserts")
+	fs.BoolVar(&o.spool, "spool", true, "acknowledge spans once fsynced to a write-ahead spool on disk, then store them (false: acknowledge once inserted into ClickHouse)")
+	fs.StringVar(&o.spoolDir, "spool-dir", "", "spool directory (default <data-dir>/spool)")
+	fs.Int64Var(&o.pipeline.Spool.MaxBytes, "spool-max-bytes", pc.Spool.MaxBytes, "spool size at which senders are throttled (HTTP 429 / RESOURCE_EXHAUSTED)")
+	fs.IntVar(&o.pipeline.BatchSpans, "batch-spans", pc.BatchSpans, "largest insert into ClickHouse, in spans")
+	fs.DurationVar(&o.pipeline.BatchAge, "batch-age", pc.BatchAge, "without a spool: longest a batch waits for a free insert writer")
+	fs.IntVar(&o.pipeline.QueueSpans, "queue-spans", pc.QueueSpans, "without a spool: spans accepted but not yet stored before senders are throttled (HTTP 429 / RESOURCE_EXHAUSTED)")
+	fs.IntVar(&o.pipeline.Writers, "insert-writers", pc.Writers, "without a spool: concurrent ClickHouse inserts (the spool drains in order through one)")
 	fs.DurationVar(&o.pipeline.InsertTimeout, "insert-timeout", pc.InsertTimeout, "time limit of one insert attempt")
 	fs.DurationVar(&o.pipeline.RetryFor, "insert-retry-for", pc.RetryFor, "how long a failing insert is retried before senders are told to retry")
 	fs.IntVar(&o.pipeline.Limits.MaxAttributes, "max-attributes", pc.Limits.MaxAttributes, "attributes kept per span, resource, event or link; more are dropped and counted")
@@ -136,9 +142,16 @@ type ingestStack struct {
 	pipeline *ingest.Pipeline
 }
 
-func startIngest(ctx context.Context, o *ingestOptions, client *chclient.Client, so schema.Options, log *slog.Logger) (*ingestStack, error) {
+func startIngest(ctx context.Context, o *ingestOptions, dataDir string, client *chclient.Client, so schema.Options, log *slog.Logger) (*ingestStack, error) {
 	pcfg := o.pipeline
 	pcfg.MaxSpanAge = so.Retention
+	pcfg.Spool.SegmentBytes = ingest.DefaultConfig().Spool.SegmentBytes
+	if o.spool {
+		pcfg.Spool.Dir = o.spoolDir
+		if pcfg.Spool.Dir == "" {
+			pcfg.Spool.Dir = filepath.Join(dataDir, "spool")
+		}
+	}
 	p, err := ingest.New(pcfg, client, so, log)
 	if err != nil {
 		return nil, err

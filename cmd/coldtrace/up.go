@@ -50,7 +50,7 @@ func runUp(ctx context.Context, o *upOptions, log *slog.Logger) error {
 		return err
 	}
 	defer client.Close()
-	ing, err := startIngest(ctx, &o.ingest, client, o.storage.schemaOptions(), log)
+	ing, err := startIngest(ctx, &o.ingest, o.storage.dataDir, client, o.storage.schemaOptions(), log)
 	if err != nil {
 		return err
 	}

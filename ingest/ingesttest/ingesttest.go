@@ -25,8 +25,12 @@ type Stack struct {
 	GRPCAddr, HTTPAddr string
 }
 
-// Options adjust the stack.
+// Options adjust the stack. By default a request is acknowledged once its
+// spans are inserted, so a test can read them right after exporting.
 type Options struct {
+	// Spool runs ingest with a write-ahead spool in a temporary directory
+	// (as coldtrace does by default); use Stack.WaitStored before reading.
+	Spool     bool
 	Collector func(*collector.Config)
 	Ingest    func(*ingest.Config)
 }
@@ -46,6 +50,9 @@ func Start(t testing.TB, opts ...Options) *Stack {
 	ccfg := collector.DefaultConfig()
 	ccfg.GRPCAddr, ccfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
 	for _, o := range opts {
+		if o.Spool {
+			icfg.Spool.Dir = t.TempDir()
+		}
 		if o.Ingest != nil {
 			o.Ingest(&icfg)
 		}
@@ -75,3 +82,13 @@ func Start(t testing.TB, opts ...Options) *Stack {
 
 // Table is the qualified name of a Coldtrace table in the stack's database.
 func (s *Stack) Table(name string) string { return s.Schema.Table(name) }
+
+// WaitStored waits until every span acknowledged so far is in ClickHouse.
+func (s *Stack) WaitStored(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.Pipeline.WaitStored(ctx); err != nil {
+		t.Fatalf("spans not stored: %v", err)
+	}
+}

@@ -21,6 +21,10 @@ type Migration struct {
 //   - A bloom filter on attribute values serves attribute search; one on
 //     keys was dropped: common keys are in every granule, so it skipped
 //     nothing while costing insert time and bytes.
+//   - Every table a spool insert reaches keeps a deduplication window, so
+//     an insert repeated with the same insert_deduplication_token (after
+//     a crash or a failed attempt) is stored once, materialized views
+//     included.
 //
 // Migrations are applied in order. Never edit a released migration: add a
 // new one.
@@ -79,7 +83,7 @@ CREATE TABLE IF NOT EXISTS {{.Store "otel_traces"}} {{.OnCluster}} (
 PARTITION BY toDate(Timestamp)
 ORDER BY (TenantId, ServiceName, toStartOfFifteenMinutes(Timestamp), TraceId, Timestamp)
 TTL toDateTime(Timestamp) + toIntervalSecond({{.RetentionSeconds}})
-SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000;
 
 {{.Distributed "otel_traces" "cityHash64(TraceId)"}};
 
@@ -92,7 +96,7 @@ CREATE TABLE IF NOT EXISTS {{.Store "otel_traces_trace_id_ts"}} {{.OnCluster}} (
 PARTITION BY toStartOfWeek(Start)
 ORDER BY (TraceId)
 TTL Start + toIntervalSecond({{.RetentionSeconds}})
-SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000;
 
 {{.Distributed "otel_traces_trace_id_ts" "cityHash64(TraceId)"}};
 
@@ -133,7 +137,7 @@ CREATE TABLE IF NOT EXISTS {{.Store "faas_invocations_1m"}} {{.OnCluster}} (
 PARTITION BY toDate(Minute)
 ORDER BY (TenantId, FunctionName, FunctionVersion, Minute)
 TTL Minute + toIntervalSecond({{.RetentionSeconds}})
-SETTINGS ttl_only_drop_parts = 1;
+SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000;
 
 {{.Distributed "faas_invocations_1m" "cityHash64(FunctionName)"}};
 

@@ -1,0 +1,116 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/coldtrace/coldtrace/ingest/spool"
+)
+
+// drainBatchBytes bounds the OTLP payload of one insert from the spool.
+const drainBatchBytes = 32 << 20
+
+// decoded is a spool batch turned into rows.
+type decoded struct {
+	batch  *spool.Batch
+	blocks []*rows
+}
+
+// drain moves records from the spool into ClickHouse, one insert at a
+// time and in order, while the next batch is read and decoded. Each
+// insert carries its batch's deduplication token, so inserting a batch
+// again after a crash or a failed attempt stores it once.
+func (p *Pipeline) drain(ctx context.Context) {
+	defer p.done.Done()
+	next := make(chan decoded, 1)
+	go func() {
+		defer close(next)
+		for {
+			b, err := p.spool.Next(ctx, p.cfg.BatchSpans, drainBatchBytes)
+			if err != nil {
+				if !errors.Is(err, context.Canceled) && !errors.Is(err, spool.ErrClosed) {
+					p.log.Error("spool read failed", "err", err)
+				}
+				return
+			}
+			d := decoded{batch: b}
+			for _, rec := range b.Records {
+				r, err := p.decodeRecord(rec.Payload)
+				if err != nil {
+					// Records were validated before they were appended;
+					// one that no longer decodes is reported and skipped
+					// rather than blocking the spool forever.
+					p.log.Error("skipping undecodable spool record", "position", rec.Pos, "err", err)
+					continue
+				}
+				d.blocks = append(d.blocks, r)
+			}
+			select {
+			case next <- d:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for d := range next {
+		if err := p.storeBatch(ctx, d); err != nil {
+			if !errors.Is(err, context.Canceled) {
+				p.log.Error("spool drain stopped", "err", err)
+			}
+			return
+		}
+	}
+}
+
+func (p *Pipeline) storeBatch(ctx context.Context, d decoded) error {
+	if err := p.spool.Begin(d.batch); err != nil {
+		return err
+	}
+	if len(d.blocks) > 0 {
+		wctx := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
+			"insert_deduplication_token":                         d.batch.Token(),
+			"deduplicate_blocks_in_dependent_materialized_views": 1,
+		}))
+		// Retried until stored or shutdown: the spans are acknowledged.
+		if err := p.write(wctx, d.blocks, 0); err != nil {
+			return fmt.Errorf("store spool batch %s: %w", d.batch.Token(), err)
+		}
+	}
+	return p.spool.Commit(d.batch)
+}
+
+func (p *Pipeline) decodeRecord(payload []byte) (*rows, error) {
+	tenantID, proto, err := decodePayload(payload)
+	if err != nil {
+		return nil, err
+	}
+	req := ptraceotlp.NewExportRequest()
+	if err := req.UnmarshalProto(proto); err != nil {
+		return nil, fmt.Errorf("decode OTLP: %w", err)
+	}
+	r := toRows(req.Traces(), tenantID, p.cfg.Limits)
+	p.stats.SpansTruncated.Add(r.truncated)
+	return r, nil
+}
+
+// finishDrain waits until the spool is empty or ctx ends.
+func (p *Pipeline) finishDrain(ctx context.Context) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st := p.spool.Stats()
+		if st.Records == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("ingest shutdown: %d requests (%d bytes) remain in the spool and will be stored after the next start", st.Records, st.Bytes)
+		case <-tick.C:
+		}
+	}
+}
