@@ -56,6 +56,8 @@ environment variable, config file, built-in default.`,
 	root.PersistentFlags().String("log-format", "text", "log format: text or json")
 	root.AddCommand(newUpCommand(), newCollectorCommand(), newVersionCommand(), newConfigCommand())
 	root.AddCommand(newQueryCommand())
+	root.AddCommand(newRuntimeCommand())
+	root.AddCommand(newFnCommand())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath())
 	})

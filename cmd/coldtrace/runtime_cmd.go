@@ -2,22 +2,174 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/coldtrace/coldtrace/runtime/client"
+	"github.com/coldtrace/coldtrace/runtime/limits"
+	"github.com/coldtrace/coldtrace/runtime/server"
 )
 
 // runtimeOptions are the function runtime's flags.
 type runtimeOptions struct {
 	gatewayAddr string
+	// dataDir is shared with the storage flags when the command has them
+	// ('coldtrace up'); the runtime role registers its own.
+	dataDir     *pflag.Flag
+	examples    bool
+	examplesDir string
+	cfg         server.Config
+	cgroups     string
 }
 
 func (o *runtimeOptions) register(fs *pflag.FlagSet, host string) {
+	d := server.DefaultConfig()
+	o.cfg = d
 	fs.StringVar(&o.gatewayAddr, "gateway-addr", host+":8080", "function gateway listen address: /fn/{name}/* and the Lambda Invoke API")
+	if fs.Lookup("data-dir") == nil {
+		fs.String("data-dir", d.DataDir, "directory for the function registry, function code and the async queue")
+	}
+	o.dataDir = fs.Lookup("data-dir")
+	fs.BoolVar(&o.examples, "examples", false, "deploy the example functions of --examples-dir at start")
+	fs.StringVar(&o.examplesDir, "examples-dir", "examples", "directory whose subdirectories (each with a coldtrace.json) --examples deploys")
+	fs.StringVar(&o.cgroups, "cgroups", string(d.Limits.Mode), "how function memory and pids limits are enforced: auto (cgroup v2, else v1, else soft), v1, v2 or off (soft: RSS polling)")
+	fs.StringVar(&o.cfg.Limits.Parent, "cgroup-parent", d.Limits.Parent, "cgroup, below the host's own, that holds function instances")
+	fs.IntVar(&o.cfg.Host.Pids, "function-pids-limit", d.Host.Pids, "most processes and threads one function instance may have (needs the pids cgroup controller)")
+	fs.DurationVar(&o.cfg.Host.InitTimeout, "function-init-timeout", d.Host.InitTimeout, "longest a cold start's init may take")
+	fs.StringVar(&o.cfg.Bootstrap.Node, "node-path", "", "Node.js interpreter for nodejs20 functions (default /usr/bin/node, else node on PATH)")
+	fs.StringVar(&o.cfg.Bootstrap.Python, "python-path", "", "Python interpreter for python3.11 functions (default /usr/bin/python3, else python3 on PATH)")
+	fs.IntVar(&o.cfg.Queue.Workers, "async-workers", d.Queue.Workers, "async (Event) invocations run at once")
+	fs.DurationVar(&o.cfg.Queue.RetryDelay, "async-retry-delay", d.Queue.RetryDelay, "wait before the first retry of a failed async invocation; the second waits twice as long")
+	fs.IntVar(&o.cfg.Queue.MaxRetries, "async-retries", d.Queue.MaxRetries, "retries of a failed async invocation before it goes to the dead-letter list")
+	fs.StringVar(&o.cfg.Host.Region, "function-region", d.Host.Region, "region shown in function ARNs and AWS_REGION")
+}
+
+// config is the runtime's configuration after flags were parsed.
+func (o *runtimeOptions) config(otlpEndpoint string) server.Config {
+	cfg := o.cfg
+	cfg.DataDir = o.dataDir.Value.String()
+	cfg.GatewayAddr = o.gatewayAddr
+	cfg.Limits.Mode = limits.Mode(o.cgroups)
+	cfg.Telemetry.Endpoint = otlpEndpoint
+	return cfg
 }
 
 // startRuntime runs the function runtime, exporting spans to otlpEndpoint
 // (OTLP/HTTP base URL); the returned func stops it.
 func startRuntime(ctx context.Context, o *runtimeOptions, otlpEndpoint string, log *slog.Logger) (func(context.Context) error, error) {
-	return func(context.Context) error { return nil }, nil
+	srv, err := server.Start(o.config(otlpEndpoint), log)
+	if err != nil {
+		return nil, fmt.Errorf("function runtime: %w", err)
+	}
+	if o.examples {
+		// Deploying builds (go build, npm ci): let the rest come up first.
+		go deployExamples(ctx, srv.URL(), o.examplesDir, log)
+	}
+	return srv.Stop, nil
+}
+
+// deployExamples deploys every subdirectory of dir that has a
+// coldtrace.json, through the gateway like `coldtrace fn deploy`.
+func deployExamples(ctx context.Context, gatewayURL, dir string, log *slog.Logger) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		log.Error("--examples: cannot read the examples directory (run coldtrace from the repository root or set --examples-dir)", "dir", dir, "err", err)
+		return
+	}
+	c, err := client.New(gatewayURL)
+	if err != nil {
+		log.Error("--examples", "err", err)
+		return
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		fnDir := filepath.Join(dir, e.Name())
+		cfg, ok, err := client.LoadDirConfig(fnDir)
+		if err != nil {
+			log.Error("--examples: bad example configuration", "dir", fnDir, "err", err)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if cfg.Name == "" {
+			cfg.Name = e.Name()
+		}
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		info, err := c.Deploy(dctx, cfg, fnDir, slogWriter{log, fnDir})
+		cancel()
+		if err != nil {
+			log.Error("--examples: deploy failed", "function", cfg.Name, "dir", fnDir, "err", err)
+			continue
+		}
+		log.Info("example deployed", "function", info.Name, "runtime", info.Runtime, "url", info.URL)
+	}
+}
+
+// slogWriter logs build output line by line.
+type slogWriter struct {
+	log *slog.Logger
+	dir string
+}
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.log.Info("build: "+string(trimNewline(p)), "dir", w.dir)
+	return len(p), nil
+}
+
+func trimNewline(p []byte) []byte {
+	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
+		p = p[:len(p)-1]
+	}
+	return p
+}
+
+// runtimeRoleOptions are the flags of 'coldtrace runtime'.
+type runtimeRoleOptions struct {
+	runtime         runtimeOptions
+	otlpEndpoint    string
+	shutdownTimeout time.Duration
+}
+
+func newRuntimeCommand() *cobra.Command {
+	o := &runtimeRoleOptions{}
+	cmd := &cobra.Command{
+		Use:   "runtime",
+		Short: "Run only the function runtime (gateway, instances), exporting spans over OTLP",
+		Long: `Run the function runtime role: the gateway on --gateway-addr (HTTP trigger
+/fn/{name}/*, Lambda Invoke API, /api/v1/functions) and the function
+instances. Spans go to --otlp-endpoint, a coldtrace collector or any other
+OTLP/HTTP receiver; without it, nothing is traced.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(cmd)
+			if err != nil {
+				return err
+			}
+			stop, err := startRuntime(cmd.Context(), &o.runtime, o.otlpEndpoint, log)
+			if err != nil {
+				return err
+			}
+			<-cmd.Context().Done()
+			log.Info("shutting down", "timeout", o.shutdownTimeout)
+			sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+			defer cancel()
+			return stop(sctx)
+		},
+	}
+	fs := cmd.Flags()
+	o.runtime.register(fs, "127.0.0.1")
+	fs.StringVar(&o.otlpEndpoint, "otlp-endpoint", "", "OTLP/HTTP base URL spans are sent to, e.g. http://127.0.0.1:4318 (empty: no tracing)")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long invocations under way may take to finish")
+	return cmd
 }

@@ -1,0 +1,484 @@
+// Package asyncq is the durable queue behind asynchronous (Event)
+// invocations: an event is on disk before its 202 is sent, a failed
+// invocation is retried with exponential backoff, and an event that
+// keeps failing lands in its function's dead-letter list.
+//
+// Storage is a bbolt file in the data directory. Delivery is at least
+// once: an event whose invocation was under way when the host stopped
+// runs again at the next start.
+package asyncq
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Job is one queued event.
+type Job struct {
+	ID       string `json:"id"` // the invocation's request id, kept across retries
+	Function string `json:"function"`
+	Payload  []byte `json:"payload"`
+	// Trigger is faas.trigger of the invocation (pubsub, timer).
+	Trigger string `json:"trigger"`
+	// TraceHeaders are the caller's trace headers at enqueue time.
+	TraceHeaders  map[string]string `json:"traceHeaders,omitempty"`
+	ClientContext string            `json:"clientContext,omitempty"`
+	Enqueued      time.Time         `json:"enqueued"`
+	Attempts      int               `json:"attempts"`
+	NextAt        time.Time         `json:"nextAt"`
+	LastErrorType string            `json:"lastErrorType,omitempty"`
+	LastError     string            `json:"lastError,omitempty"`
+}
+
+// DeadLetter is an event that exhausted its retries.
+type DeadLetter struct {
+	Job
+	FailedAt time.Time `json:"failedAt"`
+}
+
+// Outcome is how one attempt went.
+type Outcome struct {
+	// ErrorType is the span contract's error.type; "" on success.
+	ErrorType string
+	Message   string
+}
+
+// Invoker runs one attempt. An error means the event cannot run at all
+// (its function was removed) and goes to the dead-letter list at once.
+type Invoker interface {
+	InvokeAsync(ctx context.Context, j Job) (Outcome, error)
+}
+
+// Config configures the queue.
+type Config struct {
+	Path string
+	// Workers is how many events run at once.
+	Workers int
+	// MaxRetries after the first attempt (Lambda: 2).
+	MaxRetries int
+	// RetryDelay is the wait before the first retry; each later retry
+	// waits twice as long (Lambda: 1 and 2 minutes).
+	RetryDelay time.Duration
+	// ThrottleDelay is the wait after a throttled attempt, which does not
+	// count as one.
+	ThrottleDelay time.Duration
+	// MaxEventAge sends an event still not run after this long to the
+	// dead-letter list (Lambda: 6 hours).
+	MaxEventAge time.Duration
+}
+
+// DefaultConfig follows Lambda's asynchronous invocation defaults.
+func DefaultConfig() Config {
+	return Config{Workers: 4, MaxRetries: 2, RetryDelay: time.Minute, ThrottleDelay: time.Second, MaxEventAge: 6 * time.Hour}
+}
+
+// Validate checks c.
+func (c Config) Validate() error {
+	switch {
+	case c.Path == "":
+		return errors.New("async queue: no file path")
+	case c.Workers < 1:
+		return errors.New("async queue: workers must be at least 1")
+	case c.MaxRetries < 0:
+		return errors.New("async queue: retries must not be negative")
+	case c.RetryDelay <= 0 || c.ThrottleDelay <= 0 || c.MaxEventAge <= 0:
+		return errors.New("async queue: retry delay, throttle delay and maximum event age must be positive")
+	}
+	return nil
+}
+
+var (
+	pendingBucket = []byte("pending") // key: due time (8 bytes) + id
+	deadBucket    = []byte("dead")    // key: function + 0 + failed time (8 bytes) + id
+)
+
+// Queue is the durable queue.
+type Queue struct {
+	cfg Config
+	db  *bolt.DB
+	inv Invoker
+	log *slog.Logger
+
+	wake chan struct{}
+	work chan claimed
+
+	mu       sync.Mutex
+	inflight map[string]bool // pending keys being worked on
+
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	closed bool
+}
+
+type claimed struct {
+	key []byte
+	job Job
+}
+
+// Open opens (or creates) the queue file. It fails if another process
+// holds it.
+func Open(cfg Config, inv Invoker, log *slog.Logger) (*Queue, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	db, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("async queue %s is in use by another coldtrace process", cfg.Path)
+		}
+		return nil, fmt.Errorf("async queue %s: %w", cfg.Path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{pendingBucket, deadBucket} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("async queue %s: %w", cfg.Path, err)
+	}
+	return &Queue{cfg: cfg, db: db, inv: inv, log: log, wake: make(chan struct{}, 1), work: make(chan claimed),
+		inflight: map[string]bool{}, stop: make(chan struct{})}, nil
+}
+
+// Start runs the dispatcher and workers until Close.
+func (q *Queue) Start() {
+	q.wg.Add(1 + q.cfg.Workers)
+	go q.dispatch()
+	for i := 0; i < q.cfg.Workers; i++ {
+		go q.worker()
+	}
+}
+
+func pendingKey(due time.Time, id string) []byte {
+	k := make([]byte, 8, 8+len(id))
+	binary.BigEndian.PutUint64(k, uint64(due.UnixNano()))
+	return append(k, id...)
+}
+
+func deadKey(fn string, at time.Time, id string) []byte {
+	k := append([]byte(fn), 0)
+	k = binary.BigEndian.AppendUint64(k, uint64(at.UnixNano()))
+	return append(k, id...)
+}
+
+// Enqueue stores j durably; it runs as soon as a worker is free.
+func (q *Queue) Enqueue(j Job) error {
+	now := time.Now()
+	if j.Enqueued.IsZero() {
+		j.Enqueued = now
+	}
+	j.NextAt = now
+	b, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	err = q.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(pendingBucket).Put(pendingKey(j.NextAt, j.ID), b)
+	})
+	if err != nil {
+		return fmt.Errorf("async queue: storing event %s: %w", j.ID, err)
+	}
+	q.poke()
+	return nil
+}
+
+func (q *Queue) poke() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// dispatch hands due events to workers.
+func (q *Queue) dispatch() {
+	defer q.wg.Done()
+	for {
+		next := q.dispatchDue()
+		wait := time.Second
+		if !next.IsZero() {
+			wait = max(time.Until(next), time.Millisecond)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-q.stop:
+			t.Stop()
+			return
+		case <-q.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// dispatchDue sends due events to workers and returns when the next one
+// is due (zero if none is waiting).
+func (q *Queue) dispatchDue() time.Time {
+	for {
+		var batch []claimed
+		var next time.Time
+		now := time.Now()
+		q.db.View(func(tx *bolt.Tx) error {
+			c := tx.Bucket(pendingBucket).Cursor()
+			for k, v := c.First(); k != nil && len(batch) < q.cfg.Workers; k, v = c.Next() {
+				due := time.Unix(0, int64(binary.BigEndian.Uint64(k[:8])))
+				if due.After(now) {
+					next = due
+					break
+				}
+				q.mu.Lock()
+				busy := q.inflight[string(k)]
+				q.mu.Unlock()
+				if busy {
+					continue
+				}
+				var j Job
+				if err := json.Unmarshal(v, &j); err != nil {
+					q.log.Error("async queue: dropping an unreadable event", "key", fmt.Sprintf("%x", k), "err", err)
+					continue
+				}
+				batch = append(batch, claimed{key: bytes.Clone(k), job: j})
+			}
+			return nil
+		})
+		if len(batch) == 0 {
+			return next
+		}
+		for _, c := range batch {
+			q.mu.Lock()
+			q.inflight[string(c.key)] = true
+			q.mu.Unlock()
+			select {
+			case q.work <- c:
+			case <-q.stop:
+				return time.Time{}
+			}
+		}
+	}
+}
+
+func (q *Queue) worker() {
+	defer q.wg.Done()
+	for {
+		select {
+		case <-q.stop:
+			return
+		case c := <-q.work:
+			q.run(c)
+			q.mu.Lock()
+			delete(q.inflight, string(c.key))
+			q.mu.Unlock()
+			q.poke()
+		}
+	}
+}
+
+// run makes one attempt and records what follows: done, a retry, or the
+// dead-letter list.
+func (q *Queue) run(c claimed) {
+	j := c.job
+	now := time.Now()
+	if now.Sub(j.Enqueued) > q.cfg.MaxEventAge {
+		j.LastErrorType, j.LastError = "expired", fmt.Sprintf("not delivered within the maximum event age (%s)", q.cfg.MaxEventAge)
+		q.settle(c.key, nil, &j)
+		return
+	}
+	out, err := q.inv.InvokeAsync(context.Background(), j)
+	switch {
+	case err != nil:
+		j.Attempts++
+		j.LastErrorType, j.LastError = "undeliverable", err.Error()
+		q.settle(c.key, nil, &j)
+	case out.ErrorType == "":
+		q.settle(c.key, nil, nil)
+	case out.ErrorType == "throttled":
+		j.NextAt = time.Now().Add(q.cfg.ThrottleDelay)
+		j.LastErrorType, j.LastError = out.ErrorType, out.Message
+		q.settle(c.key, &j, nil)
+	default:
+		j.Attempts++
+		j.LastErrorType, j.LastError = out.ErrorType, out.Message
+		if j.Attempts > q.cfg.MaxRetries {
+			q.settle(c.key, nil, &j)
+			return
+		}
+		j.NextAt = time.Now().Add(q.cfg.RetryDelay << (j.Attempts - 1))
+		q.settle(c.key, &j, nil)
+	}
+}
+
+// settle removes the event's pending entry and, in the same transaction,
+// stores its retry or its dead letter.
+func (q *Queue) settle(key []byte, retry, dead *Job) {
+	err := q.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(pendingBucket).Delete(key); err != nil {
+			return err
+		}
+		if retry != nil {
+			b, err := json.Marshal(retry)
+			if err != nil {
+				return err
+			}
+			return tx.Bucket(pendingBucket).Put(pendingKey(retry.NextAt, retry.ID), b)
+		}
+		if dead != nil {
+			d := DeadLetter{Job: *dead, FailedAt: time.Now()}
+			b, err := json.Marshal(d)
+			if err != nil {
+				return err
+			}
+			return tx.Bucket(deadBucket).Put(deadKey(dead.Function, d.FailedAt, dead.ID), b)
+		}
+		return nil
+	})
+	if err != nil {
+		// The event stays pending and runs again: at least once.
+		q.log.Error("async queue: recording an attempt failed", "err", err)
+	}
+	if dead != nil && err == nil {
+		q.log.Warn("async event moved to the dead-letter list", "function", dead.Function, "request_id", dead.ID,
+			"attempts", dead.Attempts, "error_type", dead.LastErrorType, "error", dead.LastError)
+	}
+}
+
+// DeadLetters lists fn's dead letters, oldest first.
+func (q *Queue) DeadLetters(fn string) ([]DeadLetter, error) {
+	out := []DeadLetter{}
+	err := q.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(deadBucket).Cursor()
+		prefix := append([]byte(fn), 0)
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var d DeadLetter
+			if err := json.Unmarshal(v, &d); err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Purge deletes fn's dead letters; it returns how many.
+func (q *Queue) Purge(fn string) (int, error) {
+	n := 0
+	err := q.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(deadBucket)
+		prefix := append([]byte(fn), 0)
+		var keys [][]byte
+		c := b.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		for _, k := range keys {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(keys)
+		return nil
+	})
+	return n, err
+}
+
+// Redrive queues fn's dead letters again with fresh retries; it returns
+// how many.
+func (q *Queue) Redrive(fn string) (int, error) {
+	n := 0
+	now := time.Now()
+	err := q.db.Update(func(tx *bolt.Tx) error {
+		dead, pending := tx.Bucket(deadBucket), tx.Bucket(pendingBucket)
+		prefix := append([]byte(fn), 0)
+		type entry struct {
+			key []byte
+			d   DeadLetter
+		}
+		var entries []entry
+		c := dead.Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var d DeadLetter
+			if err := json.Unmarshal(v, &d); err != nil {
+				return err
+			}
+			entries = append(entries, entry{bytes.Clone(k), d})
+		}
+		for _, e := range entries {
+			j := e.d.Job
+			j.Attempts, j.NextAt, j.Enqueued = 0, now, now
+			b, err := json.Marshal(j)
+			if err != nil {
+				return err
+			}
+			if err := pending.Put(pendingKey(now, j.ID), b); err != nil {
+				return err
+			}
+			if err := dead.Delete(e.key); err != nil {
+				return err
+			}
+		}
+		n = len(entries)
+		return nil
+	})
+	if n > 0 {
+		q.poke()
+	}
+	return n, err
+}
+
+// Pending counts fn's queued events ("" for all).
+func (q *Queue) Pending(fn string) int {
+	n := 0
+	q.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(pendingBucket).ForEach(func(_, v []byte) error {
+			if fn == "" {
+				n++
+				return nil
+			}
+			var j Job
+			if json.Unmarshal(v, &j) == nil && j.Function == fn {
+				n++
+			}
+			return nil
+		})
+	})
+	return n
+}
+
+// Close stops taking events, waits for the attempts under way, and
+// closes the file. Events not run yet stay queued for the next start.
+func (q *Queue) Close(ctx context.Context) error {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return nil
+	}
+	q.closed = true
+	q.mu.Unlock()
+	close(q.stop)
+	done := make(chan struct{})
+	go func() {
+		q.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return fmt.Errorf("async queue: attempts still running: %w", ctx.Err())
+	}
+	return q.db.Close()
+}

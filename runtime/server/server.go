@@ -1,0 +1,209 @@
+// Package server assembles the function runtime: registry, host,
+// telemetry, limits, async queue, scheduler and gateway, started and
+// stopped as one service.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/coldtrace/coldtrace/runtime/asyncq"
+	"github.com/coldtrace/coldtrace/runtime/bootstrap"
+	"github.com/coldtrace/coldtrace/runtime/gateway"
+	"github.com/coldtrace/coldtrace/runtime/host"
+	"github.com/coldtrace/coldtrace/runtime/limits"
+	"github.com/coldtrace/coldtrace/runtime/registry"
+	"github.com/coldtrace/coldtrace/runtime/schedule"
+	"github.com/coldtrace/coldtrace/runtime/telemetry"
+)
+
+// Config is the whole runtime's configuration.
+type Config struct {
+	// DataDir holds the registry, the code, the bootstraps and the async
+	// queue, under DataDir/runtime.
+	DataDir     string
+	GatewayAddr string
+	Telemetry   telemetry.Config
+	Limits      limits.Config
+	Host        host.Config
+	Bootstrap   bootstrap.Config
+	// Queue.Path is set from DataDir.
+	Queue   asyncq.Config
+	Payload gateway.Limits
+}
+
+// DefaultConfig runs the gateway on :8080 with tracing off.
+func DefaultConfig() Config {
+	return Config{
+		DataDir: "./data", GatewayAddr: "127.0.0.1:8080",
+		Telemetry: telemetry.DefaultConfig(), Limits: limits.DefaultConfig(), Host: host.DefaultConfig(),
+		Queue: asyncq.DefaultConfig(), Payload: gateway.DefaultLimits(),
+	}
+}
+
+// Validate checks every part's configuration.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data dir must be set"))
+	}
+	if c.GatewayAddr == "" {
+		errs = append(errs, errors.New("gateway address must be set"))
+	} else if _, _, err := net.SplitHostPort(c.GatewayAddr); err != nil {
+		errs = append(errs, fmt.Errorf("gateway address %q: %w", c.GatewayAddr, err))
+	}
+	q := c.Queue
+	q.Path = "unused"
+	errs = append(errs, c.Telemetry.Validate(), c.Limits.Validate(), c.Host.Validate(), c.Bootstrap.Validate(), q.Validate())
+	return errors.Join(errs...)
+}
+
+// Server is a running function runtime.
+type Server struct {
+	log       *slog.Logger
+	tel       *telemetry.Telemetry
+	limits    *limits.Manager
+	reg       *registry.Store
+	host      *host.Host
+	queue     *asyncq.Queue
+	scheduler *schedule.Scheduler
+	http      *http.Server
+	ln        net.Listener
+}
+
+// Start brings the runtime up; functions deployed earlier start serving
+// (and pre-warming) at once.
+func Start(cfg Config, log *slog.Logger) (_ *Server, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("part", "runtime")
+	root := filepath.Join(cfg.DataDir, "runtime")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("runtime data dir: %w", err)
+	}
+	s := &Server{log: log}
+	var undo []func()
+	defer func() {
+		if err != nil {
+			for i := len(undo) - 1; i >= 0; i-- {
+				undo[i]()
+			}
+		}
+	}()
+
+	if s.tel, err = telemetry.New(cfg.Telemetry, log); err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { s.tel.Shutdown(context.Background()) })
+	if s.limits, err = limits.New(cfg.Limits, log); err != nil {
+		return nil, err
+	}
+	undo = append(undo, s.limits.Close)
+	boot, err := bootstrap.Install(filepath.Join(root, "bootstrap"), cfg.Bootstrap)
+	if err != nil {
+		return nil, err
+	}
+	if s.reg, err = registry.Open(filepath.Join(root, "functions"), log); err != nil {
+		return nil, err
+	}
+	hcfg := cfg.Host
+	hcfg.OTLPEndpoint = cfg.Telemetry.Endpoint
+	if s.host, err = host.New(hcfg, s.reg, s.tel, s.limits, boot, log); err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { s.host.Close(context.Background()) })
+
+	qcfg := cfg.Queue
+	qcfg.Path = filepath.Join(root, "queue.db")
+	if s.queue, err = asyncq.Open(qcfg, asyncInvoker{s.host}, log); err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { s.queue.Close(context.Background()) })
+
+	s.scheduler = schedule.NewScheduler(s.fireSchedule, log)
+	s.reg.Subscribe(func(c registry.Change) {
+		expr := ""
+		if c.Function != nil {
+			expr = c.Function.Schedule
+		}
+		if err := s.scheduler.Set(c.Name, expr); err != nil {
+			log.Error("schedule of a deployed function is invalid", "function", c.Name, "err", err)
+		}
+	})
+	for _, fn := range s.reg.List() {
+		if err := s.scheduler.Set(fn.Name, fn.Schedule); err != nil {
+			log.Error("schedule of a stored function is invalid", "function", fn.Name, "err", err)
+		}
+	}
+
+	if s.ln, err = net.Listen("tcp", cfg.GatewayAddr); err != nil {
+		return nil, fmt.Errorf("function gateway: %w", err)
+	}
+	gw := gateway.New(s.host, s.reg, s.queue, s.scheduler, cfg.Payload, "http://"+s.ln.Addr().String(), log)
+	s.http = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	go func() {
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("function gateway stopped", "err", err)
+		}
+	}()
+	s.queue.Start()
+	s.scheduler.Start()
+
+	node, python := boot.Interpreters()
+	log.Info("function runtime is up", "gateway", s.URL(), "functions", len(s.reg.List()),
+		"limits", s.limits.Mechanism(), "tracing", s.tel.Enabled(), "otlp_endpoint", cfg.Telemetry.Endpoint,
+		"node", node, "python", python)
+	return s, nil
+}
+
+// URL is the gateway's base URL.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Registry is the function registry.
+func (s *Server) Registry() *registry.Store { return s.reg }
+
+// Host runs invocations.
+func (s *Server) Host() *host.Host { return s.host }
+
+// Queue is the async queue.
+func (s *Server) Queue() *asyncq.Queue { return s.queue }
+
+// Limits is the limits manager.
+func (s *Server) Limits() *limits.Manager { return s.limits }
+
+// Flush exports every span finished so far.
+func (s *Server) Flush(ctx context.Context) error { return s.tel.Flush(ctx) }
+
+// Stop stops taking requests, lets invocations under way finish within
+// ctx, stops every instance and exports the remaining spans.
+func (s *Server) Stop(ctx context.Context) error {
+	var errs []error
+	if err := s.scheduler.Stop(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.http.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("function gateway: %w", err))
+	}
+	if err := s.queue.Close(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.host.Close(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.tel.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("exporting the last spans: %w", err))
+	}
+	s.limits.Close()
+	return errors.Join(errs...)
+}
