@@ -12,6 +12,7 @@ import (
 type collectorOptions struct {
 	storage         storageOptions
 	ingest          ingestOptions
+	admin           admin
 	shutdownTimeout time.Duration
 }
 
@@ -34,6 +35,7 @@ behind a load balancer.`,
 	}
 	o.storage.register(cmd.Flags(), "")
 	o.ingest.register(cmd.Flags(), "")
+	o.admin.register(cmd.Flags(), "")
 	cmd.Flags().DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long to drain requests and store pending spans")
 	return cmd
 }
@@ -48,10 +50,18 @@ func runCollector(ctx context.Context, o *collectorOptions, log *slog.Logger) er
 	if err != nil {
 		return err
 	}
+	ing.observe(&o.admin, client)
+	stopAdmin, err := o.admin.serve(ctx, log)
+	if err != nil {
+		ing.shutdown(context.Background())
+		return err
+	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
-	if err := ing.shutdown(sctx); err != nil {
+	err = ing.shutdown(sctx)
+	stopAdmin(sctx)
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil

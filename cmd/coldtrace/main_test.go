@@ -107,6 +107,17 @@ func waitHTTP(t *testing.T, p *process, u string) {
 	t.Fatalf("%s did not come up:\n%s", u, p.out.String())
 }
 
+func httpGet(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 // noLibraryEnv hides libchdb from a child process.
 func noLibraryEnv(t *testing.T) []string {
 	home := t.TempDir()
@@ -139,10 +150,13 @@ func TestCollectorAgainstServerDSNWithoutLibrary(t *testing.T) {
 		"--otlp-grpc-addr", freeAddr(t), "--otlp-http-addr", freeAddr(t), "--http-addr", freeAddr(t), "--gateway-addr", freeAddr(t))
 	waitHTTP(t, server, "http://"+chAddr+"/ping")
 
-	otlpHTTP := freeAddr(t)
+	otlpHTTP, adminAddr := freeAddr(t), freeAddr(t)
 	coll := start(t, noLibraryEnv(t), "collector", "--clickhouse", "http://"+chAddr, "--clickhouse-database", "remote",
-		"--otlp-grpc-addr", freeAddr(t), "--otlp-http-addr", otlpHTTP)
-	waitHTTP(t, coll, "http://"+otlpHTTP+"/")
+		"--otlp-grpc-addr", freeAddr(t), "--otlp-http-addr", otlpHTTP, "--admin-addr", adminAddr, "--data-dir", t.TempDir())
+	waitHTTP(t, coll, "http://"+adminAddr+"/readyz")
+	if code, body := httpGet(t, "http://"+adminAddr+"/readyz"); code != 200 || !strings.Contains(body, `"clickhouse":"ok"`) {
+		t.Fatalf("readyz: %d %s", code, body)
+	}
 
 	now := time.Now().UnixNano()
 	body := fmt.Sprintf(`{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"remote-svc"}}]},
@@ -157,15 +171,19 @@ func TestCollectorAgainstServerDSNWithoutLibrary(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("export: %d %s", resp.StatusCode, b)
 	}
+	// Acknowledged once in the collector's spool; stored moments later.
 	q := url.QueryEscape("SELECT ServiceName, SpanName FROM remote.otel_traces")
-	r2, err := http.Get("http://" + chAddr + "/?query=" + q)
-	if err != nil {
-		t.Fatal(err)
+	var got string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, got = httpGet(t, "http://"+chAddr+"/?query="+q); got != "" {
+			break
+		}
 	}
-	got, _ := io.ReadAll(r2.Body)
-	r2.Body.Close()
-	if string(got) != "remote-svc\top\n" {
+	if got != "remote-svc\top\n" {
 		t.Fatalf("stored rows: %q", got)
+	}
+	if _, m := httpGet(t, "http://"+adminAddr+"/metrics"); !strings.Contains(m, "coldtrace_ingest_spans_stored_total 1") {
+		t.Errorf("metrics do not count the stored span:\n%s", m)
 	}
 	if strings.Contains(coll.out.String(), "embedded ClickHouse started") {
 		t.Fatal("the collector role started an embedded engine")

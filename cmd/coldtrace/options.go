@@ -138,8 +138,9 @@ func (o *ingestOptions) register(fs *pflag.FlagSet, host string) {
 
 // ingestStack is a running receiver and the pipeline behind it.
 type ingestStack struct {
-	receiver *collector.Receiver
-	pipeline *ingest.Pipeline
+	receiver      *collector.Receiver
+	pipeline      *ingest.Pipeline
+	spoolMaxBytes int64
 }
 
 func startIngest(ctx context.Context, o *ingestOptions, dataDir string, client *chclient.Client, so schema.Options, log *slog.Logger) (*ingestStack, error) {
@@ -165,7 +166,27 @@ func startIngest(ctx context.Context, o *ingestOptions, dataDir string, client *
 		p.Shutdown(ctx)
 		return nil, err
 	}
-	return &ingestStack{receiver: r, pipeline: p}, nil
+	return &ingestStack{receiver: r, pipeline: p, spoolMaxBytes: pcfg.Spool.MaxBytes}, nil
+}
+
+// observe exports the stack's metrics and readiness: ClickHouse answers,
+// and the spool (when there is one) accepts appends and has room.
+func (s *ingestStack) observe(a *admin, client *chclient.Client) {
+	a.collect(s.receiver.Metrics()...)
+	a.collect(s.pipeline.Metrics()...)
+	a.addCheck("clickhouse", client.Ping)
+	if _, ok := s.pipeline.SpoolStats(); ok {
+		a.addCheck("spool", func(context.Context) error {
+			st, _ := s.pipeline.SpoolStats()
+			if st.Err != nil {
+				return st.Err
+			}
+			if limit := s.spoolMaxBytes; limit > 0 && st.Bytes > limit*9/10 {
+				return fmt.Errorf("spool %d%% full (%d of %d bytes): ClickHouse is not keeping up", st.Bytes*100/limit, st.Bytes, limit)
+			}
+			return nil
+		})
+	}
 }
 
 // shutdown stops taking requests, then stores what was accepted.

@@ -27,6 +27,8 @@ type queryOptions struct {
 	httpAddr string
 	api      server.Config
 	prices   api.Prices
+	// admin, when set, also serves /metrics, /healthz and /readyz here.
+	admin *admin
 }
 
 func (o *queryOptions) register(fs *pflag.FlagSet, host string) {
@@ -70,7 +72,11 @@ func startQuery(ctx context.Context, o *queryOptions, client *chclient.Client, s
 	if err != nil {
 		return nil, fmt.Errorf("REST API: %w", err)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	var h http.Handler = srv
+	if o.admin != nil {
+		h = o.admin.withAdmin(srv)
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("REST API stopped", "err", err)

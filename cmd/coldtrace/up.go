@@ -14,6 +14,7 @@ type upOptions struct {
 	ingest          ingestOptions
 	query           queryOptions   // query_cmd.go
 	runtime         runtimeOptions // runtime_cmd.go
+	admin           admin
 	shutdownTimeout time.Duration
 }
 
@@ -40,6 +41,7 @@ to loopback unless an address says otherwise.`,
 	o.ingest.register(fs, "127.0.0.1")
 	o.query.register(fs, "127.0.0.1")
 	o.runtime.register(fs, "127.0.0.1")
+	o.admin.registerShared(fs)
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long to drain requests and store pending spans")
 	return cmd
 }
@@ -66,6 +68,15 @@ func runUp(ctx context.Context, o *upOptions, log *slog.Logger) error {
 			}
 		}
 	}()
+	ing.observe(&o.admin, client)
+	stopAdmin, err := o.admin.serve(ctx, log)
+	if err != nil {
+		return err
+	}
+	stops = append(stops, stopAdmin)
+	if o.admin.addr == "" {
+		o.query.admin = &o.admin
+	}
 	stopQuery, err := startQuery(ctx, &o.query, client, o.storage.schemaOptions(), log)
 	if err != nil {
 		return err
