@@ -52,6 +52,14 @@ const url = (path: string) => `${ct.baseUrl}${path}`;
 beforeAll(async () => {
   ct = await startColdtrace();
   try {
+    browser = await launchChromium();
+    ({ ctx: context, page } = await newPage());
+    // Before any span arrives: the landing page tells a newcomer what to do.
+    await page.goto(url('/'));
+    await page.getByText('No function invocations in this time range').waitFor();
+    await page.getByText('coldtrace up --examples', { exact: false }).waitFor();
+    await screenshot(page, 'empty');
+
     sent = await sendSpans(ct.otlpHttp);
     // Wait until ingest has stored everything (acknowledged means stored,
     // but the big trace goes out in several requests).
@@ -64,8 +72,6 @@ beforeAll(async () => {
       const big = await getJSON<Trace>(url(`/api/v1/traces/${sent.bigTraceId}`));
       return big.spans.length === sent.bigTraceSpans ? true : undefined;
     });
-    browser = await launchChromium();
-    ({ ctx: context, page } = await newPage());
   } catch (err) {
     console.error(ct.logTail());
     throw err;
@@ -273,6 +279,9 @@ describe('web UI on a running coldtrace', () => {
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
     await page.locator('.functions-table').waitFor();
     await screenshot(page, 'functions-dark');
+    await page.goto(coldTraceUrl);
+    await page.locator('aside.span-details').waitFor();
+    await screenshot(page, 'trace-dark');
     await page.getByRole('button', { name: 'Switch to light theme' }).click();
     expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('light');
   });

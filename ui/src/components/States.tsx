@@ -40,10 +40,10 @@ export function EmptyState({ title, children }: { title: string; children?: Reac
 export function GettingStarted() {
   return (
     <div className="getting-started">
-      <p>Deploy the example functions and call them, then come back:</p>
+      <p>Run Coldtrace with its example functions, then invoke them through the function gateway:</p>
       <pre>
         <code>{`coldtrace up --examples
-curl localhost:8080/fn/hello/`}</code>
+curl http://localhost:8080/fn/{name}/`}</code>
       </pre>
       <p>
         Or point any OpenTelemetry SDK at this server: OTLP/HTTP <code>http://localhost:4318</code>, OTLP/gRPC{' '}

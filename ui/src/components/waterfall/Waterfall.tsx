@@ -246,7 +246,8 @@ const Row = memo(function Row({ node, top, traceStart, total, collapsed, selecte
   const left = ((span.startMs - traceStart) / total) * 100;
   const width = (span.durationMs / total) * 100;
   // The duration goes inside a wide bar, else after it, or before it near the right edge.
-  const labelPlace = width > 25 ? 'inside' : left + width > 75 ? 'before' : 'after';
+  // Not over the init span's stripes, where it would be hard to read.
+  const labelPlace = width > 25 && !marks.init ? 'inside' : left + width > 75 ? 'before' : 'after';
   const classes = ['wf-row'];
   if (selected) classes.push('selected');
   if (active) classes.push('active');
