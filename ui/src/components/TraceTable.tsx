@@ -2,6 +2,7 @@
 // search results, and the recent cold starts and timeouts of a function.
 import { Link } from 'react-router';
 import type { TraceSummary } from '../api/types';
+import { TraceBadges } from './Badges';
 import { serviceColor } from '../lib/color';
 import { formatAge, formatDuration, formatTime, shortId } from '../lib/format';
 
@@ -26,7 +27,6 @@ export function TraceTable({ traces, caption }: { traces: TraceSummary[]; captio
       <tbody>
         {traces.map((t) => {
           const ms = t.durationNano / 1e6;
-          const errors = t.errorTypes ?? [];
           return (
             <tr key={t.traceId}>
               <td title={t.startTime}>
@@ -40,15 +40,7 @@ export function TraceTable({ traces, caption }: { traces: TraceSummary[]; captio
                 </Link>
                 <div className="badges">
                   <span className="mono muted small">{shortId(t.traceId, 12)}</span>
-                  {t.coldStart && <span className="badge badge-cold">❄ cold start</span>}
-                  {errors.map((e) => (
-                    <span key={e} className={`badge ${e === 'timeout' ? 'badge-timeout' : 'badge-error'}`}>
-                      {e === 'timeout' ? 'timeout' : e}
-                    </span>
-                  ))}
-                  {t.errorCount > 0 && errors.length === 0 && (
-                    <span className="badge badge-error">{t.errorCount} errors</span>
-                  )}
+                  <TraceBadges coldStart={t.coldStart} errorTypes={t.errorTypes} errorCount={t.errorCount} />
                 </div>
               </td>
               <td className="col-bar">

@@ -6,6 +6,7 @@ import { ApiError } from '../api/client';
 import { useTrace } from '../api/hooks';
 import { traceSpans } from '../api/spans';
 import type { TraceSummary } from '../api/types';
+import { TraceBadges } from '../components/Badges';
 import { EmptyState, ErrorState, Loading } from '../components/States';
 import { SpanDetails } from '../components/waterfall/SpanDetails';
 import { Waterfall } from '../components/waterfall/Waterfall';
@@ -103,12 +104,7 @@ function TraceHeader({ summary: s }: { summary: TraceSummary }) {
         )}
       </dl>
       <div className="badges">
-        {s.coldStart && <span className="badge badge-cold">❄ cold start</span>}
-        {(s.errorTypes ?? []).map((e) => (
-          <span key={e} className={`badge ${e === 'timeout' ? 'badge-timeout' : 'badge-error'}`}>
-            {e === 'timeout' ? 'timeout' : e}
-          </span>
-        ))}
+        <TraceBadges coldStart={s.coldStart} errorTypes={s.errorTypes} errorCount={s.errorCount} />
       </div>
     </header>
   );

@@ -2,6 +2,7 @@
 // events and links.
 import { Link } from 'react-router';
 import { serviceColor } from '../../lib/color';
+import { SpanBadges } from '../Badges';
 import { formatDuration } from '../../lib/format';
 import { spanMarks, type WaterfallSpan } from '../../lib/spanTree';
 
@@ -24,10 +25,7 @@ export function SpanDetails({ span, onClose }: SpanDetailsProps) {
         </button>
       </header>
       <div className="span-marks">
-        {marks.coldStart && <span className="badge badge-cold">❄ cold start</span>}
-        {marks.init && <span className="badge badge-init">init</span>}
-        {marks.timeout && <span className="badge badge-timeout">timeout</span>}
-        {marks.error && <span className="badge badge-error">{marks.errorType || 'error'}</span>}
+        <SpanBadges marks={marks} />
       </div>
       <dl className="kv-grid">
         <dt>Service</dt>

@@ -3,6 +3,7 @@
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { serviceColor } from '../../lib/color';
+import { SpanBadges } from '../Badges';
 import { formatDuration } from '../../lib/format';
 import {
   axisTicks,
@@ -288,10 +289,7 @@ const Row = memo(function Row({ node, top, traceStart, total, collapsed, selecte
           {span.name}
         </span>
         {collapsed && <span className="badge">+{node.descendants}</span>}
-        {marks.coldStart && <span className="badge badge-cold">❄ cold start</span>}
-        {marks.init && <span className="badge badge-init">init</span>}
-        {marks.timeout && <span className="badge badge-timeout">timeout</span>}
-        {marks.error && !marks.timeout && <span className="badge badge-error">{marks.errorType || 'error'}</span>}
+        <SpanBadges marks={marks} />
         {node.orphan && (
           <span className="badge" title="The parent span is not in this trace">
             orphan
