@@ -107,6 +107,11 @@ package.json are installed with npm if node_modules is missing.
 // apply overrides cfg with the flags given on the command line.
 func (f *deployFlags) apply(cmd *cobra.Command, cfg *registry.Config, dir string) error {
 	set := cmd.Flags().Changed
+	for _, name := range []string{"memory", "timeout", "concurrency", "idle-timeout", "queue-wait"} {
+		if fl := cmd.Flags().Lookup(name); fl.Changed && (fl.Value.String() == "0" || fl.Value.String() == "0s") {
+			return fmt.Errorf("--%s 0: must be more than 0 (leave it out for the default)", name)
+		}
+	}
 	if set("name") {
 		cfg.Name = f.name
 	}

@@ -90,9 +90,7 @@ func LoadDirConfig(dir string) (cfg registry.Config, ok bool, err error) {
 	if err != nil {
 		return cfg, false, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
+	if cfg, err = registry.DecodeConfig(b); err != nil {
 		return cfg, false, fmt.Errorf("%s: %w", filepath.Join(dir, DirConfigFile), err)
 	}
 	return cfg, true, nil
@@ -107,10 +105,9 @@ func (c *Client) Deploy(ctx context.Context, cfg registry.Config, dir string, bu
 	if err := registry.ValidateName(cfg.Name); err != nil {
 		return nil, err
 	}
-	rt, err := registry.ParseRuntime(string(cfg.Runtime))
-	if err != nil {
-		return nil, err
-	}
+	// An unknown runtime builds nothing; the runtime's answer names the
+	// supported ones.
+	rt, _ := registry.ParseRuntime(string(cfg.Runtime))
 	built, cleanup, err := bundle.Build(ctx, dir, rt, buildLog)
 	if err != nil {
 		return nil, err

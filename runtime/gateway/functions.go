@@ -1,12 +1,10 @@
 package gateway
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"os"
-	"strings"
 
 	"github.com/coldtrace/coldtrace/runtime/bundle"
 	"github.com/coldtrace/coldtrace/runtime/registry"
@@ -68,11 +66,9 @@ func (g *Gateway) deployFunction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer r.MultipartForm.RemoveAll()
-	var cfg registry.Config
-	dec := json.NewDecoder(strings.NewReader(r.FormValue(DeployConfigField)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		writeJSON(w, http.StatusBadRequest, Error{Error: "config: " + err.Error()})
+	cfg, err := registry.DecodeConfig([]byte(r.FormValue(DeployConfigField)))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, Error{Error: err.Error()})
 		return
 	}
 	if cfg.Name == "" {

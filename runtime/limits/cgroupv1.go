@@ -96,6 +96,13 @@ func parseOwnCgroup(s, controller string) string {
 
 func (b *v1Backend) name() string { return "cgroup v1" }
 
+func (b *v1Backend) dirs() []string {
+	if b.pidsDir == "" {
+		return []string{b.memDir}
+	}
+	return []string{b.memDir, b.pidsDir}
+}
+
 func (b *v1Backend) close() {
 	// The parent goes too unless another host still uses it.
 	os.Remove(b.memDir)

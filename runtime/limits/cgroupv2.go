@@ -93,6 +93,8 @@ func enableControllers(own, controllers string, log *slog.Logger) error {
 
 func (b *v2Backend) name() string { return "cgroup v2" }
 
+func (b *v2Backend) dirs() []string { return []string{b.dir} }
+
 func (b *v2Backend) close() {
 	os.Remove(b.dir)
 	os.Remove(filepath.Dir(b.dir)) // unless another host still uses it

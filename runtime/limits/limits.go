@@ -86,6 +86,8 @@ type Manager struct {
 type backend interface {
 	name() string
 	newGroup(id string, spec Spec) (group, error)
+	// dirs are the host's cgroup directories holding instance groups.
+	dirs() []string
 	close()
 }
 
@@ -362,4 +364,20 @@ func readUint(path string) uint64 {
 
 func writeFile(path, value string) error {
 	return os.WriteFile(path, []byte(value), 0o644)
+}
+
+// ActiveGroups counts the instance groups this host has on disk now,
+// read from the cgroup filesystem (0 for the soft fallback): after every
+// instance has stopped it must be 0.
+func (m *Manager) ActiveGroups() int {
+	n := 0
+	for _, dir := range m.backend.dirs() {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if e.IsDir() {
+				n++
+			}
+		}
+	}
+	return n
 }

@@ -18,8 +18,9 @@ import (
 // between two polls can overshoot, and there is no pids limit.
 type softBackend struct{ poll time.Duration }
 
-func (softBackend) name() string { return "soft" }
-func (softBackend) close()       {}
+func (softBackend) name() string   { return "soft" }
+func (softBackend) close()         {}
+func (softBackend) dirs() []string { return nil }
 
 func (b softBackend) newGroup(_ string, spec Spec) (group, error) {
 	return &softGroup{limit: uint64(spec.MemoryBytes), poll: b.poll, stop: make(chan struct{})}, nil

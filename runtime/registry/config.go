@@ -4,6 +4,7 @@
 package registry
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,26 +94,27 @@ var reservedEnv = map[string]bool{
 
 var envNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// Config is what a deploy sets. Zero values mean the defaults.
+// Config is what a deploy sets. Zero values mean the defaults (see
+// DecodeConfig for JSON that gives a zero explicitly).
 type Config struct {
 	Name    string  `json:"name"`
 	Runtime Runtime `json:"runtime"`
 	// Handler is "file.export" (Node), "module.function" (Python); the
 	// provided runtime ignores it but passes it on in _HANDLER.
 	Handler  string            `json:"handler,omitempty"`
-	MemoryMB int               `json:"memoryMB"`
-	Timeout  Duration          `json:"timeout"`
+	MemoryMB int               `json:"memoryMB,omitempty"`
+	Timeout  Duration          `json:"timeout,omitempty"`
 	Env      map[string]string `json:"env,omitempty"`
 	// MaxInstances caps concurrent instances (each serves one invocation
 	// at a time); MinInstances are kept started and warm.
-	MaxInstances int `json:"maxInstances"`
-	MinInstances int `json:"minInstances"`
+	MaxInstances int `json:"maxInstances,omitempty"`
+	MinInstances int `json:"minInstances,omitempty"`
 	// IdleTimeout is how long an unused instance lives before it is
 	// stopped (scale to zero).
-	IdleTimeout Duration `json:"idleTimeout"`
+	IdleTimeout Duration `json:"idleTimeout,omitempty"`
 	// QueueWait bounds how long an invocation waits for a free instance
 	// when MaxInstances are busy before it is throttled.
-	QueueWait Duration `json:"queueWait"`
+	QueueWait Duration `json:"queueWait,omitempty"`
 	// Schedule is "rate(5 minutes)", "cron(0 12 * * ? *)" or a
 	// five-field cron expression; empty for none.
 	Schedule string `json:"schedule,omitempty"`
@@ -240,4 +242,38 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	*d = Duration(time.Duration(secs * float64(time.Second)))
 	return nil
+}
+
+// DecodeConfig reads a configuration from JSON, refusing unknown fields.
+// A field left out takes its default; one given as zero is an error, not
+// a request for the default, so a typo cannot deploy a function that can
+// never run.
+func DecodeConfig(b []byte) (Config, error) {
+	var cfg Config
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("function configuration: %w", err)
+	}
+	var present map[string]json.RawMessage
+	if err := json.Unmarshal(b, &present); err != nil {
+		return cfg, fmt.Errorf("function configuration: %w", err)
+	}
+	var errs []error
+	for _, f := range []struct {
+		key  string
+		zero bool
+		def  any
+	}{
+		{"memoryMB", cfg.MemoryMB == 0, DefaultMemoryMB},
+		{"timeout", cfg.Timeout == 0, DefaultTimeout},
+		{"maxInstances", cfg.MaxInstances == 0, DefaultMaxInstances},
+		{"idleTimeout", cfg.IdleTimeout == 0, DefaultIdleTimeout},
+		{"queueWait", cfg.QueueWait == 0, DefaultQueueWait},
+	} {
+		if _, ok := present[f.key]; ok && f.zero {
+			errs = append(errs, fmt.Errorf("%s is zero: it must be more than 0 (leave it out for the default, %v)", f.key, f.def))
+		}
+	}
+	return cfg, errors.Join(errs...)
 }

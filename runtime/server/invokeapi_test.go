@@ -1,0 +1,209 @@
+package server_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/coldtrace/coldtrace/ingest/schema"
+	"github.com/coldtrace/coldtrace/runtime/asyncq"
+	"github.com/coldtrace/coldtrace/runtime/registry"
+	"github.com/coldtrace/coldtrace/runtime/server"
+	"github.com/coldtrace/coldtrace/runtime/telemetry"
+)
+
+// awsClient is the AWS SDK for Go v2's Lambda client pointed at the
+// gateway. Credentials are required by the SDK and ignored by Coldtrace.
+func (e *env) awsClient() *lambda.Client {
+	return lambda.New(lambda.Options{
+		Region:           "local",
+		BaseEndpoint:     aws.String(e.srv.URL()),
+		Credentials:      credentials.NewStaticCredentialsProvider("coldtrace", "coldtrace", ""),
+		RetryMaxAttempts: 1,
+	})
+}
+
+func TestAWSSDKLambdaClient(t *testing.T) {
+	e := newEnv(t)
+	cfg := goConfig("sdk")
+	cfg.MaxInstances = 1
+	cfg.QueueWait = registry.Duration(100 * time.Millisecond)
+	e.deploy(cfg, goFunction(t))
+	lc := e.awsClient()
+	ctx := context.Background()
+
+	out, err := lc.Invoke(ctx, &lambda.InvokeInput{
+		FunctionName: aws.String("sdk"), Payload: []byte(`{"value":"from the sdk"}`),
+		LogType: types.LogTypeTail, ClientContext: aws.String(base64.StdEncoding.EncodeToString([]byte(`{"custom":{"k":"v"}}`))),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.StatusCode != 200 || out.FunctionError != nil || decode[goResult](t, out.Payload).Value != "from the sdk" || aws.ToString(out.ExecutedVersion) != "1" {
+		t.Fatalf("invoke: %d %v %s", out.StatusCode, out.FunctionError, out.Payload)
+	}
+	tail, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
+	if !strings.Contains(string(tail), "START RequestId: ") || !strings.Contains(string(tail), "REPORT RequestId: ") {
+		t.Fatalf("log tail %q", tail)
+	}
+
+	// By ARN, with a function error.
+	out, err = lc.Invoke(ctx, &lambda.InvokeInput{
+		FunctionName: aws.String("arn:aws:lambda:local:000000000000:function:sdk"), Payload: []byte(`{"op":"fail"}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fe struct{ ErrorMessage, ErrorType string }
+	json.Unmarshal(out.Payload, &fe)
+	if aws.ToString(out.FunctionError) != "Unhandled" || fe.ErrorMessage != "failed on purpose" {
+		t.Fatalf("function error: %v %s", out.FunctionError, out.Payload)
+	}
+
+	_, err = lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("missing")})
+	var notFound *types.ResourceNotFoundException
+	if !errors.As(err, &notFound) {
+		t.Fatalf("missing function: %T %v", err, err)
+	}
+	_, err = lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("sdk"), Payload: []byte("not json")})
+	var badContent *types.InvalidRequestContentException
+	if !errors.As(err, &badContent) {
+		t.Fatalf("bad payload: %T %v", err, err)
+	}
+
+	// One instance busy for a second, a wait bound of 100 ms: throttled.
+	busy := make(chan error, 1)
+	go func() {
+		_, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("sdk"), Payload: []byte(`{"op":"sleep","ms":1500}`)})
+		busy <- err
+	}()
+	waitFor(t, "the slow invocation to start", func() bool {
+		st, _ := e.srv.Host().Stats("sdk")
+		return st.Idle == 0
+	})
+	_, err = lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("sdk"), Payload: []byte(`{}`)})
+	var throttled *types.TooManyRequestsException
+	if !errors.As(err, &throttled) {
+		t.Fatalf("throttling: %T %v", err, err)
+	}
+	if err := <-busy; err != nil {
+		t.Fatal(err)
+	}
+
+	// Event: accepted once queued, run asynchronously as a CONSUMER span.
+	ev, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("sdk"), InvocationType: types.InvocationTypeEvent,
+		Payload: []byte(`{"value":"async"}`)})
+	if err != nil || ev.StatusCode != 202 {
+		t.Fatalf("event: %v %+v", err, ev)
+	}
+	async := e.spans(1, schema.ColFunctionName+" = 'sdk' AND "+schema.ColFaasTrigger+" = ?", telemetry.TriggerPubSub)[0]
+	if async.Kind != "Consumer" || async.ErrorType != "" {
+		t.Fatalf("async span %+v", async)
+	}
+	if dr, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("sdk"), InvocationType: types.InvocationTypeDryRun}); err != nil || dr.StatusCode != 204 {
+		t.Fatalf("dry run: %v", err)
+	}
+}
+
+// Failing async events are retried twice, then dead-lettered; a redrive
+// queues them again.
+func TestAsyncRetriesAndDeadLetters(t *testing.T) {
+	e := newEnv(t)
+	e.deploy(goConfig("flaky"), goFunction(t))
+	ctx := context.Background()
+	id, err := e.c.InvokeAsync(ctx, "flaky", []byte(`{"op":"fail"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the event to be dead-lettered", func() bool {
+		dl, err := e.c.DeadLetters(ctx, "flaky")
+		return err == nil && len(dl) == 1
+	})
+	dl, _ := e.c.DeadLetters(ctx, "flaky")
+	if dl[0].ID != id || dl[0].Attempts != 3 || dl[0].LastErrorType != telemetry.ErrHandler || !strings.Contains(dl[0].LastError, "failed on purpose") {
+		t.Fatalf("dead letter %+v", dl[0])
+	}
+	attempts := e.spans(3, schema.ColFunctionName+" = 'flaky' AND SpanAttributes['faas.invocation_id'] = ?", id)
+	for i, s := range attempts {
+		if s.Kind != "Consumer" || s.ErrorType != telemetry.ErrHandler || s.Attrs["coldtrace.async.attempt"] != string(rune('1'+i)) {
+			t.Fatalf("attempt %d: %+v", i+1, s)
+		}
+	}
+	if n, err := e.c.RedriveDeadLetters(ctx, "flaky"); err != nil || n != 1 {
+		t.Fatalf("redrive: %d %v", n, err)
+	}
+	e.spans(6, schema.ColFunctionName+" = 'flaky' AND SpanAttributes['faas.invocation_id'] = ?", id)
+	waitFor(t, "the redriven event to be dead-lettered again", func() bool {
+		dl, err := e.c.DeadLetters(ctx, "flaky")
+		return err == nil && len(dl) == 1
+	})
+	if n, err := e.c.PurgeDeadLetters(ctx, "flaky"); err != nil || n != 1 {
+		t.Fatalf("purge: %d %v", n, err)
+	}
+}
+
+// Events accepted but not yet run survive a restart of the runtime.
+func TestAsyncQueueSurvivesARestart(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.Queue.Workers = 1 })
+	cfg := goConfig("durable")
+	cfg.MaxInstances = 1
+	e.deploy(cfg, goFunction(t))
+	ctx := context.Background()
+	const n = 12
+	for i := 0; i < n; i++ {
+		if _, err := e.c.InvokeAsync(ctx, "durable", []byte(`{"op":"sleep","ms":100}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.invocations("durable", 1)
+	e.stop()
+	left := queuePending(t, e)
+	if left == 0 || left == n {
+		t.Fatalf("%d of %d events left after the stop; the test needs some run and some not", left, n)
+	}
+	e.start()
+	spans := e.invocations("durable", n)
+	if len(spans) < n {
+		t.Fatalf("%d events ran, want %d", len(spans), n)
+	}
+}
+
+func TestSchedules(t *testing.T) {
+	e := newEnv(t)
+	cfg := goConfig("ticker")
+	cfg.Schedule = "rate(1 second)"
+	e.deploy(cfg, goFunction(t))
+	ticks := e.spans(2, schema.ColFunctionName+" = 'ticker' AND "+schema.ColIsInvocation)
+	for _, s := range ticks[:2] {
+		if s.Trigger != telemetry.TriggerTimer || s.Kind != "Internal" || s.ErrorType != "" {
+			t.Fatalf("scheduled invocation %+v", s)
+		}
+	}
+	info, err := e.c.Get(context.Background(), "ticker")
+	if err != nil || info.NextSchedule == nil {
+		t.Fatalf("next schedule: %v %+v", err, info)
+	}
+}
+
+// queuePending counts the events in a stopped runtime's queue file.
+func queuePending(t *testing.T, e *env) int {
+	t.Helper()
+	cfg := asyncq.DefaultConfig()
+	cfg.Path = filepath.Join(e.cfg.DataDir, "runtime", "queue.db")
+	q, err := asyncq.Open(cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close(context.Background())
+	return q.Pending("")
+}
