@@ -18,7 +18,7 @@ export interface Coldtrace {
   baseUrl: string;
   /** OTLP/HTTP base URL. */
   otlpHttp: string;
-  /** Function gateway base URL ('' when attached to an external instance). */
+  /** Function gateway base URL. */
   gateway: string;
   stop: () => Promise<void>;
   logTail: () => string;
@@ -69,7 +69,7 @@ export async function startColdtrace(extraArgs: string[] = []): Promise<Coldtrac
     return {
       baseUrl,
       otlpHttp: process.env.COLDTRACE_E2E_OTLP ?? 'http://127.0.0.1:4318',
-      gateway: process.env.COLDTRACE_E2E_GATEWAY ?? '',
+      gateway: process.env.COLDTRACE_E2E_GATEWAY ?? 'http://127.0.0.1:8080',
       stop: async () => {},
       logTail: () => '',
     };

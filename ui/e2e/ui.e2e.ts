@@ -1,22 +1,26 @@
-// End-to-end: the built UI embedded in a real `coldtrace up`, real spans
-// sent with the OpenTelemetry SDK, real headless Chromium. Saves one
-// screenshot per page into docs/screenshots/ and the 10,000-span render
-// figures into e2e/.run/results.json.
+// End-to-end: the built UI embedded in a real `coldtrace up --examples`,
+// real invocations of the example functions through the runtime's gateway
+// (called from a traced client), one 10,000-span trace sent with the
+// OpenTelemetry SDK, and real headless Chromium. Saves one screenshot per
+// page into docs/screenshots/ and the 10,000-span render figures into
+// e2e/.run/results.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Functions, Trace } from '../src/api/types';
+import type { Dependencies, Functions, Instances, Trace } from '../src/api/types';
 import { formatCount, formatPercent } from '../src/lib/format';
+import { BIG_TRACE_SERVICES, sendBigTrace, type BigTrace } from './bigTrace';
 import { launchChromium } from './browser';
-import { sendSpans, type SentData } from './generate';
 import { eventually, getJSON, REPO_DIR, RUN_DIR, startColdtrace, type Coldtrace } from './harness';
+import { CLIENT_SERVICE, driveRuntime, type RuntimeData } from './runtime';
 
 const SCREENSHOTS = process.env.COLDTRACE_SCREENSHOTS ?? join(REPO_DIR, 'docs', 'screenshots');
 const VIEWPORT = { width: 1440, height: 900 };
 
 let ct: Coldtrace;
-let sent: SentData;
+let rt: RuntimeData;
+let big: BigTrace;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
@@ -42,7 +46,7 @@ async function newPage(colorScheme: 'light' | 'dark' = 'light'): Promise<{ ctx: 
 
 async function screenshot(p: Page, name: string) {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  // Let charts finish drawing and the spinner go.
+  // Let charts finish drawing and the spinners go.
   await p.waitForFunction(() => !document.querySelector('.state-loading, .sparkline-empty'));
   await p.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
 }
@@ -50,7 +54,7 @@ async function screenshot(p: Page, name: string) {
 const url = (path: string) => `${ct.baseUrl}${path}`;
 
 beforeAll(async () => {
-  ct = await startColdtrace();
+  ct = await startColdtrace(['--examples', '--examples-dir', join(REPO_DIR, 'examples')]);
   try {
     browser = await launchChromium();
     ({ ctx: context, page } = await newPage());
@@ -60,17 +64,19 @@ beforeAll(async () => {
     await page.getByText('coldtrace up --examples', { exact: false }).waitFor();
     await screenshot(page, 'empty');
 
-    sent = await sendSpans(ct.otlpHttp);
-    // Wait until ingest has stored everything (acknowledged means stored,
-    // but the big trace goes out in several requests).
-    await eventually('the sent spans to be queryable', async () => {
+    rt = await driveRuntime(ct.gateway, ct.otlpHttp);
+    big = await sendBigTrace(ct.otlpHttp);
+    // The runtime exports its spans in batches: wait until every
+    // invocation and the whole big trace can be read back.
+    await eventually('the spans to be queryable', async () => {
       const f = await getJSON<Functions>(url('/api/v1/functions?start=now-1h'));
-      for (const want of sent.functions) {
-        const got = f.functions.find((x) => x.name === want.name && x.version === want.version);
-        if (got?.invocations !== want.invocations) return undefined;
+      for (const [name, n] of Object.entries(rt.invocations)) {
+        const got = f.functions.filter((x) => x.name === name).reduce((sum, x) => sum + x.invocations, 0);
+        if (got !== n) return undefined;
       }
-      const big = await getJSON<Trace>(url(`/api/v1/traces/${sent.bigTraceId}`));
-      return big.spans.length === sent.bigTraceSpans ? true : undefined;
+      for (const c of rt.calls) await getJSON<Trace>(url(`/api/v1/traces/${c.traceId}`));
+      const t = await getJSON<Trace>(url(`/api/v1/traces/${big.traceId}`));
+      return t.spans.length === big.spans ? true : undefined;
     });
   } catch (err) {
     console.error(ct.logTail());
@@ -91,38 +97,55 @@ afterEach(() => {
 
 describe('web UI on a running coldtrace', () => {
   it('lists the functions with their invocations and cold-start rates', async () => {
+    const api = await getJSON<Functions>(url('/api/v1/functions?start=now-1h'));
     await page.goto(url('/?range=1h'));
-    for (const f of sent.functions) {
-      const row = page.locator('.functions-table tbody tr', { has: page.getByRole('link', { name: f.name, exact: true }) });
+    for (const [name, invocations] of Object.entries(rt.invocations)) {
+      const f = api.functions.find((x) => x.name === name)!;
+      const row = page.locator('.functions-table tbody tr', { has: page.getByRole('link', { name, exact: true }) });
       await row.waitFor();
       const cells = await row.locator('td').allInnerTexts();
-      expect(cells[0]).toContain(formatCount(f.invocations));
-      expect(cells[1]).toContain(formatPercent(f.coldStarts / f.invocations));
-      expect(cells[4]).toContain(formatCount(f.timeouts));
-      expect(cells[5]).toContain(formatCount(f.errors));
+      expect(cells[0]).toContain(formatCount(invocations));
+      expect(f.coldStarts).toBeGreaterThanOrEqual(1); // the first call of each function started an instance
+      expect(cells[1]).toContain(formatPercent(f.coldStartRate));
+      expect(cells[4]).toContain(formatCount(name === rt.timeoutFunction ? 1 : 0));
       // Sparklines are drawn (uPlot canvases).
       await expect.poll(() => row.locator('canvas').count()).toBeGreaterThanOrEqual(2);
     }
     await screenshot(page, 'functions');
   });
 
-  it('opens a function: charts, recent cold starts and timeouts, instances', async () => {
-    const f = sent.functions.find((x) => x.name === sent.coldFunction)!;
-    await page.getByRole('link', { name: f.name, exact: true }).click();
-    await page.waitForURL(/\/functions\/checkout/);
-    await expect.poll(() => page.getByRole('heading', { level: 1 }).innerText()).toBe(f.name);
+  it('opens a function that timed out: its timeouts and the timeout in the waterfall', async () => {
+    await page.getByRole('link', { name: rt.timeoutFunction, exact: true }).click();
+    await page.waitForURL(new RegExp(`/functions/${rt.timeoutFunction}`));
+    const timeouts = page.locator('.panel', { hasText: 'Recent timeouts' });
+    await expect.poll(() => timeouts.locator('tbody tr').count()).toBe(1);
+    await timeouts.locator('a.trace-link').click();
+    const invocation = page.locator(`[role=treeitem][data-span-name="${rt.timeoutFunction}"]`);
+    await invocation.waitFor();
+    expect(await invocation.locator('.badge-timeout').innerText()).toBe('timeout');
+    expect(await invocation.locator('.wf-bar-error').count()).toBe(1);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Functions' }).click();
+  });
+
+  it('opens a function: charts, recent cold starts, instances', async () => {
+    const name = rt.coldFunction;
+    const api = (await getJSON<Functions>(url('/api/v1/functions?start=now-1h'))).functions.find((x) => x.name === name)!;
+    const instances = await getJSON<Instances>(url(`/api/v1/functions/${name}/instances?start=now-1h`));
+    await page.getByRole('link', { name, exact: true }).click();
+    await page.waitForURL(new RegExp(`/functions/${name}`));
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).innerText()).toBe(name);
     const invocations = page.locator('.stat-card', { hasText: 'Invocations' }).locator('dd');
-    await expect.poll(() => invocations.innerText()).toContain(formatCount(f.invocations));
+    await expect.poll(() => invocations.innerText()).toContain(formatCount(rt.invocations[name]));
     await expect.poll(() => page.locator('.chart canvas').count()).toBeGreaterThanOrEqual(4);
 
     const cold = page.locator('.panel', { hasText: 'Recent cold starts' });
-    await expect.poll(() => cold.locator('tbody tr').count()).toBe(Math.min(f.coldStarts, 10));
-    const timeouts = page.locator('.panel', { hasText: 'Recent timeouts' });
-    await expect.poll(() => timeouts.locator('tbody tr').count()).toBe(f.timeouts);
+    await expect.poll(() => cold.locator('tbody tr').count()).toBe(Math.min(api.coldStarts, 10));
+    await page.locator('.panel', { hasText: 'Recent timeouts' }).getByText('No timeout in this range.').waitFor();
 
-    const lanes = page.locator('.instance-lane');
-    await expect.poll(() => lanes.count()).toBe(f.instances);
-    await expect.poll(() => page.locator('.instance-coldstart').count()).toBe(f.coldStarts);
+    await expect.poll(() => page.locator('.instance-lane').count()).toBe(instances.instances.length);
+    const created = instances.instances.filter((i) => i.coldStart !== null).length;
+    expect(created).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => page.locator('.instance-coldstart').count()).toBe(created);
     await screenshot(page, 'function');
   });
 
@@ -136,8 +159,10 @@ describe('web UI on a running coldtrace', () => {
     await init.waitFor();
     expect(await init.locator('.badge-init').count()).toBe(1);
     expect(await init.locator('.wf-bar-init').count()).toBe(1);
-    const invocation = page.locator(`[role=treeitem][data-span-name="${sent.coldFunction}"]`);
+    const invocation = page.locator(`[role=treeitem][data-span-name="${rt.coldFunction}"]`);
     expect(await invocation.locator('.badge-cold').innerText()).toContain('cold start');
+    // The caller's span is the root: the invocation joined the client's trace.
+    expect(await page.locator('[role=treeitem]').first().getAttribute('data-span-name')).toMatch(/^GET \/fn\//);
 
     await init.click();
     const details = page.locator('aside.span-details');
@@ -152,27 +177,29 @@ describe('web UI on a running coldtrace', () => {
     await tree.focus();
     await page.keyboard.press('Home');
     await page.keyboard.press('Enter');
+    const first = await page.locator('[role=treeitem]').first().getAttribute('data-span-name');
     const details = page.locator('aside.span-details');
-    await expect.poll(() => details.getByRole('heading', { level: 2 }).innerText()).toContain(sent.coldFunction);
+    await expect.poll(() => details.getByRole('heading', { level: 2 }).innerText()).toContain(first!);
     const before = await page.locator('[role=treeitem]').count();
-    await page.keyboard.press('ArrowLeft'); // fold the invocation
-    await expect.poll(() => page.locator('[role=treeitem]').count()).toBeLessThan(before);
+    await page.keyboard.press('ArrowLeft'); // fold the root
+    await expect.poll(() => page.locator('[role=treeitem]').count()).toBe(1);
     await page.keyboard.press('ArrowRight');
     await expect.poll(() => page.locator('[role=treeitem]').count()).toBe(before);
   });
 
   let sharedSearchUrl = '';
+  const searched = () => rt.calls.filter((c) => `/fn/${c.fn}${c.path}` === rt.searchPath).map((c) => c.traceId);
 
   it('searches traces by attribute, and the URL carries the filter', async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Traces' }).click();
     await page.waitForURL(/\/traces(\?|$)/);
-    await page.getByLabel('Attribute filter 1', { exact: true }).fill(`http.route=${sent.searchRoute}`);
+    await page.getByLabel('Attribute filter 1', { exact: true }).fill(`url.path=${rt.searchPath}`);
     await page.getByRole('button', { name: 'Search', exact: true }).click();
-    await page.waitForURL(/attr=http.route/);
+    await page.waitForURL(/attr=url.path/);
     const links = page.locator('.trace-table tbody a.trace-link');
-    await expect.poll(() => links.count()).toBe(sent.searchTraceIds.length);
+    await expect.poll(() => links.count()).toBe(searched().length);
     const ids = await links.evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).pathname.split('/').pop()));
-    expect(new Set(ids)).toEqual(new Set(sent.searchTraceIds));
+    expect(new Set(ids)).toEqual(new Set(searched()));
     sharedSearchUrl = page.url();
     await screenshot(page, 'trace-search');
   });
@@ -182,8 +209,8 @@ describe('web UI on a running coldtrace', () => {
     try {
       await fresh.page.goto(sharedSearchUrl);
       const links = fresh.page.locator('.trace-table tbody a.trace-link');
-      await expect.poll(() => links.count()).toBe(sent.searchTraceIds.length);
-      expect(await fresh.page.getByLabel('Attribute filter 1', { exact: true }).inputValue()).toBe(`http.route=${sent.searchRoute}`);
+      await expect.poll(() => links.count()).toBe(searched().length);
+      expect(await fresh.page.getByLabel('Attribute filter 1', { exact: true }).inputValue()).toBe(`url.path=${rt.searchPath}`);
 
       await fresh.page.goto(coldTraceUrl);
       const details = fresh.page.locator('aside.span-details');
@@ -195,14 +222,21 @@ describe('web UI on a running coldtrace', () => {
   });
 
   it('draws the service map from the dependencies', async () => {
+    const edges: [string, string][] = [
+      ...Object.keys(rt.invocations).map((fn): [string, string] => [CLIENT_SERVICE, fn]),
+      [BIG_TRACE_SERVICES[0], BIG_TRACE_SERVICES[1]],
+      [BIG_TRACE_SERVICES[1], BIG_TRACE_SERVICES[2]],
+    ];
+    const api = await getJSON<Dependencies>(url('/api/v1/dependencies?start=now-1h'));
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Service map' }).click();
     await page.waitForURL(/\/map/);
-    for (const [caller, callee] of sent.edges) {
+    for (const [caller, callee] of edges) {
       await page.locator('.react-flow__node', { hasText: caller }).first().waitFor();
       await page.locator('.react-flow__node', { hasText: callee }).first().waitFor();
       const edge = page.locator(`.react-flow__edge[data-id="${caller}->${callee}"]`);
       await expect.poll(() => edge.count()).toBe(1);
     }
+    await expect.poll(() => page.locator('.react-flow__edge').count()).toBe(api.edges.length);
     // Edge labels are SVG text.
     await expect.poll(() => page.locator('.react-flow__edge-text').first().textContent()).toMatch(/calls/);
     await screenshot(page, 'service-map');
@@ -212,8 +246,8 @@ describe('web UI on a running coldtrace', () => {
     const fresh = await newPage();
     try {
       const p = fresh.page;
-      await p.goto(url(`/traces/${sent.bigTraceId}`));
-      await p.getByText(`${sent.bigTraceSpans} spans`, { exact: false }).waitFor();
+      await p.goto(url(`/traces/${big.traceId}`));
+      await p.getByText(`${big.spans} spans`, { exact: false }).waitFor();
       await p.waitForFunction(() => performance.getEntriesByName('coldtrace:waterfall-painted').length > 0);
       const timing = await p.evaluate((traceId) => {
         const api = performance
@@ -230,7 +264,7 @@ describe('web UI on a running coldtrace', () => {
           navigationToPaintMs: painted,
           rowsInDom: document.querySelectorAll('[role=treeitem]').length,
         };
-      }, sent.bigTraceId);
+      }, big.traceId);
       expect(timing.rowsInDom).toBeGreaterThan(10);
       expect(timing.rowsInDom).toBeLessThan(200);
 
@@ -262,7 +296,7 @@ describe('web UI on a running coldtrace', () => {
       await p.evaluate(() => (document.querySelector<HTMLElement>('.wf-body')!.scrollTop = 0));
       await screenshot(p, 'trace-10k');
 
-      const results = { spans: sent.bigTraceSpans, viewport: VIEWPORT, ...timing, scroll, at: new Date().toISOString() };
+      const results = { spans: big.spans, viewport: VIEWPORT, ...timing, scroll, at: new Date().toISOString() };
       mkdirSync(RUN_DIR, { recursive: true });
       writeFileSync(join(RUN_DIR, 'results.json'), JSON.stringify(results, null, 2));
       console.log('10,000-span trace:', JSON.stringify(results));

@@ -18,6 +18,7 @@ describe('formatting', () => {
     expect(formatPercent(0.0001)).toBe('<0.1%');
     expect(formatBytes(128 * 1024 * 1024)).toBe('128 MiB');
     expect(formatCost(0.0000069)).toBe('$0.0000069');
+    expect(formatCost(9.5e-7)).toBe('$0.00000095');
     expect(formatCost(12.345)).toBe('$12.35');
   });
 });

@@ -51,7 +51,8 @@ export function formatBytes(b: number | null | undefined): string {
 export function formatCost(usd: number | null | undefined): string {
   if (usd === null || usd === undefined || !Number.isFinite(usd)) return '–';
   if (usd === 0) return '$0';
-  if (Math.abs(usd) < 0.01) return `$${usd.toPrecision(2)}`;
+  // Per-invocation costs are millionths of a dollar: two significant digits, never an exponent.
+  if (Math.abs(usd) < 0.01) return `$${usd.toLocaleString('en-US', { maximumSignificantDigits: 2, maximumFractionDigits: 12 })}`;
   return `$${usd.toFixed(2)}`;
 }
 

@@ -103,8 +103,8 @@ function Stats({ rows }: { rows: FunctionSummary[] }) {
   const cards: [string, string, string?][] = [
     ['Invocations', formatCount(invocations), rows.some((r) => r.throttles) ? `${sum((r) => r.throttles)} throttled` : undefined],
     ['Cold starts', formatPercent(invocations ? coldStarts / invocations : 0), `${formatCount(coldStarts)} cold starts`],
-    ['Init p50 / p95', `${formatDuration(worst((r) => r.initDuration?.p50Nano))} / ${formatDuration(worst((r) => r.initDuration?.p95Nano))}`, note],
-    ['Duration p50 / p95', `${formatDuration(worst((r) => r.duration?.p50Nano))} / ${formatDuration(worst((r) => r.duration?.p95Nano))}`, note],
+    ['Init p95', formatDuration(worst((r) => r.initDuration?.p95Nano)), `p50 ${formatDuration(worst((r) => r.initDuration?.p50Nano))}${note}`],
+    ['Duration p95', formatDuration(worst((r) => r.duration?.p95Nano)), `p50 ${formatDuration(worst((r) => r.duration?.p50Nano))}${note}`],
     ['Timeouts', formatCount(sum((r) => r.timeouts))],
     ['Errors', formatCount(sum((r) => r.errors))],
     ['Estimated cost', formatCost(sum((r) => r.cost.totalUsd)), `${sum((r) => r.billedGbSeconds).toPrecision(3)} GB-s`],

@@ -37,7 +37,18 @@ export function TimeSeriesChart({ title, timestamps, series, formatValue, height
       height,
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+      scales: {
+        // Half a step of room at each end, so the first and last bars (or points) are whole.
+        x: {
+          time: true,
+          range: (u, min, max) => {
+            const xs = u.data[0];
+            const half = xs.length > 1 ? (xs[1] - xs[0]) / 2 : 30;
+            return [min - half, max + half];
+          },
+        },
+        y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+      },
       axes: [axis, { ...axis, size: 60, values: (_u, vals) => vals.map((v) => formatValue(v)) }],
       series: [
         {},
