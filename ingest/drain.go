@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/cenkalti/backoff/v5"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/coldtrace/coldtrace/ingest/spool"
@@ -68,7 +69,9 @@ func (p *Pipeline) drain(ctx context.Context) {
 }
 
 func (p *Pipeline) storeBatch(ctx context.Context, d decoded) error {
-	if err := p.spool.Begin(d.batch); err != nil {
+	// The checkpoint lives on the spool's disk, which may be full: retry
+	// rather than stop draining, since draining is what frees the disk.
+	if err := p.retrySpool(ctx, "begin", func() error { return p.spool.Begin(d.batch) }); err != nil {
 		return err
 	}
 	if len(d.blocks) > 0 {
@@ -81,7 +84,22 @@ func (p *Pipeline) storeBatch(ctx context.Context, d decoded) error {
 			return fmt.Errorf("store spool batch %s: %w", d.batch.Token(), err)
 		}
 	}
-	return p.spool.Commit(d.batch)
+	return p.retrySpool(ctx, "commit", func() error { return p.spool.Commit(d.batch) })
+}
+
+// retrySpool retries a spool checkpoint operation until it succeeds or
+// ctx ends.
+func (p *Pipeline) retrySpool(ctx context.Context, what string, op func() error) error {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval = 50*time.Millisecond, 2*time.Second
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
+		err := op()
+		if err != nil {
+			p.log.Warn("spool checkpoint failed, retrying", "step", what, "err", err)
+		}
+		return struct{}{}, err
+	}, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(0))
+	return err
 }
 
 func (p *Pipeline) decodeRecord(payload []byte) (*rows, error) {

@@ -17,15 +17,17 @@ import (
 	"github.com/coldtrace/coldtrace/internal/chdb"
 )
 
-var binary string
+var coldtraceBin string
+
+var httpClient = &http.Client{Timeout: 10 * time.Second}
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "coldtrace-bin-")
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "coldtrace")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+	coldtraceBin = filepath.Join(dir, "coldtrace")
+	if out, err := exec.Command("go", "build", "-o", coldtraceBin, ".").CombinedOutput(); err != nil {
 		panic(fmt.Sprintf("build: %v\n%s", err, out))
 	}
 	code := m.Run()
@@ -51,7 +53,7 @@ type process struct {
 
 func start(t *testing.T, env []string, args ...string) *process {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
+	cmd := exec.Command(coldtraceBin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
@@ -125,7 +127,7 @@ func noLibraryEnv(t *testing.T) []string {
 }
 
 func TestEmbeddedWithoutLibraryFailsClearly(t *testing.T) {
-	cmd := exec.Command(binary, "up", "--data-dir", t.TempDir(), "--otlp-grpc-addr", freeAddr(t), "--otlp-http-addr", freeAddr(t))
+	cmd := exec.Command(coldtraceBin, "up", "--data-dir", t.TempDir(), "--otlp-grpc-addr", freeAddr(t), "--otlp-http-addr", freeAddr(t))
 	cmd.Env = append(os.Environ(), noLibraryEnv(t)...)
 	out, err := cmd.CombinedOutput()
 	if err == nil {
@@ -192,7 +194,7 @@ func TestCollectorAgainstServerDSNWithoutLibrary(t *testing.T) {
 
 func TestHelpExplainsEveryFlag(t *testing.T) {
 	for _, sub := range []string{"up", "collector"} {
-		out, err := exec.Command(binary, sub, "--help").CombinedOutput()
+		out, err := exec.Command(coldtraceBin, sub, "--help").CombinedOutput()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +214,7 @@ func TestHelpExplainsEveryFlag(t *testing.T) {
 func TestConfigPrecedence(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(cfg, []byte("batch-spans: 111\nretention: 48h\nqueue-spans: 5000\n"), 0o644)
-	cmd := exec.Command(binary, "config", "print", "up", "--config", cfg, "--queue-spans", "7000")
+	cmd := exec.Command(coldtraceBin, "config", "print", "up", "--config", cfg, "--queue-spans", "7000")
 	cmd.Env = append(os.Environ(), "COLDTRACE_RETENTION=72h")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -224,7 +226,7 @@ func TestConfigPrecedence(t *testing.T) {
 		}
 	}
 	os.WriteFile(cfg, []byte("no-such-flag: 1\n"), 0o644)
-	out, err = exec.Command(binary, "config", "print", "up", "--config", cfg).CombinedOutput()
+	out, err = exec.Command(coldtraceBin, "config", "print", "up", "--config", cfg).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), `unknown key "no-such-flag"`) {
 		t.Errorf("unknown key accepted: %v\n%s", err, out)
 	}

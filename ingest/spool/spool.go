@@ -126,6 +126,8 @@ type Spool struct {
 	// one, so a spool whose disk filled up gets its space back.
 	drained bool
 
+	cp *checkpointStore
+
 	// appender state
 	seg     *os.File
 	segNum  uint64
@@ -151,6 +153,9 @@ func Open(opts Options, log *slog.Logger) (*Spool, error) {
 	s := &Spool{opts: opts, log: log, appendCh: make(chan *appendReq, 256), done: make(chan struct{}), closed: make(chan struct{}), sizes: map[uint64]int64{}}
 	s.cond = sync.NewCond(&s.mu)
 	if err := s.recover(); err != nil {
+		if s.cp != nil {
+			s.cp.close()
+		}
 		return nil, err
 	}
 	go s.appendLoop()
@@ -184,10 +189,11 @@ func (s *Spool) segments() ([]uint64, error) {
 // recover reads the checkpoint, drops segments already committed, cuts a
 // torn record off the end of the last segment, and counts what is left.
 func (s *Spool) recover() error {
-	cp, err := readCheckpoint(s.opts.Dir)
+	store, cp, err := openCheckpoint(s.opts.Dir)
 	if err != nil {
 		return err
 	}
+	s.cp = store
 	s.committed, s.inflight = cp.committed, cp.inflight
 	nums, err := s.segments()
 	if err != nil {
@@ -583,7 +589,7 @@ func (s *Spool) Begin(b *Batch) error {
 	s.mu.Lock()
 	committed := s.committed
 	s.mu.Unlock()
-	if err := writeCheckpoint(s.opts.Dir, checkpoint{committed: committed, inflight: b.End}); err != nil {
+	if err := s.cp.write(checkpoint{committed: committed, inflight: b.End}); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -595,7 +601,7 @@ func (s *Spool) Begin(b *Batch) error {
 // Commit records that b is stored, frees its space and deletes segments
 // that hold nothing undrained.
 func (s *Spool) Commit(b *Batch) error {
-	if err := writeCheckpoint(s.opts.Dir, checkpoint{committed: b.End}); err != nil {
+	if err := s.cp.write(checkpoint{committed: b.End}); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -661,5 +667,5 @@ func (s *Spool) Close() error {
 	s.mu.Unlock()
 	close(s.closed)
 	<-s.done
-	return nil
+	return s.cp.close()
 }
