@@ -41,7 +41,11 @@ async function errorMessage(res: Response): Promise<string> {
   return text.trim().slice(0, 300) || `${res.status} ${res.statusText}`;
 }
 
-export async function getJSON<T>(path: string, query?: Query, signal?: AbortSignal): Promise<T> {
+/**
+ * GETs path and decodes its JSON. Statuses in alsoOk are answers too (GET
+ * /status says 503 with a full body when ClickHouse is down).
+ */
+export async function getJSON<T>(path: string, query?: Query, signal?: AbortSignal, alsoOk: number[] = []): Promise<T> {
   const url = buildUrl(path, query);
   let res: Response;
   try {
@@ -50,6 +54,6 @@ export async function getJSON<T>(path: string, query?: Query, signal?: AbortSign
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError(0, `Cannot reach the Coldtrace API (${(err as Error).message}). Is coldtrace running?`, path);
   }
-  if (!res.ok) throw new ApiError(res.status, await errorMessage(res), path);
+  if (!res.ok && !alsoOk.includes(res.status)) throw new ApiError(res.status, await errorMessage(res), path);
   return (await res.json()) as T;
 }

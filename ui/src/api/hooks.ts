@@ -31,7 +31,7 @@ const seg = encodeURIComponent;
 export function useStatus() {
   return useQuery({
     queryKey: ['status'],
-    queryFn: ({ signal }) => getJSON<Status>('/status', undefined, signal),
+    queryFn: ({ signal }) => getJSON<Status>('/status', undefined, signal, [503]),
     refetchInterval: 30_000,
     retry: false,
   });

@@ -102,7 +102,7 @@ function Stats({ rows }: { rows: FunctionSummary[] }) {
   const limit = Math.max(...rows.map((r) => r.memoryLimitBytes));
   const cards: [string, string, string?][] = [
     ['Invocations', formatCount(invocations), rows.some((r) => r.throttles) ? `${sum((r) => r.throttles)} throttled` : undefined],
-    ['Cold starts', formatPercent(invocations ? coldStarts / invocations : 0), `${formatCount(coldStarts)} cold starts`],
+    ['Cold starts', formatPercent(invocations ? coldStarts / invocations : 0), `${formatCount(coldStarts)} cold start${coldStarts === 1 ? '' : 's'}`],
     ['Init p95', formatDuration(worst((r) => r.initDuration?.p95Nano)), `p50 ${formatDuration(worst((r) => r.initDuration?.p50Nano))}${note}`],
     ['Duration p95', formatDuration(worst((r) => r.duration?.p95Nano)), `p50 ${formatDuration(worst((r) => r.duration?.p50Nano))}${note}`],
     ['Timeouts', formatCount(sum((r) => r.timeouts))],
