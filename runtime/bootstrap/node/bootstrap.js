@@ -7,10 +7,10 @@
 // span pipe (COLDTRACE_SPAN_FD), so spans survive a timeout or crash and
 // become children of the host's invocation span.
 //
-// Only Node core modules are loaded unless the function uses OpenTelemetry:
-// this file is on every cold start's critical path.
+// Only a few Node core modules are loaded unless the function uses
+// OpenTelemetry: this file is on every cold start's critical path.
 
-const http = require('http');
+const net = require('net');
 const fs = require('fs');
 const path = require('path');
 const util = require('util');
@@ -18,30 +18,85 @@ const util = require('util');
 const API = process.env.AWS_LAMBDA_RUNTIME_API;
 const TASK_ROOT = process.env.LAMBDA_TASK_ROOT || process.cwd();
 const PREFIX = '/2018-06-01/runtime';
-const sep = API.lastIndexOf(':');
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-const target = { host: API.slice(0, sep), port: Number(API.slice(sep + 1)), agent };
 
 let currentRequestId = '';
 
-function request(method, urlPath, body, headers) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ ...target, method, path: urlPath, headers }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
+// RuntimeClient is HTTP/1.1 over one kept-alive socket, one request at a
+// time. Node's http module costs tens of milliseconds on a cold start
+// (loading it, and lazily setting up its parser on the first request);
+// the Runtime API needs only this: the host always sends Content-Length.
+class RuntimeClient {
+  constructor(addr) {
+    const sep = addr.lastIndexOf(':');
+    this.host = addr.slice(0, sep);
+    this.port = Number(addr.slice(sep + 1));
+    this.socket = null;
+    this.buf = Buffer.alloc(0);
+    this.waiting = null;
+  }
+
+  connect() {
+    const socket = net.connect(this.port, this.host);
+    socket.setNoDelay(true);
+    socket.on('data', (d) => {
+      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+      this.parse();
     });
-    req.on('error', reject);
-    req.end(body);
-  });
+    const gone = (err) => {
+      if (this.socket === socket) this.socket = null;
+      this.buf = Buffer.alloc(0);
+      const w = this.waiting;
+      this.waiting = null;
+      if (w) w.reject(err || new Error('the runtime API closed the connection'));
+    };
+    socket.on('error', gone);
+    socket.on('close', () => gone());
+    this.socket = socket;
+  }
+
+  parse() {
+    const end = this.buf.indexOf('\r\n\r\n');
+    if (end < 0 || !this.waiting) return;
+    const lines = this.buf.toString('latin1', 0, end).split('\r\n');
+    const status = Number(lines[0].split(' ')[1]);
+    const headers = {};
+    for (let i = 1; i < lines.length; i++) {
+      const c = lines[i].indexOf(':');
+      if (c > 0) headers[lines[i].slice(0, c).trim().toLowerCase()] = lines[i].slice(c + 1).trim();
+    }
+    const length = Number(headers['content-length'] || 0);
+    if (this.buf.length < end + 4 + length) return;
+    const body = this.buf.subarray(end + 4, end + 4 + length);
+    this.buf = this.buf.subarray(end + 4 + length);
+    const w = this.waiting;
+    this.waiting = null;
+    w.resolve({ status, headers, body });
+  }
+
+  request(method, urlPath, body, headers) {
+    if (!this.socket) this.connect();
+    const payload = body === undefined ? Buffer.alloc(0) : Buffer.from(body);
+    let head = `${method} ${urlPath} HTTP/1.1\r\nHost: ${API}\r\nContent-Length: ${payload.length}\r\n`;
+    for (const [k, v] of Object.entries(headers || {})) head += `${k}: ${v}\r\n`;
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.socket.write(payload.length ? Buffer.concat([Buffer.from(head + '\r\n', 'latin1'), payload]) : head + '\r\n');
+    });
+  }
+}
+
+const client = new RuntimeClient(API);
+// Connecting now lets the handshake happen while the handler loads.
+client.connect();
+
+function request(method, urlPath, body, headers) {
+  return client.request(method, urlPath, body, headers);
 }
 
 function post(urlPath, payload, errorType) {
-  const body = Buffer.from(payload);
-  const headers = { 'Content-Type': 'application/json', 'Content-Length': body.length };
+  const headers = { 'Content-Type': 'application/json' };
   if (errorType) headers['Lambda-Runtime-Function-Error-Type'] = errorType;
-  return request('POST', urlPath, body, headers);
+  return request('POST', urlPath, payload, headers);
 }
 
 // Lambda's console format: timestamp, request id, level, message.

@@ -5,16 +5,18 @@ It speaks the Lambda Runtime API at AWS_LAMBDA_RUNTIME_API, loads _HANDLER
 contract (event, context). Handlers that import ``coldtrace`` get a small
 tracer whose spans become children of the host's invocation span.
 
-The HTTP client is a few lines over a socket: importing http.client pulls in
-the email package and costs tens of milliseconds on every cold start.
+Everything here is on every cold start's critical path, so it imports only
+what Python has loaded anyway or what is built in: the HTTP client is a few
+lines over _socket (http.client pulls in the email package, socket the enum
+module), JSON goes through the C codec json itself uses (the json package
+imports re), and traceback is loaded on the error path only. Together that
+is tens of milliseconds of a cold start.
 """
 
-import json
+import _socket
 import os
-import socket
 import sys
 import time
-import traceback
 
 API = os.environ["AWS_LAMBDA_RUNTIME_API"]
 PREFIX = "/2018-06-01/runtime"
@@ -37,8 +39,9 @@ class RuntimeClient:
         for attempt in (0, 1):
             try:
                 if self.sock is None:
-                    self.sock = socket.create_connection(self.addr)
-                    self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    self.sock = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+                    self.sock.connect(self.addr)
+                    self.sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
                     self.buf = b""
                 self.sock.sendall(data)
                 return self._response()
@@ -78,8 +81,53 @@ class RuntimeClient:
         self.sock = None
 
 
+def _codec():
+    """loads and dumps with json's defaults, without importing json."""
+    try:
+        import _json
+
+        class Context:  # the settings _json's scanner reads
+            strict = True
+            object_hook = None
+            object_pairs_hook = None
+            parse_float = float
+            parse_int = int
+            parse_constant = float  # NaN, Infinity, -Infinity
+            memo = None
+
+        scan = _json.make_scanner(Context())
+
+        def loads(b):
+            s = b.decode("utf-8").strip(" \t\n\r")
+            try:
+                value, end = scan(s, 0)
+            except StopIteration as e:
+                raise ValueError("Expecting value: char %d" % e.value) from None
+            if end != len(s):
+                raise ValueError("Extra data: char %d" % end)
+            return value
+
+        def default(o):
+            raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
+
+        def dumps(value):
+            encode = _json.make_encoder({}, default, _json.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+            return "".join(encode(value, 0))
+
+        dumps({"probe": [1, 2.5, None, True, "x"]})
+        loads(b'{"probe": [1, 2.5, null, true, "x"]}')
+        return loads, dumps
+    except Exception:  # another Python: the json package does the same
+        import json
+        return json.loads, json.dumps
+
+
+json_loads, json_dumps = _codec()
+
+
 def error_body(exc, error_type=None):
-    return json.dumps({
+    import traceback
+    return json_dumps({
         "errorMessage": str(exc),
         "errorType": error_type or type(exc).__name__,
         "stackTrace": [line.rstrip("\n") for line in traceback.format_tb(exc.__traceback__)],
@@ -132,7 +180,7 @@ def _json_header(value):
     if not value:
         return None
     try:
-        return json.loads(value)
+        return json_loads(value.encode())
     except ValueError:
         return None
 
@@ -148,6 +196,7 @@ def main():
                        {"Lambda-Runtime-Function-Error-Type": e.error_type})
         sys.exit(1)
     except Exception as e:  # the module raised while importing
+        import traceback
         traceback.print_exc()
         client.request("POST", PREFIX + "/init/error", error_body(e, "Runtime.ImportModuleError"),
                        {"Lambda-Runtime-Function-Error-Type": "Runtime.ImportModuleError"})
@@ -173,9 +222,10 @@ def invoke(client, handler, headers, body):
     if tracing is not None:
         tracing._begin_invocation(request_id, headers.get("traceparent"))
     try:
-        event = json.loads(body) if body else None
-        result = json.dumps(handler(event, LambdaContext(headers))).encode()
+        event = json_loads(body) if body else None
+        result = json_dumps(handler(event, LambdaContext(headers))).encode()
     except Exception as e:
+        import traceback
         traceback.print_exc()
         client.request("POST", "%s/invocation/%s/error" % (PREFIX, request_id), error_body(e),
                        {"Lambda-Runtime-Function-Error-Type": "Unhandled"})

@@ -19,7 +19,6 @@ standard library only rather than the OpenTelemetry Python SDK.
 """
 
 import contextvars
-import json
 import os
 import time
 
@@ -36,6 +35,8 @@ KINDS = ("internal", "server", "client", "producer", "consumer")
 def _write(record):
     if not _fd:
         return
+    import json  # here, not at import: the handler's init stays light
+
     try:
         os.write(_fd, (json.dumps(record, separators=(",", ":"), default=str) + "\n").encode())
     except OSError:

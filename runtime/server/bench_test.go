@@ -1,0 +1,304 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coldtrace/coldtrace/runtime/client"
+	"github.com/coldtrace/coldtrace/runtime/registry"
+	"github.com/coldtrace/coldtrace/runtime/server"
+)
+
+// The runtime's benchmarks. Results and the machine they ran on are in
+// docs/benchmarks.md; run them with
+//
+//	go test -run '^$' -bench . -benchtime 1x ./runtime/server/
+//
+// Each reports its figures as custom metrics (ms or invocations/s); the
+// iteration count is irrelevant.
+
+// benchFunctions are trivial handlers per runtime. Each exits when asked
+// to, so a benchmark can make the next invocation cold without counting
+// the exit.
+func benchFunctions(b *testing.B) map[string]struct {
+	cfg registry.Config
+	dir string
+} {
+	b.Helper()
+	node := writeFunctionB(b, map[string]string{"index.js": "exports.handler = async (e) => { if (e && e.exit) process.exit(0); return 1; };\n"})
+	python := writeFunctionB(b, map[string]string{"app.py": "import os\ndef handler(event, context):\n    if event and event.get('exit'):\n        os._exit(0)\n    return 1\n"})
+	return map[string]struct {
+		cfg registry.Config
+		dir string
+	}{
+		"go":     {registry.Config{Runtime: registry.Provided}, goFunctionB(b)},
+		"node":   {registry.Config{Runtime: registry.NodeJS20, Handler: "index.handler"}, node},
+		"python": {registry.Config{Runtime: registry.Python311, Handler: "app.handler"}, python},
+	}
+}
+
+func writeFunctionB(b *testing.B, files map[string]string) string {
+	dir := b.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func goFunctionB(b *testing.B) string {
+	dir := b.TempDir()
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "bootstrap"), "./testdata/gofn").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// otlpSink accepts OTLP/HTTP requests and throws them away: the
+// benchmarks measure the runtime's cost of tracing, not a backend's.
+func otlpSink(b *testing.B) (string, *atomic.Int64) {
+	var requests atomic.Int64
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		requests.Add(1)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.WriteHeader(http.StatusOK)
+	})}
+	go srv.Serve(ln)
+	b.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String(), &requests
+}
+
+func startBench(b *testing.B, tracing bool) *server.Server {
+	b.Helper()
+	cfg := server.DefaultConfig()
+	cfg.DataDir = b.TempDir()
+	cfg.GatewayAddr = "127.0.0.1:0"
+	cfg.Limits.Parent = "coldtrace-bench"
+	if tracing {
+		cfg.Telemetry.Endpoint, _ = otlpSink(b)
+	}
+	srv, err := server.Start(cfg, testLogger())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		srv.Stop(ctx)
+	})
+	return srv
+}
+
+func deployB(b *testing.B, srv *server.Server, name string, cfg registry.Config, dir string) {
+	b.Helper()
+	c, err := client.New(srv.URL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.Name = name
+	if _, err := c.Deploy(context.Background(), cfg, dir, io.Discard); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// invoker posts to the Invoke API over one kept-alive connection.
+type invoker struct {
+	url    string
+	client *http.Client
+}
+
+func newInvoker(srv *server.Server, name string) *invoker {
+	return &invoker{url: srv.URL() + "/2015-03-31/functions/" + name + "/invocations",
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1024}}}
+}
+
+func (iv *invoker) call(payload []byte) (time.Duration, error) {
+	start := time.Now()
+	resp, err := iv.client.Post(iv.url, "application/json", bytes.NewReader(payload))
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	d := time.Since(start)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Amz-Function-Error") != "" {
+		return d, fmt.Errorf("status %d, function error %q", resp.StatusCode, resp.Header.Get("X-Amz-Function-Error"))
+	}
+	return d, nil
+}
+
+func percentile(ds []time.Duration, p float64) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[int(float64(len(s)-1)*p)]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// BenchmarkWarmInvoke: round trip of a warm invocation of a no-op
+// handler through the Invoke API, one at a time; the handler's own time
+// is a few microseconds, so this is the runtime's overhead.
+func BenchmarkWarmInvoke(b *testing.B) {
+	for _, tracing := range []bool{false, true} {
+		srv := startBench(b, tracing)
+		for lang, fn := range benchFunctions(b) {
+			b.Run(fmt.Sprintf("%s/tracing=%v", lang, tracing), func(b *testing.B) {
+				deployB(b, srv, "warm-"+lang, fn.cfg, fn.dir)
+				iv := newInvoker(srv, "warm-"+lang)
+				for i := 0; i < 200; i++ { // warm up the instance, the JITs, the connection
+					if _, err := iv.call([]byte("{}")); err != nil {
+						b.Fatal(err)
+					}
+				}
+				const n = 5000
+				ds := make([]time.Duration, 0, n)
+				b.ResetTimer()
+				for i := 0; i < n; i++ {
+					d, err := iv.call([]byte("{}"))
+					if err != nil {
+						b.Fatal(err)
+					}
+					ds = append(ds, d)
+				}
+				b.ReportMetric(ms(percentile(ds, 0.5)), "p50-ms")
+				b.ReportMetric(ms(percentile(ds, 0.99)), "p99-ms")
+			})
+		}
+	}
+}
+
+// bareCommand starts the runtime's process on an empty program and
+// lets it exit: the floor a cold start cannot go below.
+func bareCommand(b *testing.B, lang, fnDir string) []string {
+	switch lang {
+	case "node":
+		empty := filepath.Join(b.TempDir(), "empty.js")
+		os.WriteFile(empty, nil, 0o644)
+		return []string{"/usr/bin/node", empty}
+	case "python":
+		empty := filepath.Join(b.TempDir(), "empty.py")
+		os.WriteFile(empty, nil, 0o644)
+		return []string{"/usr/bin/python3", empty}
+	}
+	// Outside Lambda (no AWS_LAMBDA_RUNTIME_API), aws-lambda-go exits at
+	// once.
+	return []string{filepath.Join(fnDir, "bootstrap")}
+}
+
+func timeRun(args []string) time.Duration {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	start := time.Now()
+	cmd.Run()
+	return time.Since(start)
+}
+
+// BenchmarkColdStart: a cold invocation's round trip, minus a warm one's,
+// minus the bare process start, is what the runtime adds to a cold start
+// (cgroup, listener, launcher, bootstrap, first /next). The three are
+// measured back to back in each round, so they see the same machine load.
+func BenchmarkColdStart(b *testing.B) {
+	srv := startBench(b, true)
+	for lang, fn := range benchFunctions(b) {
+		b.Run(lang, func(b *testing.B) {
+			name := "cold-" + lang
+			deployB(b, srv, name, fn.cfg, fn.dir)
+			iv := newInvoker(srv, name)
+			bare := bareCommand(b, lang, fn.dir)
+			var cold, warm, bares, added []time.Duration
+			for i := 0; i < 45; i++ {
+				d0 := timeRun(bare)
+				d, err := iv.call([]byte("{}"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				w, err := iv.call([]byte("{}"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if i >= 5 { // the first rounds fill caches (bytecode, page cache)
+					cold, warm, bares = append(cold, d), append(warm, w), append(bares, d0)
+					added = append(added, d-w-d0)
+				}
+				iv.call([]byte(`{"exit":true,"op":"crash"}`))
+				waitGone(b, srv, name)
+			}
+			b.ReportMetric(ms(percentile(cold, 0.5)), "cold-p50-ms")
+			b.ReportMetric(ms(percentile(warm, 0.5)), "warm-p50-ms")
+			b.ReportMetric(ms(percentile(bares, 0.5)), "bare-start-ms")
+			b.ReportMetric(ms(percentile(added, 0.5)), "added-p50-ms")
+		})
+	}
+}
+
+func waitGone(b *testing.B, srv *server.Server, name string) {
+	for {
+		st, err := srv.Host().Stats(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if st.Live == 0 {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// BenchmarkThroughput: warm invocations per second of a trivial Node
+// handler on this machine, with concurrent callers, tracing off and on.
+func BenchmarkThroughput(b *testing.B) {
+	for _, tracing := range []bool{false, true} {
+		b.Run(fmt.Sprintf("node/tracing=%v", tracing), func(b *testing.B) {
+			srv := startBench(b, tracing)
+			fn := benchFunctions(b)["node"]
+			cfg := fn.cfg
+			cfg.MaxInstances = 2
+			cfg.QueueWait = registry.Duration(10 * time.Second)
+			deployB(b, srv, "tp", cfg, fn.dir)
+			iv := newInvoker(srv, "tp")
+			const workers = 8
+			run := func(d time.Duration) int64 {
+				var n atomic.Int64
+				var wg sync.WaitGroup
+				stop := time.Now().Add(d)
+				for w := 0; w < workers; w++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for time.Now().Before(stop) {
+							if _, err := iv.call([]byte("{}")); err != nil {
+								b.Error(err)
+								return
+							}
+							n.Add(1)
+						}
+					}()
+				}
+				wg.Wait()
+				return n.Load()
+			}
+			run(2 * time.Second) // warm-up: instances, JIT
+			const d = 10 * time.Second
+			n := run(d)
+			b.ReportMetric(float64(n)/d.Seconds(), "invocations/s")
+		})
+	}
+}
