@@ -16,7 +16,9 @@ import { eventually, getJSON, REPO_DIR, RUN_DIR, startColdtrace, type Coldtrace 
 import { CLIENT_SERVICE, driveRuntime, type RuntimeData } from './runtime';
 
 const SCREENSHOTS = process.env.COLDTRACE_SCREENSHOTS ?? join(REPO_DIR, 'docs', 'screenshots');
-const VIEWPORT = { width: 1440, height: 900 };
+// COLDTRACE_E2E_VIEWPORT=1280x720 checks a smaller laptop screen.
+const [vw, vh] = (process.env.COLDTRACE_E2E_VIEWPORT ?? '1440x900').split('x').map(Number);
+const VIEWPORT = { width: vw, height: vh };
 
 let ct: Coldtrace;
 let rt: RuntimeData;
