@@ -119,6 +119,9 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) backend.Da
 		log.DefaultLogger.FromContext(ctx).Warn("query failed", "refId", dq.RefID, "queryType", q.QueryType, "error", err)
 		return errorResponse(err)
 	}
+	for _, f := range res.Frames {
+		f.RefID = dq.RefID
+	}
 	return res
 }
 

@@ -2,6 +2,11 @@ package plugin_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,4 +96,46 @@ func rebaseLogs(t *testing.T, raw json.RawMessage, shiftMs float64) json.RawMess
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestGoldenResources pins what the editors' dropdowns receive over the
+// seeded data; the frontend's Jest tests feed testdata/resources.json to
+// the editors as the answers of getResource.
+func TestGoldenResources(t *testing.T) {
+	d := newDatasource(t, defaultSettings())
+	window := fmt.Sprintf("from=%d&to=%d", seeded.From.UnixMilli(), seeded.To.UnixMilli())
+	got := map[string]json.RawMessage{}
+	for _, path := range []string{
+		"services", "operations?service=checkout", "operations?service=payments", "functions",
+		"attributes", "attribute-values?key=faas.trigger", "attribute-values?key=faas.instance",
+	} {
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		status, body := callResource(t, d, path+sep+window)
+		if status != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, status, body)
+		}
+		got[path] = json.RawMessage(body)
+	}
+	out, err := json.MarshalIndent(got, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = append(out, '\n')
+	file := filepath.Join("testdata", "resources.json")
+	if *updateGolden {
+		if err := os.WriteFile(file, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if string(want) != string(out) {
+		t.Errorf("resources differ from %s (run with -update after an intended change):\n%s", file, out)
+	}
 }

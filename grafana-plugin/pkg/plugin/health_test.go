@@ -42,12 +42,13 @@ func TestCheckHealth(t *testing.T) {
 		jsonData map[string]any
 		text     string
 	}{
-		"no url":          {map[string]any{}, "URL is not set"},
-		"not http":        {map[string]any{"url": "ftp://example.org"}, "http://"},
-		"bad timeout":     {map[string]any{"url": coldtraceSrv.URL, "timeoutSeconds": -1}, "timeoutSeconds"},
-		"nothing there":   {map[string]any{"url": "http://" + closedAddr(t)}, "cannot reach Coldtrace"},
-		"not a coldtrace": {map[string]any{"url": coldtraceSrv.URL + "/api/v1/openapi.json#"}, "fragment"},
-		"wrong path":      {map[string]any{"url": coldtraceSrv.URL + "/nope"}, "404"},
+		"no url":        {map[string]any{}, "URL is not set"},
+		"not http":      {map[string]any{"url": "ftp://example.org"}, "http://"},
+		"bad timeout":   {map[string]any{"url": coldtraceSrv.URL, "timeoutSeconds": -1}, "timeoutSeconds"},
+		"nothing there": {map[string]any{"url": "http://" + closedAddr(t)}, "cannot reach Coldtrace"},
+		"fragment":      {map[string]any{"url": coldtraceSrv.URL + "#top"}, "fragment"},
+		// Below another path the web UI answers with HTML.
+		"not the api": {map[string]any{"url": coldtraceSrv.URL + "/nope"}, "is the URL a Coldtrace"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			res := check(t, instanceSettings(tc.jsonData, ""))

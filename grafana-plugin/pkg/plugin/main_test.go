@@ -50,7 +50,7 @@ func run(m *testing.M) int {
 			fmt.Fprintln(os.Stderr, "stopping Coldtrace:", err)
 		}
 	}()
-	if seeded, err = coldtracetest.Seed(ctx, coldtraceSrv.OTLPGRPCAddr); err != nil {
+	if seeded, err = coldtraceSrv.Seed(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "seeding Coldtrace:", err, "\n--- coldtrace log ---\n", coldtraceSrv.Log())
 		return 1
 	}

@@ -1,45 +1,36 @@
-import React, { ChangeEvent } from 'react';
-import { InlineField, Input, Stack } from '@grafana/ui';
+import React from 'react';
 import { QueryEditorProps } from '@grafana/data';
+import { RadioButtonGroup, Stack } from '@grafana/ui';
+
 import { DataSource } from '../datasource';
-import { MyDataSourceOptions, MyQuery } from '../types';
+import { ColdtraceOptions, ColdtraceQuery, QUERY_TYPES, QueryType } from '../types';
+import { MetricsEditor } from './MetricsEditor';
+import { SearchEditor } from './SearchEditor';
+import { TraceEditor } from './TraceEditor';
 
-type Props = QueryEditorProps<DataSource, MyQuery, MyDataSourceOptions>;
+export type Props = QueryEditorProps<DataSource, ColdtraceQuery, ColdtraceOptions>;
 
-export function QueryEditor({ query, onChange, onRunQuery }: Props) {
-  const onQueryTextChange = (event: ChangeEvent<HTMLInputElement>) => {
-    onChange({ ...query, queryText: event.target.value });
-  };
+const DESCRIPTIONS: Partial<Record<QueryType, string>> = {
+  functions: 'Invocations, cold starts, init and duration percentiles, errors and cost of every function version in the time range.',
+  serviceMap: 'Calls between services in the time range, drawn by the Node graph panel.',
+};
 
-  const onConstantChange = (event: ChangeEvent<HTMLInputElement>) => {
-    onChange({ ...query, constant: parseFloat(event.target.value) });
-    // executes the query
+export function QueryEditor(props: Props) {
+  const { query, onChange, onRunQuery } = props;
+  const queryType = query.queryType ?? 'search';
+
+  const setType = (t: QueryType) => {
+    onChange({ ...query, queryType: t });
     onRunQuery();
   };
 
-  const { queryText, constant } = query;
-
   return (
-    <Stack gap={0}>
-      <InlineField label="Constant">
-        <Input
-          id="query-editor-constant"
-          onChange={onConstantChange}
-          value={constant}
-          width={8}
-          type="number"
-          step="0.1"
-        />
-      </InlineField>
-      <InlineField label="Query Text" labelWidth={16} tooltip="Not used yet">
-        <Input
-          id="query-editor-query-text"
-          onChange={onQueryTextChange}
-          value={queryText || ''}
-          required
-          placeholder="Enter a query"
-        />
-      </InlineField>
+    <Stack direction="column" gap={1}>
+      <RadioButtonGroup<QueryType> options={QUERY_TYPES} value={queryType} onChange={setType} size="sm" />
+      {queryType === 'trace' && <TraceEditor {...props} />}
+      {queryType === 'search' && <SearchEditor {...props} />}
+      {queryType === 'metrics' && <MetricsEditor {...props} />}
+      {DESCRIPTIONS[queryType] && <p>{DESCRIPTIONS[queryType]}</p>}
     </Stack>
   );
 }

@@ -99,10 +99,22 @@ func TraceID(k int) string { return fmt.Sprintf("c01d7ace%024x", k+1) }
 func spanID(k, j int) string { return fmt.Sprintf("%02x%014x", j+1, k+1) }
 
 // Seed sends the data set to Coldtrace's OTLP/gRPC receiver with the
-// OpenTelemetry SDK's exporter and returns once Coldtrace acknowledged
-// (stored) every span. Timestamps are recent, inside the retention.
-func Seed(ctx context.Context, otlpGRPCAddr string) (Dataset, error) {
-	base := time.Now().UTC().Truncate(time.Minute).Add(-30 * time.Minute)
+// OpenTelemetry SDK's exporter, then waits until the API reports every
+// span stored: Coldtrace acknowledges spans once they are safe in its
+// spool, and stores them in ClickHouse shortly after. Timestamps are
+// recent, inside the retention.
+func (s *Server) Seed(ctx context.Context) (Dataset, error) {
+	ds, err := send(ctx, s.OTLPGRPCAddr)
+	if err != nil {
+		return ds, err
+	}
+	return ds, s.waitStored(ctx, uint64(ds.Spans))
+}
+
+func send(ctx context.Context, otlpGRPCAddr string) (Dataset, error) {
+	// On a 10-minute boundary, so that metric steps of up to 10 minutes
+	// fall at the same offsets from it on every run.
+	base := time.Now().UTC().Truncate(10 * time.Minute).Add(-30 * time.Minute)
 	ds := Dataset{
 		Base: base, From: base.Add(-5 * time.Minute), To: base.Add(15 * time.Minute),
 		GoldenTraceID: TraceID(0), TimeoutTraceID: TraceID(2),

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -181,6 +182,34 @@ func (s *Server) waitReady(ctx context.Context) error {
 		case <-ctx.Done():
 			return fmt.Errorf("coldtrace's /api/v1/status did not answer 200 within %s (last: %s)", startTimeout, last)
 		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// waitStored polls the status endpoint until it counts at least n spans.
+func (s *Server) waitStored(ctx context.Context, n uint64) error {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	client := &http.Client{Timeout: 5 * time.Second}
+	var seen uint64
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/api/v1/status", nil)
+		if resp, err := client.Do(req); err == nil {
+			var st struct {
+				SpanCount uint64 `json:"spanCount"`
+			}
+			if json.NewDecoder(resp.Body).Decode(&st) == nil {
+				seen = st.SpanCount
+			}
+			resp.Body.Close()
+			if seen >= n {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("coldtrace stored %d of %d spans within %s", seen, n, startTimeout)
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
