@@ -54,7 +54,9 @@ func (r *Receiver) newGRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 }
 
 func (r *Receiver) exportGRPC(ctx context.Context, in *rawMessage) (*rawMessage, error) {
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
+	// An authenticating interceptor may already have set the tenant (a
+	// token bound to one); otherwise the metadata names it.
+	if md, ok := metadata.FromIncomingContext(ctx); ok && tenant.FromContext(ctx) == "" {
 		if v := md.Get(tenantMetadataKey); len(v) > 0 {
 			ctx = tenant.NewContext(ctx, v[0])
 		}

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/coldtrace/coldtrace/internal/consumer"
 )
@@ -33,6 +35,8 @@ type Receiver struct {
 	stats Stats
 
 	grpcOpts []grpc.ServerOption
+	httpWrap func(http.Handler) http.Handler
+	tls      *tls.Config
 	grpcSrv  *grpc.Server
 	httpSrv  *http.Server
 	grpcLn   net.Listener
@@ -46,6 +50,21 @@ type Option func(*Receiver)
 // WithGRPCServerOptions adds gRPC server options (TLS, interceptors).
 func WithGRPCServerOptions(opts ...grpc.ServerOption) Option {
 	return func(r *Receiver) { r.grpcOpts = append(r.grpcOpts, opts...) }
+}
+
+// WithHTTPMiddleware wraps the OTLP/HTTP handler (authentication).
+func WithHTTPMiddleware(wrap func(http.Handler) http.Handler) Option {
+	return func(r *Receiver) { r.httpWrap = wrap }
+}
+
+// WithTLS serves both protocols over TLS.
+func WithTLS(cfg *tls.Config) Option {
+	return func(r *Receiver) {
+		if cfg != nil {
+			r.tls = cfg
+			r.grpcOpts = append(r.grpcOpts, grpc.Creds(credentials.NewTLS(cfg)))
+		}
+	}
 }
 
 // New returns a receiver that hands traces to next.
@@ -122,8 +141,15 @@ func (r *Receiver) Start(ctx context.Context) error {
 			}
 			return fmt.Errorf("OTLP HTTP listen: %w", err)
 		}
+		if r.tls != nil {
+			ln = tls.NewListener(ln, r.tls)
+		}
 		r.httpLn = ln
-		r.httpSrv = &http.Server{Handler: r.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		h := r.HTTPHandler()
+		if r.httpWrap != nil {
+			h = r.httpWrap(h)
+		}
+		r.httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
 
+	"github.com/coldtrace/coldtrace/internal/auth"
 	"github.com/coldtrace/coldtrace/internal/metrics"
 )
 
@@ -23,6 +24,8 @@ import (
 type admin struct {
 	addr string
 	reg  *prometheus.Registry
+	// security, when set, protects /metrics (admin scope) and adds TLS.
+	security *securityOptions
 
 	mu     sync.Mutex
 	checks []readinessCheck
@@ -78,7 +81,11 @@ func (a *admin) addCheck(name string, check func(context.Context) error) {
 func (a *admin) handler() http.Handler {
 	a.init()
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", metrics.Handler(a.reg))
+	var m http.Handler = metrics.Handler(a.reg)
+	if a.security != nil {
+		m = a.security.authn.HTTP(auth.ScopeAdmin, m)
+	}
+	mux.Handle("GET /metrics", m)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", a.ready)
 	return mux
@@ -117,6 +124,7 @@ func (a *admin) serve(ctx context.Context, log *slog.Logger) (func(context.Conte
 	if err != nil {
 		return nil, fmt.Errorf("admin listener: %w", err)
 	}
+	ln = a.security.listener(ln)
 	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -13,6 +13,7 @@ type collectorOptions struct {
 	storage         storageOptions
 	ingest          ingestOptions
 	admin           admin
+	security        securityOptions
 	shutdownTimeout time.Duration
 }
 
@@ -36,17 +37,22 @@ behind a load balancer.`,
 	o.storage.register(cmd.Flags(), "")
 	o.ingest.register(cmd.Flags(), "")
 	o.admin.register(cmd.Flags(), "")
+	o.security.register(cmd.Flags())
 	cmd.Flags().DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long to drain requests and store pending spans")
 	return cmd
 }
 
 func runCollector(ctx context.Context, o *collectorOptions, log *slog.Logger) error {
+	if err := o.security.load(); err != nil {
+		return err
+	}
+	o.admin.security = &o.security
 	client, err := o.storage.open(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
-	ing, err := startIngest(ctx, &o.ingest, o.storage.dataDir, client, o.storage.schemaOptions(), log)
+	ing, err := startIngest(ctx, &o.ingest, &o.security, o.storage.dataDir, client, o.storage.schemaOptions(), log)
 	if err != nil {
 		return err
 	}

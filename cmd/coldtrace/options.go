@@ -143,7 +143,7 @@ type ingestStack struct {
 	spoolMaxBytes int64
 }
 
-func startIngest(ctx context.Context, o *ingestOptions, dataDir string, client *chclient.Client, so schema.Options, log *slog.Logger) (*ingestStack, error) {
+func startIngest(ctx context.Context, o *ingestOptions, sec *securityOptions, dataDir string, client *chclient.Client, so schema.Options, log *slog.Logger) (*ingestStack, error) {
 	pcfg := o.pipeline
 	pcfg.MaxSpanAge = so.Retention
 	pcfg.Spool.SegmentBytes = ingest.DefaultConfig().Spool.SegmentBytes
@@ -157,7 +157,7 @@ func startIngest(ctx context.Context, o *ingestOptions, dataDir string, client *
 	if err != nil {
 		return nil, err
 	}
-	r, err := collector.New(o.receiver, p, log)
+	r, err := collector.New(o.receiver, p, log, sec.receiverOptions()...)
 	if err != nil {
 		p.Shutdown(ctx)
 		return nil, err

@@ -29,6 +29,8 @@ type queryOptions struct {
 	prices   api.Prices
 	// admin, when set, also serves /metrics, /healthz and /readyz here.
 	admin *admin
+	// security authenticates the APIs and adds TLS (nil: neither).
+	security *securityOptions
 }
 
 func (o *queryOptions) register(fs *pflag.FlagSet, host string) {
@@ -72,10 +74,11 @@ func startQuery(ctx context.Context, o *queryOptions, client *chclient.Client, s
 	if err != nil {
 		return nil, fmt.Errorf("REST API: %w", err)
 	}
-	var h http.Handler = srv
+	var h http.Handler = o.security.apiHandler(srv)
 	if o.admin != nil {
-		h = o.admin.withAdmin(srv)
+		h = o.admin.withAdmin(h)
 	}
+	ln = o.security.listener(ln)
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -15,6 +15,7 @@ type upOptions struct {
 	query           queryOptions   // query_cmd.go
 	runtime         runtimeOptions // runtime_cmd.go
 	admin           admin
+	security        securityOptions
 	shutdownTimeout time.Duration
 }
 
@@ -42,17 +43,23 @@ to loopback unless an address says otherwise.`,
 	o.query.register(fs, "127.0.0.1")
 	o.runtime.register(fs, "127.0.0.1")
 	o.admin.registerShared(fs)
+	o.security.register(fs)
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long to drain requests and store pending spans")
 	return cmd
 }
 
 func runUp(ctx context.Context, o *upOptions, log *slog.Logger) error {
+	if err := o.security.load(); err != nil {
+		return err
+	}
+	o.admin.security = &o.security
+	o.query.security = &o.security
 	client, err := o.storage.open(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
-	ing, err := startIngest(ctx, &o.ingest, o.storage.dataDir, client, o.storage.schemaOptions(), log)
+	ing, err := startIngest(ctx, &o.ingest, &o.security, o.storage.dataDir, client, o.storage.schemaOptions(), log)
 	if err != nil {
 		return err
 	}
