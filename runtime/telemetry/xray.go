@@ -89,12 +89,17 @@ func parseXRay(v string) (trace.SpanContext, bool) {
 }
 
 // PropagationHeaders are the W3C traceparent and the X-Ray form of sc,
-// for the function's /next.
+// for the function's /next. Formatted here rather than through the
+// propagators' carriers: this runs on every invocation.
 func PropagationHeaders(sc trace.SpanContext) (traceparent, xray string) {
 	if !sc.IsValid() {
 		return "", ""
 	}
-	c := propagation.MapCarrier{}
-	propagation.TraceContext{}.Inject(trace.ContextWithSpanContext(context.Background(), sc), c)
-	return c.Get("traceparent"), formatXRay(sc)
+	tid, sid := sc.TraceID().String(), sc.SpanID().String()
+	flags, sampled := "00", "0"
+	if sc.IsSampled() {
+		flags, sampled = "01", "1"
+	}
+	return "00-" + tid + "-" + sid + "-" + flags,
+		"Root=1-" + tid[:8] + "-" + tid[8:] + ";Parent=" + sid + ";Sampled=" + sampled
 }

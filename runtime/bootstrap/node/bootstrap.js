@@ -21,10 +21,11 @@ const PREFIX = '/2018-06-01/runtime';
 
 let currentRequestId = '';
 
-// RuntimeClient is HTTP/1.1 over one kept-alive socket, one request at a
-// time. Node's http module costs tens of milliseconds on a cold start
-// (loading it, and lazily setting up its parser on the first request);
-// the Runtime API needs only this: the host always sends Content-Length.
+// RuntimeClient is HTTP/1.1 over one kept-alive socket. Node's http module
+// costs tens of milliseconds on a cold start (loading it, and lazily
+// setting up its parser on the first request); the Runtime API needs only
+// this: the host always sends Content-Length. Requests may be pipelined:
+// an invocation's answer and the next /next leave in one write.
 class RuntimeClient {
   constructor(addr) {
     const sep = addr.lastIndexOf(':');
@@ -32,7 +33,7 @@ class RuntimeClient {
     this.port = Number(addr.slice(sep + 1));
     this.socket = null;
     this.buf = Buffer.alloc(0);
-    this.waiting = null;
+    this.waiting = []; // answers expected, in request order
   }
 
   connect() {
@@ -45,9 +46,9 @@ class RuntimeClient {
     const gone = (err) => {
       if (this.socket === socket) this.socket = null;
       this.buf = Buffer.alloc(0);
-      const w = this.waiting;
-      this.waiting = null;
-      if (w) w.reject(err || new Error('the runtime API closed the connection'));
+      const waiting = this.waiting;
+      this.waiting = [];
+      for (const w of waiting) w.reject(err || new Error('the runtime API closed the connection'));
     };
     socket.on('error', gone);
     socket.on('close', () => gone());
@@ -55,33 +56,43 @@ class RuntimeClient {
   }
 
   parse() {
-    const end = this.buf.indexOf('\r\n\r\n');
-    if (end < 0 || !this.waiting) return;
-    const lines = this.buf.toString('latin1', 0, end).split('\r\n');
-    const status = Number(lines[0].split(' ')[1]);
-    const headers = {};
-    for (let i = 1; i < lines.length; i++) {
-      const c = lines[i].indexOf(':');
-      if (c > 0) headers[lines[i].slice(0, c).trim().toLowerCase()] = lines[i].slice(c + 1).trim();
+    while (this.waiting.length) {
+      const end = this.buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const lines = this.buf.toString('latin1', 0, end).split('\r\n');
+      const status = Number(lines[0].split(' ')[1]);
+      const headers = {};
+      for (let i = 1; i < lines.length; i++) {
+        const c = lines[i].indexOf(':');
+        if (c > 0) headers[lines[i].slice(0, c).trim().toLowerCase()] = lines[i].slice(c + 1).trim();
+      }
+      const length = Number(headers['content-length'] || 0);
+      if (this.buf.length < end + 4 + length) return;
+      const body = this.buf.subarray(end + 4, end + 4 + length);
+      this.buf = this.buf.subarray(end + 4 + length);
+      this.waiting.shift().resolve({ status, headers, body });
     }
-    const length = Number(headers['content-length'] || 0);
-    if (this.buf.length < end + 4 + length) return;
-    const body = this.buf.subarray(end + 4, end + 4 + length);
-    this.buf = this.buf.subarray(end + 4 + length);
-    const w = this.waiting;
-    this.waiting = null;
-    w.resolve({ status, headers, body });
   }
 
-  request(method, urlPath, body, headers) {
-    if (!this.socket) this.connect();
+  // encode is one request's bytes.
+  encode(method, urlPath, body, headers) {
     const payload = body === undefined ? Buffer.alloc(0) : Buffer.from(body);
     let head = `${method} ${urlPath} HTTP/1.1\r\nHost: ${API}\r\nContent-Length: ${payload.length}\r\n`;
     for (const [k, v] of Object.entries(headers || {})) head += `${k}: ${v}\r\n`;
-    return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
-      this.socket.write(payload.length ? Buffer.concat([Buffer.from(head + '\r\n', 'latin1'), payload]) : head + '\r\n');
-    });
+    return Buffer.concat([Buffer.from(head + '\r\n', 'latin1'), payload]);
+  }
+
+  // send writes requests ([method, path, body, headers] each) at once and
+  // returns a promise of each answer.
+  send(...requests) {
+    if (!this.socket) this.connect();
+    const answers = requests.map(() => new Promise((resolve, reject) => this.waiting.push({ resolve, reject })));
+    this.socket.write(Buffer.concat(requests.map((r) => this.encode(...r))));
+    return answers;
+  }
+
+  request(method, urlPath, body, headers) {
+    return this.send([method, urlPath, body, headers])[0];
   }
 }
 
@@ -89,14 +100,27 @@ const client = new RuntimeClient(API);
 // Connecting now lets the handshake happen while the handler loads.
 client.connect();
 
-function request(method, urlPath, body, headers) {
-  return client.request(method, urlPath, body, headers);
+const NEXT = ['GET', `${PREFIX}/invocation/next`];
+
+function postRequest(urlPath, payload, errorType) {
+  const headers = { 'Content-Type': 'application/json' };
+  if (errorType) headers['Lambda-Runtime-Function-Error-Type'] = errorType;
+  return ['POST', urlPath, payload, headers];
 }
 
 function post(urlPath, payload, errorType) {
-  const headers = { 'Content-Type': 'application/json' };
-  if (errorType) headers['Lambda-Runtime-Function-Error-Type'] = errorType;
-  return request('POST', urlPath, payload, headers);
+  return client.send(postRequest(urlPath, payload, errorType))[0];
+}
+
+// answerAndNext posts an invocation's answer and asks for the next event
+// in one write; it resolves with the next event.
+async function answerAndNext(urlPath, payload, errorType) {
+  const [answer, next] = client.send(postRequest(urlPath, payload, errorType), NEXT);
+  const a = await answer;
+  if (a.status !== 202) {
+    process.stderr.write(`coldtrace bootstrap: ${urlPath} answered ${a.status}: ${a.body}\n`);
+  }
+  return next;
 }
 
 // Lambda's console format: timestamp, request id, level, message.
@@ -320,6 +344,7 @@ function runHandler(handler, event, h) {
   });
 }
 
+// invoke runs one event and returns the next one.
 async function invoke(handler, next, api) {
   const h = next.headers;
   const id = h['lambda-runtime-aws-request-id'];
@@ -330,8 +355,8 @@ async function invoke(handler, next, api) {
   try {
     event = next.body.length ? JSON.parse(next.body.toString('utf8')) : null;
   } catch (e) {
-    await post(`${PREFIX}/invocation/${id}/error`, errorBody(new UserError('Runtime.MalformedEventJSON', e.message)), 'Runtime.MalformedEventJSON');
-    return;
+    const err = new UserError('Runtime.MalformedEventJSON', e.message);
+    return answerAndNext(`${PREFIX}/invocation/${id}/error`, errorBody(err), err.name);
   }
   let outcome;
   if (api) {
@@ -342,17 +367,16 @@ async function invoke(handler, next, api) {
   }
   const [err, result] = outcome;
   if (err != null) {
-    await post(`${PREFIX}/invocation/${id}/error`, errorBody(err), 'Unhandled');
-    return;
+    return answerAndNext(`${PREFIX}/invocation/${id}/error`, errorBody(err), 'Unhandled');
   }
   let body;
   try {
     body = JSON.stringify(result === undefined ? null : result);
   } catch (e) {
-    await post(`${PREFIX}/invocation/${id}/error`, errorBody(new UserError('Runtime.ResponseNotSerializable', e.message)), 'Runtime.ResponseNotSerializable');
-    return;
+    const err = new UserError('Runtime.ResponseNotSerializable', e.message);
+    return answerAndNext(`${PREFIX}/invocation/${id}/error`, errorBody(err), err.name);
   }
-  await post(`${PREFIX}/invocation/${id}/response`, body);
+  return answerAndNext(`${PREFIX}/invocation/${id}/response`, body);
 }
 
 async function main() {
@@ -373,13 +397,13 @@ async function main() {
     await post(`${PREFIX}/init/error`, errorBody(err), err.name).catch(() => {});
     process.exit(1);
   }
+  let next = await client.request(...NEXT);
   for (;;) {
-    const next = await request('GET', `${PREFIX}/invocation/next`);
     if (next.status !== 200) {
       process.stderr.write(`coldtrace bootstrap: /next answered ${next.status}: ${next.body}\n`);
       process.exit(1);
     }
-    await invoke(handler, next, api);
+    next = await invoke(handler, next, api);
   }
 }
 

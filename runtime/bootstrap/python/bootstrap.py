@@ -20,10 +20,13 @@ import time
 
 API = os.environ["AWS_LAMBDA_RUNTIME_API"]
 PREFIX = "/2018-06-01/runtime"
+NEXT = PREFIX + "/invocation/next"
 
 
 class RuntimeClient:
-    """HTTP/1.1 over one keep-alive connection to the Runtime API."""
+    """HTTP/1.1 over one keep-alive connection to the Runtime API. Requests
+    may be pipelined: an invocation's answer and the next /next leave in one
+    write."""
 
     def __init__(self, addr):
         host, _, port = addr.rpartition(":")
@@ -31,11 +34,17 @@ class RuntimeClient:
         self.sock = None
         self.buf = b""
 
-    def request(self, method, path, body=b"", headers=None):
+    @staticmethod
+    def encode(method, path, body=b"", headers=None):
         head = "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n" % (method, path, API, len(body))
         for k, v in (headers or {}).items():
             head += "%s: %s\r\n" % (k, v)
-        data = (head + "\r\n").encode("latin-1") + body
+        return (head + "\r\n").encode("latin-1") + body
+
+    def send(self, *requests):
+        """Sends requests ((method, path, body, headers) each) at once and
+        returns their answers, (status, headers, body) each."""
+        data = b"".join(self.encode(*r) for r in requests)
         for attempt in (0, 1):
             try:
                 if self.sock is None:
@@ -44,12 +53,15 @@ class RuntimeClient:
                     self.sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
                     self.buf = b""
                 self.sock.sendall(data)
-                return self._response()
+                return [self._response() for _ in requests]
             except OSError:
                 # A kept-alive connection the server closed: reconnect once.
                 self.close()
                 if attempt:
                     raise
+
+    def request(self, method, path, body=b"", headers=None):
+        return self.send((method, path, body, headers))[0]
 
     def _recv(self):
         chunk = self.sock.recv(65536)
@@ -202,15 +214,16 @@ def main():
                        {"Lambda-Runtime-Function-Error-Type": "Runtime.ImportModuleError"})
         sys.exit(1)
 
+    status, headers, body = client.request("GET", NEXT)
     while True:
-        status, headers, body = client.request("GET", PREFIX + "/invocation/next")
         if status != 200:
             print("coldtrace bootstrap: /next answered %d: %r" % (status, body), file=sys.stderr)
             sys.exit(1)
-        invoke(client, handler, headers, body)
+        status, headers, body = invoke(client, handler, headers, body)
 
 
 def invoke(client, handler, headers, body):
+    """Runs one event; returns the next one."""
     request_id = headers["lambda-runtime-aws-request-id"]
     trace_id = headers.get("lambda-runtime-trace-id")
     if trace_id:
@@ -224,17 +237,19 @@ def invoke(client, handler, headers, body):
     try:
         event = json_loads(body) if body else None
         result = json_dumps(handler(event, LambdaContext(headers))).encode()
+        answer = ("POST", "%s/invocation/%s/response" % (PREFIX, request_id), result, {"Content-Type": "application/json"})
     except Exception as e:
         import traceback
         traceback.print_exc()
-        client.request("POST", "%s/invocation/%s/error" % (PREFIX, request_id), error_body(e),
-                       {"Lambda-Runtime-Function-Error-Type": "Unhandled"})
-    else:
-        client.request("POST", "%s/invocation/%s/response" % (PREFIX, request_id), result,
-                       {"Content-Type": "application/json"})
+        answer = ("POST", "%s/invocation/%s/error" % (PREFIX, request_id), error_body(e),
+                  {"Lambda-Runtime-Function-Error-Type": "Unhandled"})
     finally:
         if tracing is not None:
             tracing._end_invocation()
+    posted, following = client.send(answer, ("GET", NEXT))
+    if posted[0] != 202:
+        print("coldtrace bootstrap: %s answered %d: %r" % (answer[1], posted[0], posted[2]), file=sys.stderr)
+    return following
 
 
 if __name__ == "__main__":

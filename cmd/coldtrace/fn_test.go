@@ -1,0 +1,110 @@
+package main_test
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fn runs 'coldtrace fn ARGS --gateway URL' and returns stdout, stderr
+// and the exit status.
+func fn(t *testing.T, gateway string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(coldtraceBin, append(append([]string{"fn"}, args...), "--gateway", "http://"+gateway)...)
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+// chQuery runs SQL on the embedded engine's HTTP interface.
+func chQuery(t *testing.T, addr, sql string) string {
+	t.Helper()
+	resp, err := http.Post("http://"+addr+"/?query="+url.QueryEscape(sql), "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%s: %d %s %v", sql, resp.StatusCode, b, err)
+	}
+	return string(b)
+}
+
+// The newcomer's path: 'coldtrace up --examples', then the examples
+// invoked with 'coldtrace fn', and their cold starts, timeouts and OOMs
+// stored in ClickHouse.
+func TestUpWithExamplesAndFnCommands(t *testing.T) {
+	wd, _ := os.Getwd()
+	examples := filepath.Join(wd, "..", "..", "examples")
+	gw, ch := freeAddr(t), freeAddr(t)
+	p := start(t, nil, "up", "--data-dir", t.TempDir(), "--otlp-grpc-addr", freeAddr(t), "--otlp-http-addr", freeAddr(t),
+		"--http-addr", freeAddr(t), "--gateway-addr", gw, "--clickhouse-http-addr", ch, "--examples", "--examples-dir", examples)
+	waitHTTP(t, p, "http://"+gw+"/healthz")
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		out, _, _ := fn(t, gw, "list")
+		if strings.Count(out, "\n") == 6 { // header and the five examples
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the examples were not deployed:\n%s", out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	for _, f := range []string{"node-hello", "python-hello", "go-hello"} {
+		out, errOut, code := fn(t, gw, "invoke", f, "--payload", `{"name":"ada"}`)
+		if code != 0 || !strings.Contains(out, "ada") || !strings.Contains(errOut, "Init Duration") {
+			t.Fatalf("%s: exit %d\nstdout %s\nstderr %s", f, code, out, errOut)
+		}
+	}
+	if out, errOut, code := fn(t, gw, "invoke", "slow", "--payload", `{"ms":2500}`); code != 1 ||
+		!strings.Contains(out, "Task timed out after 1.00 seconds") || !strings.Contains(errOut, "the function failed: timeout") {
+		t.Fatalf("slow: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if out, errOut, code := fn(t, gw, "invoke", "memory-hog"); code != 1 || !strings.Contains(errOut, "out_of_memory") {
+		t.Fatalf("memory-hog: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if _, errOut, code := fn(t, gw, "invoke", "python-hello", "--payload", "{not json"); code == 0 || !strings.Contains(errOut, "not valid JSON") {
+		t.Fatalf("bad payload: exit %d %s", code, errOut)
+	}
+	if _, errOut, code := fn(t, gw, "deploy", examples+"/slow", "--name", "zero", "--timeout", "0s"); code == 0 || !strings.Contains(errOut, "--timeout 0") {
+		t.Fatalf("zero timeout: exit %d %s", code, errOut)
+	}
+	if _, errOut, code := fn(t, gw, "deploy", examples+"/slow", "--name", "nohandler", "--handler", "missing.handler"); code == 0 ||
+		!strings.Contains(errOut, "the code has no missing.js") {
+		t.Fatalf("missing handler file: exit %d %s", code, errOut)
+	}
+	if out, _, code := fn(t, gw, "dlq", "slow"); code != 0 || !strings.HasPrefix(out, "REQUEST ID") {
+		t.Fatalf("dlq: exit %d %s", code, out)
+	}
+	if out, _, code := fn(t, gw, "rm", "go-hello"); code != 0 || !strings.Contains(out, "removed go-hello") {
+		t.Fatalf("rm: %d %s", code, out)
+	}
+	if out, _, _ := fn(t, gw, "list"); strings.Contains(out, "go-hello") {
+		t.Fatalf("go-hello still listed:\n%s", out)
+	}
+
+	want := "go-hello\ttrue\t\nmemory-hog\ttrue\tout_of_memory\nnode-hello\ttrue\t\npython-hello\ttrue\t\nslow\ttrue\ttimeout\n"
+	var got string
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		got = chQuery(t, ch, "SELECT FunctionName, ColdStart, ErrorType FROM coldtrace.otel_traces WHERE IsInvocation ORDER BY FunctionName FORMAT TSV")
+		if got == want {
+			return
+		}
+	}
+	t.Fatalf("stored invocations:\n%s\nwant:\n%s", got, want)
+}

@@ -1,0 +1,117 @@
+package registry
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func code(files map[string]string) Code {
+	return Code{SHA256: "abc", Size: 1, Extract: func(dir string) error {
+		for name, content := range files {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o755); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}
+}
+
+func TestDeployPersistsAndBumpsVersions(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changes []Change
+	s.Subscribe(func(c Change) { changes = append(changes, c) })
+	cfg := Config{Name: "f", Runtime: "python3", Handler: "app.handler", Env: map[string]string{"K": "v"}}
+	for v := 1; v <= 3; v++ {
+		fn, err := s.Deploy(cfg, code(map[string]string{"app.py": "x"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fn.Version != v || fn.Runtime != Python311 || fn.MemoryMB != DefaultMemoryMB || fn.Timeout.D() != DefaultTimeout {
+			t.Fatalf("deploy %d: %+v", v, fn)
+		}
+	}
+	// The oldest code version is pruned; the current and previous stay.
+	entries, _ := os.ReadDir(filepath.Join(dir, "f", "code"))
+	if len(entries) != 2 {
+		t.Fatalf("code versions kept: %d", len(entries))
+	}
+	again, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, err := again.Get("f")
+	if err != nil || fn.Version != 3 || fn.Env["K"] != "v" || !strings.HasSuffix(fn.CodeDir, "v3") {
+		t.Fatalf("after reopening: %+v %v", fn, err)
+	}
+	if err := s.Delete("f"); err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 4 || changes[3].Function != nil {
+		t.Fatalf("changes %+v", changes)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "f")); !os.IsNotExist(err) {
+		t.Fatal("deleted function's files remain")
+	}
+}
+
+func TestDeployRejectsBadCodeAndKeepsTheCurrentVersion(t *testing.T) {
+	s, err := Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Name: "g", Runtime: NodeJS20, Handler: "index.handler"}
+	if _, err := s.Deploy(cfg, code(map[string]string{"index.mjs": "x"})); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Deploy(cfg, code(map[string]string{"main.js": "x"}))
+	if err == nil || !strings.Contains(err.Error(), "no index.js, index.mjs or index.cjs") {
+		t.Fatalf("bad code: %v", err)
+	}
+	if fn, _ := s.Get("g"); fn.Version != 1 {
+		t.Fatalf("a failed deploy changed the version to %d", fn.Version)
+	}
+	py := Config{Name: "h", Runtime: Python311, Handler: "pkg.mod.handler"}
+	if _, err := s.Deploy(py, code(map[string]string{"mod.py": "x"})); err == nil || !strings.Contains(err.Error(), "pkg/mod.py") {
+		t.Fatalf("python module path: %v", err)
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	err := Config{Name: "bad name!", Runtime: "java8", MemoryMB: 1, Timeout: Duration(time.Hour), MaxInstances: 5, MinInstances: 9,
+		IdleTimeout: Duration(time.Millisecond), QueueWait: Duration(time.Second), Env: map[string]string{"1X": "", "AWS_LAMBDA_RUNTIME_API": ""},
+		Schedule: "rate(x)"}.Validate()
+	for _, want := range []string{"function name", "unknown runtime", "memory 1 MB", "timeout 1h0m0s", "min instances 9",
+		"idle timeout", `"1X"`, "AWS_LAMBDA_RUNTIME_API is set by the runtime", "schedule"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in %v", want, err)
+		}
+	}
+}
+
+func TestDecodeConfig(t *testing.T) {
+	cfg, err := DecodeConfig([]byte(`{"name":"a","runtime":"nodejs20","handler":"index.handler","timeout":"10s","memoryMB":256}`))
+	if err != nil || cfg.Timeout.D() != 10*time.Second || cfg.MemoryMB != 256 {
+		t.Fatalf("%+v %v", cfg, err)
+	}
+	if cfg, err := DecodeConfig([]byte(`{"timeout":2.5}`)); err != nil || cfg.Timeout.D() != 2500*time.Millisecond {
+		t.Fatalf("seconds as a number: %+v %v", cfg, err)
+	}
+	for body, want := range map[string]string{
+		`{"timeout":"0s"}`:   "timeout is zero",
+		`{"memoryMB":0}`:     "memoryMB is zero",
+		`{"concurrency":3}`:  "unknown field",
+		`{"timeout":"soon"}`: "duration",
+		`[]`:                 "cannot unmarshal",
+	} {
+		if _, err := DecodeConfig([]byte(body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", body, err, want)
+		}
+	}
+}
