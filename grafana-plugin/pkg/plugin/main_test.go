@@ -77,7 +77,7 @@ func defaultSettings() backend.DataSourceInstanceSettings {
 	return instanceSettings(map[string]any{"url": coldtraceSrv.URL}, "")
 }
 
-func newDatasource(t *testing.T, s backend.DataSourceInstanceSettings) *plugin.Datasource {
+func newDatasource(t testing.TB, s backend.DataSourceInstanceSettings) *plugin.Datasource {
 	t.Helper()
 	inst, err := plugin.NewDatasource(context.Background(), s)
 	if err != nil {
@@ -102,7 +102,7 @@ func dataQuery(model map[string]any) backend.DataQuery {
 	}
 }
 
-func queryOne(t *testing.T, d backend.QueryDataHandler, q backend.DataQuery) backend.DataResponse {
+func queryOne(t testing.TB, d backend.QueryDataHandler, q backend.DataQuery) backend.DataResponse {
 	t.Helper()
 	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{
 		PluginContext: backend.PluginContext{PluginID: plugin.PluginID},
@@ -119,7 +119,7 @@ func queryOne(t *testing.T, d backend.QueryDataHandler, q backend.DataQuery) bac
 }
 
 // mustQuery runs a query that must succeed.
-func mustQuery(t *testing.T, d backend.QueryDataHandler, model map[string]any) backend.DataResponse {
+func mustQuery(t testing.TB, d backend.QueryDataHandler, model map[string]any) backend.DataResponse {
 	t.Helper()
 	r := queryOne(t, d, dataQuery(model))
 	if r.Error != nil {

@@ -268,3 +268,58 @@ func (inv invocation) spans(k int, base time.Time) tracetest.SpanStubs {
 	}
 	return out
 }
+
+// SendLargeTrace sends one trace of n spans (an invocation span and n-1
+// children of it, each with a handful of attributes) and waits until
+// Coldtrace has stored them; it returns the trace id. For benchmarks.
+func (s *Server) SendLargeTrace(ctx context.Context, n int, traceID string) error {
+	tid, err := trace.TraceIDFromHex(traceID)
+	if err != nil {
+		return err
+	}
+	before, err := s.spanCount(ctx)
+	if err != nil {
+		return err
+	}
+	inv := invocations[0]
+	res := inv.resource()
+	start := time.Now().Add(-10 * time.Minute)
+	sc := func(j int) trace.SpanContext {
+		id, _ := trace.SpanIDFromHex(fmt.Sprintf("%016x", j+1))
+		return trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: id, TraceFlags: trace.FlagsSampled})
+	}
+	spans := make(tracetest.SpanStubs, 0, n)
+	spans = append(spans, tracetest.SpanStub{
+		Name: inv.fn.Name, SpanContext: sc(0), SpanKind: trace.SpanKindServer,
+		StartTime: start, EndTime: start.Add(time.Duration(n) * time.Millisecond),
+		Attributes: []attribute.KeyValue{attribute.String("faas.trigger", "http"), attribute.Bool("faas.coldstart", false)},
+		Resource:   res, InstrumentationScope: runtimeScope,
+	})
+	for j := 1; j < n; j++ {
+		at := start.Add(time.Duration(j) * time.Millisecond)
+		spans = append(spans, tracetest.SpanStub{
+			Name: fmt.Sprintf("SELECT item %d", j%50), SpanContext: sc(j), Parent: sc(0), SpanKind: trace.SpanKindClient,
+			StartTime: at, EndTime: at.Add(800 * time.Microsecond),
+			Attributes: []attribute.KeyValue{
+				attribute.String("db.system", "postgresql"),
+				attribute.String("db.statement", "SELECT * FROM items WHERE id = $1"),
+				attribute.Int("db.rows", j%7),
+				attribute.Bool("cache.hit", j%3 == 0),
+			},
+			Resource: res, InstrumentationScope: appScope,
+		})
+	}
+	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(s.OTLPGRPCAddr), otlptracegrpc.WithInsecure())
+	if err != nil {
+		return err
+	}
+	defer exp.Shutdown(context.Background())
+	// In batches, as an SDK's batch processor would send them.
+	snaps := spans.Snapshots()
+	for i := 0; i < len(snaps); i += 1000 {
+		if err := exp.ExportSpans(ctx, snaps[i:min(i+1000, len(snaps))]); err != nil {
+			return fmt.Errorf("exporting spans: %w", err)
+		}
+	}
+	return s.waitStored(ctx, before+uint64(n))
+}

@@ -186,22 +186,34 @@ func (s *Server) waitReady(ctx context.Context) error {
 	}
 }
 
+// spanCount is the number of spans the status endpoint reports.
+func (s *Server) spanCount(ctx context.Context) (uint64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/api/v1/status", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var st struct {
+		SpanCount uint64 `json:"spanCount"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return 0, fmt.Errorf("status: %w", err)
+	}
+	return st.SpanCount, nil
+}
+
 // waitStored polls the status endpoint until it counts at least n spans.
 func (s *Server) waitStored(ctx context.Context, n uint64) error {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	client := &http.Client{Timeout: 5 * time.Second}
 	var seen uint64
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/api/v1/status", nil)
-		if resp, err := client.Do(req); err == nil {
-			var st struct {
-				SpanCount uint64 `json:"spanCount"`
-			}
-			if json.NewDecoder(resp.Body).Decode(&st) == nil {
-				seen = st.SpanCount
-			}
-			resp.Body.Close()
+		if c, err := s.spanCount(ctx); err == nil {
+			seen = c
 			if seen >= n {
 				return nil
 			}
