@@ -1,0 +1,163 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/coldtrace/coldtrace/ingest/schema"
+	"github.com/coldtrace/coldtrace/runtime/registry"
+	"github.com/coldtrace/coldtrace/runtime/server"
+	"github.com/coldtrace/coldtrace/runtime/telemetry"
+)
+
+// The Node bootstrap's Lambda contract: async, promise, callback, legacy
+// context and plain handlers, ES modules, and the context object.
+func TestNodeHandlerStyles(t *testing.T) {
+	e := newEnv(t)
+	handlers := map[string]string{
+		"async":    `exports.handler = async (event, context) => ({ style: 'async', id: context.awsRequestId, left: context.getRemainingTimeInMillis() > 0, arn: context.invokedFunctionArn, mem: context.memoryLimitInMB });`,
+		"promise":  `exports.handler = (event) => Promise.resolve({ style: 'promise', got: event.x });`,
+		"callback": `exports.handler = (event, context, callback) => { setTimeout(() => callback(null, { style: 'callback' }), 5); };`,
+		"cberror":  `exports.handler = (event, context, callback) => callback(new TypeError('bad input'));`,
+		"succeed":  `exports.handler = (event, context) => { context.succeed({ style: 'succeed' }); };`,
+		"plain":    `exports.handler = () => 42;`,
+		"throws":   `exports.handler = async () => { throw new RangeError('out of range'); };`,
+	}
+	want := map[string]string{
+		"promise":  `{"style":"promise","got":7}`,
+		"callback": `{"style":"callback"}`,
+		"succeed":  `{"style":"succeed"}`,
+		"plain":    `42`,
+	}
+	for name, code := range handlers {
+		e.deploy(registry.Config{Name: name, Runtime: registry.NodeJS20, Handler: "index.handler", MemoryMB: 256},
+			writeFunction(t, map[string]string{"index.js": code}))
+		res := e.invoke(name, map[string]int{"x": 7})
+		switch name {
+		case "async":
+			r := decode[map[string]any](t, res.Payload)
+			if r["id"] != res.RequestID || r["left"] != true || r["mem"] != "256" || !strings.HasSuffix(r["arn"].(string), ":function:async") {
+				t.Errorf("async: %s", res.Payload)
+			}
+		case "cberror", "throws":
+			errType := map[string]string{"cberror": "TypeError", "throws": "RangeError"}[name]
+			if res.ErrorType != telemetry.ErrHandler || !strings.Contains(string(res.Payload), `"errorType":"`+errType+`"`) {
+				t.Errorf("%s: %s %s", name, res.ErrorType, res.Payload)
+			}
+		default:
+			if string(res.Payload) != want[name] || res.FunctionError != "" {
+				t.Errorf("%s: %s, want %s", name, res.Payload, want[name])
+			}
+		}
+	}
+	e.deploy(registry.Config{Name: "esm", Runtime: registry.NodeJS20, Handler: "index.handler"},
+		writeFunction(t, map[string]string{"index.mjs": "export const handler = async () => 'esm';\n"}))
+	if res := e.invoke("esm", nil); string(res.Payload) != `"esm"` {
+		t.Fatalf("esm: %s", res.Payload)
+	}
+}
+
+// A function that fails to start gets init_error, with the init span
+// marked failed and the function's output kept.
+func TestInitErrorIsReported(t *testing.T) {
+	e := newEnv(t)
+	e.deploy(registry.Config{Name: "broken", Runtime: registry.Python311, Handler: "app.handler"},
+		writeFunction(t, map[string]string{"app.py": "print('loading config')\nimport no_such_module\n"}))
+	res := e.invoke("broken", nil)
+	if res.ErrorType != telemetry.ErrInit || !strings.Contains(string(res.Payload), "Runtime.ImportModuleError") ||
+		!strings.Contains(res.LogTail, "loading config") {
+		t.Fatalf("%s %s\n%s", res.ErrorType, res.Payload, res.LogTail)
+	}
+	inv := e.invocations("broken", 1)[0]
+	if inv.ErrorType != telemetry.ErrInit || !inv.ColdStart || inv.Status != "Error" {
+		t.Fatalf("span %+v", inv)
+	}
+	init := e.children(inv.TraceID, inv.SpanID, 1)[0]
+	if init.Name != telemetry.InitSpanName || init.Status != "Error" {
+		t.Fatalf("init span %+v", init)
+	}
+}
+
+// Hostile functions: a fork bomb meets the pids limit, output floods are
+// bounded, an oversized answer and garbage on the span pipe are refused,
+// and the runtime serves the next invocation.
+func TestHostileFunctions(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.Host.Pids = 32 })
+	e.deploy(registry.Config{Name: "hostile", Runtime: registry.Python311, Handler: "app.handler"}, writeFunction(t, map[string]string{"app.py": `
+import os, sys, threading, time
+
+def handler(event, context):
+    op = event.get("op")
+    if op == "threads":
+        started = 0
+        try:
+            for _ in range(200):
+                threading.Thread(target=time.sleep, args=(2,), daemon=True).start()
+                started += 1
+        except RuntimeError as e:
+            return {"started": started, "error": str(e)}
+        return {"started": started}
+    if op == "flood":
+        for i in range(20000):
+            print("line %d %s" % (i, "x" * 100))
+        return "flooded"
+    if op == "huge":
+        return "x" * (7 << 20)
+    if op == "garbage":
+        fd = int(os.environ["COLDTRACE_SPAN_FD"])
+        os.write(fd, b"{not json\n" + b"\x00\xff" * 100 + b"\n" + b'{"ev":"end","span":"zz"}\n')
+        return "garbage sent"
+    return "fine"
+`}))
+	if e.srv.Limits().Mechanism() == "soft" {
+		t.Log("no pids controller here: the thread limit is not checked")
+	} else {
+		r := decode[map[string]any](t, e.invoke("hostile", map[string]string{"op": "threads"}).Payload)
+		if r["started"].(float64) >= 32 || !strings.Contains(r["error"].(string), "can't start new thread") {
+			t.Fatalf("threads: %v", r)
+		}
+	}
+	res := e.invoke("hostile", map[string]string{"op": "flood"})
+	if string(res.Payload) != `"flooded"` || len(res.LogTail) > 4096 || !strings.Contains(res.LogTail, "line 19999") {
+		t.Fatalf("flood: %s, tail of %d bytes", res.Payload, len(res.LogTail))
+	}
+	if res := e.invoke("hostile", map[string]string{"op": "huge"}); res.ErrorType != telemetry.ErrHandler ||
+		!strings.Contains(string(res.Payload), "Function.ResponseSizeTooLarge") {
+		t.Fatalf("huge: %s %.200s", res.ErrorType, res.Payload)
+	}
+	if res := e.invoke("hostile", map[string]string{"op": "garbage"}); string(res.Payload) != `"garbage sent"` {
+		t.Fatalf("garbage: %s", res.Payload)
+	}
+	if res := e.invoke("hostile", map[string]string{"op": "none"}); string(res.Payload) != `"fine"` || res.ColdStart {
+		t.Fatalf("after all that: %s cold=%v", res.Payload, res.ColdStart)
+	}
+	flood := e.spans(1, schema.ColFunctionName+" = 'hostile' AND "+schema.ColIsInvocation+" AND has("+schema.ColEventsName+", 'log')")
+	if n := len(flood[0].Events); n > 128 || flood[0].Attrs["coldtrace.logs_dropped"] == "" {
+		t.Fatalf("flood span has %d events, dropped %q", n, flood[0].Attrs["coldtrace.logs_dropped"])
+	}
+}
+
+// The Invoke API honours a caller's traceparent like the HTTP trigger.
+func TestInvokeAPIHonoursTraceparent(t *testing.T) {
+	e := newEnv(t)
+	e.deploy(goConfig("traced"), goFunction(t))
+	traceID, spanID := randomHex(16), randomHex(8)
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost,
+		e.srv.URL()+"/2015-03-31/functions/traced/invocations", bytes.NewReader([]byte(`{}`)))
+	req.Header.Set("traceparent", "00-"+traceID+"-"+spanID+"-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readAll(t, resp)
+	if got := decode[goResult](t, []byte(body)).TraceID; !strings.HasPrefix(got, "Root=1-"+traceID[:8]+"-"+traceID[8:]+";Parent=") {
+		t.Fatalf("the function saw trace %q", got)
+	}
+	inv := e.invocations("traced", 1)[0]
+	if inv.TraceID != traceID || inv.ParentSpanID != spanID || inv.Kind != "Server" {
+		t.Fatalf("span %+v", inv)
+	}
+}
