@@ -75,18 +75,16 @@ func nonNil(s []string) []string {
 type TraceInfo struct {
 	Summary api.TraceSummary
 	Spans   Window
+	// FromHint is true when the lookup table did not know the trace and
+	// it was found in the hinted window.
+	FromHint bool
 }
 
 // Trace finds a trace's time range in the trace-id lookup table and
 // summarises it. When the lookup table does not know the id, hint (if
 // given) is searched instead. It returns ErrNotFound for an unknown id.
 func (r *Reader) Trace(ctx context.Context, traceID string, hint *Window) (*TraceInfo, error) {
-	// The lookup's Start and End are whole seconds of span starts: the
-	// spans lie in [Start, End+1s). The scalar subquery runs first, so
-	// its bounds prune partitions and primary-key ranges of the span read.
-	// They must be DateTime64(9) like Timestamp: ClickHouse 26.5 compares
-	// DateTime64(9) with a DateTime from a scalar subquery wrongly.
-	sql := `WITH (SELECT (toDateTime64(min(Start), 9), toDateTime64(max(End) + 1, 9)) FROM ` + r.traceTimes + ` WHERE TraceId = @id) AS w
+	sql := strings.ReplaceAll(lookupWindow, "{lookup}", r.traceTimes) + `
 SELECT ` + summaryColumns + `
 FROM ` + r.spans + `
 WHERE TenantId = @tenant AND TraceId = @id AND Timestamp >= w.1 AND Timestamp < w.2
@@ -99,8 +97,21 @@ GROUP BY TraceId`
 FROM ` + r.spans + `
 WHERE TenantId = @tenant AND TraceId = @id AND ` + inWindow + `
 GROUP BY TraceId`
-	return r.traceSummary(ctx, sql, append(windowArgs(*hint), clickhouse.Named("id", traceID))...)
+	info, err = r.traceSummary(ctx, sql, append(windowArgs(*hint), clickhouse.Named("id", traceID))...)
+	if info != nil {
+		info.FromHint = true
+	}
+	return info, err
 }
+
+// lookupWindow binds w to the range of span starts the trace-id lookup
+// table knows for @id ({lookup} is its name). Its Start and End are whole
+// seconds of span starts: the spans lie in [Start, End+1s). The scalar
+// subquery runs first, so its bounds prune partitions and primary-key
+// ranges of the span read. They must be DateTime64(9) like Timestamp:
+// ClickHouse 26.5 compares DateTime64(9) with a DateTime from a scalar
+// subquery wrongly.
+const lookupWindow = `WITH (SELECT (toDateTime64(min(Start), 9), toDateTime64(max(End) + 1, 9)) FROM {lookup} WHERE TraceId = @id) AS w`
 
 func (r *Reader) traceSummary(ctx context.Context, sql string, args ...driver.NamedValue) (*TraceInfo, error) {
 	var info *TraceInfo
@@ -136,43 +147,81 @@ const spanColumns = `
 // must outlive the call.
 type SpanFunc func(*api.Span) error
 
-// Spans streams the spans of traceIDs that started in w to fn, ordered by
-// the position of their trace in traceIDs, then by start time. Spans
-// never accumulate in memory: each is decoded, handed to fn, and dropped.
-// OffsetNano is measured from each trace's first span.
-func (r *Reader) Spans(ctx context.Context, traceIDs []string, w Window, fn SpanFunc) error {
-	sql := `SELECT ` + spanColumns + `
-FROM ` + r.spans + `
-WHERE TenantId = @tenant AND TraceId IN @ids AND ` + inWindow + `
-ORDER BY indexOf(@idList, TraceId), Timestamp, SpanId`
-	args := append(windowArgs(w), clickhouse.Named("ids", clickhouse.GroupSet{Value: anySlice(traceIDs)}), clickhouse.Named("idList", traceIDs))
-	rows, err := r.query(ctx, "spans", sql, args...)
-	if err != nil {
-		return err
+// SpanStream is an open span query. Spans never accumulate in memory:
+// each is decoded, handed on, and dropped.
+type SpanStream struct {
+	r     *Reader
+	rows  driver.Rows
+	sc    spanScan
+	span  api.Span
+	trace string
+	first int64
+}
+
+// Next decodes the next span; nil at the end.
+func (s *SpanStream) Next() (*api.Span, error) {
+	if !s.rows.Next() {
+		if err := s.rows.Err(); err != nil {
+			return nil, fmt.Errorf("spans: %w", err)
+		}
+		return nil, nil
 	}
-	defer rows.Close()
-	var (
-		sc       spanScan
-		span     api.Span
-		curTrace string
-		first    int64
-	)
-	for rows.Next() {
-		if err := sc.scan(rows); err != nil {
-			return fmt.Errorf("spans: %w", err)
+	if err := s.sc.scan(s.rows); err != nil {
+		return nil, fmt.Errorf("spans: %w", err)
+	}
+	if s.sc.traceID != s.trace {
+		s.trace, s.first = s.sc.traceID, s.sc.startNs
+	}
+	s.r.fill(&s.span, &s.sc, s.first)
+	return &s.span, nil
+}
+
+// Each hands every remaining span to fn.
+func (s *SpanStream) Each(fn SpanFunc) error {
+	for {
+		sp, err := s.Next()
+		if sp == nil || err != nil {
+			return err
 		}
-		if sc.traceID != curTrace {
-			curTrace, first = sc.traceID, sc.startNs
-		}
-		r.fill(&span, &sc, first)
-		if err := fn(&span); err != nil {
+		if err := fn(sp); err != nil {
 			return err
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("spans: %w", err)
+}
+
+// Close ends the query.
+func (s *SpanStream) Close() error { return s.rows.Close() }
+
+// spansOrder orders spans by their trace's position in @idList, then by
+// start. OffsetNano is measured from each trace's first span.
+const spansOrder = "\nORDER BY indexOf(@idList, TraceId), Timestamp, SpanId"
+
+// OpenSpans queries the spans of traceIDs that started in w.
+func (r *Reader) OpenSpans(ctx context.Context, traceIDs []string, w Window) (*SpanStream, error) {
+	sql := `SELECT ` + spanColumns + `
+FROM ` + r.spans + `
+WHERE TenantId = @tenant AND TraceId IN @ids AND ` + inWindow + spansOrder
+	args := append(windowArgs(w), clickhouse.Named("ids", clickhouse.GroupSet{Value: anySlice(traceIDs)}), clickhouse.Named("idList", traceIDs))
+	return r.openSpans(ctx, sql, args...)
+}
+
+// OpenTraceSpans queries the spans of traceID in the range the lookup
+// table knows for it (see Trace), in one round trip.
+func (r *Reader) OpenTraceSpans(ctx context.Context, traceID string) (*SpanStream, error) {
+	sql := lookupWindow + `
+SELECT ` + spanColumns + `
+FROM ` + r.spans + `
+WHERE TenantId = @tenant AND TraceId = @id AND Timestamp >= w.1 AND Timestamp < w.2` + spansOrder
+	sql = strings.ReplaceAll(sql, "{lookup}", r.traceTimes)
+	return r.openSpans(ctx, sql, clickhouse.Named("id", traceID), clickhouse.Named("idList", []string{traceID}))
+}
+
+func (r *Reader) openSpans(ctx context.Context, sql string, args ...driver.NamedValue) (*SpanStream, error) {
+	rows, err := r.query(ctx, "spans", sql, args...)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	return &SpanStream{r: r, rows: rows}, nil
 }
 
 func anySlice(s []string) []any {

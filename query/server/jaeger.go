@@ -112,14 +112,25 @@ func (s *Server) jaegerTrace(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	info, err := s.rd.Trace(c.Request().Context(), id, hint)
-	if errors.Is(err, reader.ErrNotFound) {
-		return notFound("trace not found")
-	}
+	ctx := c.Request().Context()
+	st, err := s.rd.OpenTraceSpans(ctx, id)
 	if err != nil {
 		return err
 	}
-	return s.streamJaegerTraces(c, []string{id}, info.Spans)
+	defer st.Close()
+	err = s.streamJaegerTraces(c, st)
+	if errors.Is(err, errNoSpans) && hint != nil {
+		// The lookup table does not know the trace: read the hinted range.
+		if st, err = s.rd.OpenSpans(ctx, []string{id}, *hint); err != nil {
+			return err
+		}
+		defer st.Close()
+		err = s.streamJaegerTraces(c, st)
+	}
+	if errors.Is(err, errNoSpans) {
+		return notFound("trace not found")
+	}
+	return err
 }
 
 // jaegerHint reads the optional start/end (µs) of a trace lookup.
@@ -246,14 +257,23 @@ func (s *Server) jaegerTraces(c echo.Context, rawIDs []string) error {
 	if len(ids) == 0 {
 		return jaegerOK(c, []jaeger.Trace{}, 0)
 	}
-	w, ok, err := s.rd.TraceWindow(c.Request().Context(), ids)
+	ctx := c.Request().Context()
+	w, ok, err := s.rd.TraceWindow(ctx, ids)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return jaegerOK(c, []jaeger.Trace{}, 0)
 	}
-	return s.streamJaegerTraces(c, ids, w)
+	st, err := s.rd.OpenSpans(ctx, ids, w)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := s.streamJaegerTraces(c, st); !errors.Is(err, errNoSpans) {
+		return err
+	}
+	return jaegerOK(c, []jaeger.Trace{}, 0)
 }
 
 func jaegerLimit(v string) (int, error) {

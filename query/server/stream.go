@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -65,78 +66,87 @@ func (s *Server) abort(c echo.Context, err error) error {
 	panic(http.ErrAbortHandler)
 }
 
-// streamTrace writes an api.Trace: summary first, then each span as the
-// reader produces it.
-func (s *Server) streamTrace(c echo.Context, info *reader.TraceInfo) error {
-	st := startStream(c)
-	st.raw(`{"traceId":` + strconv.Quote(info.Summary.TraceID) + `,"summary":`)
-	if err := st.value(info.Summary); err != nil {
+// streamTrace writes an api.Trace: summary first, then each span of st.
+func (s *Server) streamTrace(c echo.Context, info *reader.TraceInfo, st *reader.SpanStream) error {
+	out := startStream(c)
+	out.raw(`{"traceId":` + strconv.Quote(info.Summary.TraceID) + `,"summary":`)
+	if err := out.value(info.Summary); err != nil {
 		return s.abort(c, err)
 	}
-	st.raw(`,"spans":[`)
+	out.raw(`,"spans":[`)
 	first := true
-	err := s.rd.Spans(c.Request().Context(), []string{info.Summary.TraceID}, info.Spans, func(sp *api.Span) error {
-		err := st.item(first, sp)
+	err := st.Each(func(sp *api.Span) error {
+		err := out.item(first, sp)
 		first = false
 		return err
 	})
 	if err != nil {
 		return s.abort(c, err)
 	}
-	st.raw("]}")
-	if err := st.end(); err != nil {
+	out.raw("]}")
+	if err := out.end(); err != nil {
 		return s.abort(c, err)
 	}
 	return nil
 }
 
-// streamJaegerTraces writes the traces ids (in that order; those without
-// spans in w are left out) in Jaeger's model inside its envelope.
-func (s *Server) streamJaegerTraces(c echo.Context, ids []string, w reader.Window) error {
-	st := startStream(c)
-	st.raw(`{"data":[`)
+// streamJaegerTraces writes the spans of st, grouped by trace, as traces
+// in Jaeger's model inside its envelope. The response begins with the
+// first span: without any, it is errNoSpans and nothing is written.
+func (s *Server) streamJaegerTraces(c echo.Context, st *reader.SpanStream) error {
+	sp, err := st.Next()
+	if err != nil {
+		return err
+	}
+	if sp == nil {
+		return errNoSpans
+	}
+	out := startStream(c)
+	out.raw(`{"data":[`)
 	var (
-		cur      string
-		builder  *jaeger.TraceBuilder
-		traces   int
-		firstSpn bool
+		cur       string
+		builder   *jaeger.TraceBuilder
+		traces    int
+		firstSpan bool
 	)
 	closeTrace := func() error {
 		if builder == nil {
 			return nil
 		}
-		st.raw(`],"processes":`)
-		if err := st.value(builder.Processes()); err != nil {
+		out.raw(`],"processes":`)
+		if err := out.value(builder.Processes()); err != nil {
 			return err
 		}
-		st.raw(`,"warnings":null}`)
+		out.raw(`,"warnings":null}`)
 		return nil
 	}
-	err := s.rd.Spans(c.Request().Context(), ids, w, func(sp *api.Span) error {
+	for ; sp != nil && err == nil; sp, err = st.Next() {
 		if sp.TraceID != cur {
-			if err := closeTrace(); err != nil {
-				return err
+			if err = closeTrace(); err != nil {
+				break
 			}
 			if traces > 0 {
-				st.raw(",")
+				out.raw(",")
 			}
-			cur, builder, firstSpn = sp.TraceID, jaeger.NewTraceBuilder(), true
+			cur, builder, firstSpan = sp.TraceID, jaeger.NewTraceBuilder(), true
 			traces++
-			st.raw(`{"traceID":` + strconv.Quote(cur) + `,"spans":[`)
+			out.raw(`{"traceID":` + strconv.Quote(cur) + `,"spans":[`)
 		}
-		err := st.item(firstSpn, builder.Span(sp))
-		firstSpn = false
-		return err
-	})
+		err = out.item(firstSpan, builder.Span(sp))
+		firstSpan = false
+	}
 	if err == nil {
 		err = closeTrace()
 	}
 	if err != nil {
 		return s.abort(c, err)
 	}
-	st.raw(fmt.Sprintf(`],"total":%d,"limit":0,"offset":0,"errors":null}`, traces))
-	if err := st.end(); err != nil {
+	out.raw(fmt.Sprintf(`],"total":%d,"limit":0,"offset":0,"errors":null}`, traces))
+	if err := out.end(); err != nil {
 		return s.abort(c, err)
 	}
 	return nil
 }
+
+// errNoSpans reports a span query without results.
+var errNoSpans = errors.New("no spans")

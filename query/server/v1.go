@@ -67,14 +67,40 @@ func (s *Server) trace(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
+	// The spans query runs while the summary is computed: the summary
+	// decides between 404 and 200, and goes first in the body.
+	opened := make(chan openedSpans, 1)
+	go func() {
+		st, err := s.rd.OpenTraceSpans(ctx, id)
+		opened <- openedSpans{st, err}
+	}()
 	info, err := s.rd.Trace(ctx, id, hint)
+	spans := <-opened
+	if spans.st != nil {
+		defer spans.st.Close()
+	}
 	if errors.Is(err, reader.ErrNotFound) {
 		return notFound("trace %s not found", id)
 	}
 	if err != nil {
 		return err
 	}
-	return s.streamTrace(c, info)
+	if spans.err != nil {
+		return spans.err
+	}
+	if info.FromHint {
+		// The lookup table does not know the trace: read the hinted range.
+		if spans.st, err = s.rd.OpenSpans(ctx, []string{id}, info.Spans); err != nil {
+			return err
+		}
+		defer spans.st.Close()
+	}
+	return s.streamTrace(c, info, spans.st)
+}
+
+type openedSpans struct {
+	st  *reader.SpanStream
+	err error
 }
 
 func (s *Server) searchTraces(c echo.Context) error {

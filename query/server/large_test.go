@@ -1,0 +1,110 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/coldtrace/coldtrace/ingest/ingesttest"
+	"github.com/coldtrace/coldtrace/query/api"
+)
+
+// A trace of 50,000 spans is streamed: the response has no length
+// (chunked), every span arrives once, in start order.
+func TestLargeTraceIsStreamed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends 50,000 spans")
+	}
+	const spans = 50_000
+	s := ingesttest.Start(t)
+	ctx := context.Background()
+	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(s.GRPCAddr), otlptracegrpc.WithInsecure())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := sdktrace.NewTracerProvider(
+		sdktrace.WithBatcher(exp, sdktrace.WithMaxQueueSize(spans), sdktrace.WithMaxExportBatchSize(5000), sdktrace.WithBatchTimeout(time.Hour)),
+		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "big"))))
+	tr := tp.Tracer("big")
+	base := time.Now().Add(-10 * time.Minute)
+	rctx, root := tr.Start(ctx, "root", trace.WithTimestamp(base))
+	for i := 1; i < spans; i++ {
+		st := base.Add(time.Duration(i) * time.Millisecond)
+		_, sp := tr.Start(rctx, "child", trace.WithTimestamp(st), trace.WithAttributes(attribute.Int("i", i)))
+		sp.End(trace.WithTimestamp(st.Add(time.Millisecond)))
+	}
+	root.End(trace.WithTimestamp(base.Add(spans * time.Millisecond)))
+	if err := tp.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	id := root.SpanContext().TraceID().String()
+
+	ts := apiServer(t, s)
+	res, err := ts.Client().Get(ts.URL + "/api/v1/traces/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK || res.ContentLength != -1 {
+		t.Fatalf("status %d, content length %d: want 200, streamed", res.StatusCode, res.ContentLength)
+	}
+	// Decode token by token, as a streaming client would.
+	dec := json.NewDecoder(res.Body)
+	var (
+		got     api.Trace
+		count   int
+		lastTs  int64
+		summary api.TraceSummary
+	)
+	expect := func(want json.Delim) {
+		tok, err := dec.Token()
+		if err != nil || tok != want {
+			t.Fatalf("token %v %v, want %v", tok, err, want)
+		}
+	}
+	expect('{')
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch key {
+		case "traceId":
+			if err := dec.Decode(&got.TraceID); err != nil {
+				t.Fatal(err)
+			}
+		case "summary":
+			if err := dec.Decode(&summary); err != nil {
+				t.Fatal(err)
+			}
+		case "spans":
+			expect('[')
+			for dec.More() {
+				var sp api.Span
+				if err := dec.Decode(&sp); err != nil {
+					t.Fatalf("span %d: %v", count, err)
+				}
+				if sp.StartTimeUnixNano < lastTs || sp.TraceID != id {
+					t.Fatalf("span %d out of order or of another trace", count)
+				}
+				lastTs = sp.StartTimeUnixNano
+				count++
+			}
+			expect(']')
+		default:
+			t.Fatalf("unexpected key %v", key)
+		}
+	}
+	expect('}')
+	if got.TraceID != id || count != spans || summary.SpanCount != spans || summary.RootOperation != "root" {
+		t.Errorf("trace %s: %d spans, summary %+v", got.TraceID, count, summary)
+	}
+}

@@ -1,0 +1,131 @@
+package server_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/coldtrace/coldtrace/ingest/schema"
+	"github.com/coldtrace/coldtrace/query/reader"
+	"github.com/coldtrace/coldtrace/query/server"
+)
+
+// offlineServer is a server whose storage is never reached: enough for
+// routing, parameter validation and the UI.
+func offlineServer(t *testing.T, ui http.Handler) *server.Server {
+	t.Helper()
+	cfg := server.DefaultConfig()
+	cfg.UI = ui
+	srv, err := server.New(cfg, reader.New(nil, schema.Options{Database: "none"}, reader.DefaultPrices()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+// The OpenAPI document describes exactly the registered routes.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	doc, _ := openAPI(t)
+	var documented []string
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			documented = append(documented, method+" "+path)
+		}
+	}
+	registered := offlineServer(t, nil).Routes()
+	sort.Strings(documented)
+	sort.Strings(registered)
+	if strings.Join(documented, "\n") != strings.Join(registered, "\n") {
+		t.Errorf("openapi.json paths:\n%s\n\nregistered routes:\n%s", strings.Join(documented, "\n"), strings.Join(registered, "\n"))
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, mutate := range []func(*server.Config){
+		func(c *server.Config) { c.DefaultWindow = 0 },
+		func(c *server.Config) { c.MaxWindow = c.DefaultWindow / 2 },
+		func(c *server.Config) { c.QueryTimeout = 0 },
+		func(c *server.Config) { c.MaxLimit = 0 },
+	} {
+		cfg := server.DefaultConfig()
+		mutate(&cfg)
+		if cfg.Validate() == nil {
+			t.Errorf("%+v validated", cfg)
+		}
+	}
+	if err := server.DefaultConfig().Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestUIFallback(t *testing.T) {
+	files := fstest.MapFS{
+		"index.html":    {Data: []byte("<html>index</html>")},
+		"assets/app.js": {Data: []byte("console.log(1)")},
+	}
+	ts := httptest.NewServer(offlineServer(t, http.FileServerFS(files)))
+	defer ts.Close()
+	for path, want := range map[string]string{
+		"/":                "<html>index</html>",
+		"/assets/app.js":   "console.log(1)",
+		"/traces/abc":      "<html>index</html>", // a client-side route
+		"/functions/x/y/z": "<html>index</html>",
+	} {
+		res, err := ts.Client().Get(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || string(body) != want {
+			t.Errorf("%s: %d %q, want %q", path, res.StatusCode, body, want)
+		}
+	}
+	for _, path := range []string{"/assets/missing.js", "/api/v1/nope", "/api/nope/deeper"} {
+		res, err := ts.Client().Get(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %d %s", path, res.StatusCode, body)
+		}
+		if strings.HasPrefix(path, "/api/") && !strings.Contains(string(body), `"not_found"`) {
+			t.Errorf("%s: body %s is not the JSON error", path, body)
+		}
+	}
+	// Without a UI every non-API path is a 404.
+	bare := httptest.NewServer(offlineServer(t, nil))
+	defer bare.Close()
+	res, err := bare.Client().Get(bare.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("/ without a UI: %d", res.StatusCode)
+	}
+}
+
+// Bad parameters are refused before storage is asked anything.
+func TestParametersRefusedOffline(t *testing.T) {
+	ts := httptest.NewServer(offlineServer(t, nil))
+	defer ts.Close()
+	for _, path := range []string{
+		"/api/v1/traces?start=now-1h&end=now-2h",
+		"/api/v1/traces/zz",
+		"/api/v1/functions?unknown=1",
+		"/api/traces?limit=5000&service=x",
+		"/api/dependencies?endTs=soon",
+	} {
+		r := get(t, ts, path)
+		if r.status != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", path, r.status, r.body)
+		}
+	}
+}
