@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
@@ -64,7 +65,7 @@ func (r *Receiver) exportGRPC(ctx context.Context, in *rawMessage) (*rawMessage,
 	req := ptraceotlp.NewExportRequest()
 	if err := req.UnmarshalProto(in.b); err != nil {
 		r.stats.RequestsMalformed.Add(1)
-		return nil, status.Errorf(codes.InvalidArgument, "malformed OTLP protobuf ExportTraceServiceRequest: %v", err)
+		return nil, status.Error(codes.InvalidArgument, strings.ToValidUTF8("malformed OTLP protobuf ExportTraceServiceRequest: "+err.Error(), "\uFFFD"))
 	}
 	resp, err := r.export(ctx, req)
 	if err != nil {

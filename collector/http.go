@@ -160,7 +160,9 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, i
 // writeHTTPError answers with a google.rpc.Status, as OTLP/HTTP specifies,
 // in the request's encoding.
 func writeHTTPError(w http.ResponseWriter, ct string, httpStatus int, code codes.Code, msg string) {
-	st := &spb.Status{Code: int32(code), Message: msg}
+	// Messages quote the sender's input, which may not be UTF-8; protobuf
+	// strings must be.
+	st := &spb.Status{Code: int32(code), Message: strings.ToValidUTF8(msg, "\uFFFD")}
 	var b []byte
 	if ct == contentTypeJSON {
 		b, _ = protojson.Marshal(st)
