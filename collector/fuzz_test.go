@@ -24,7 +24,7 @@ const seedJSON = `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.n
 
 // fuzzReceiver decodes requests and checks what reaches the consumer is
 // well formed.
-func fuzzReceiver(t *testing.T) http.Handler {
+func fuzzReceiver(t testing.TB) http.Handler {
 	r, err := New(Config{HTTPAddr: "127.0.0.1:0", MaxRequestBytes: 1 << 20}, consumer.TracesFunc(func(_ context.Context, td ptrace.Traces) error {
 		_ = td.SpanCount()
 		return nil
@@ -39,8 +39,8 @@ func fuzzHTTP(f *testing.F, contentType string, seeds ...[]byte) {
 	for _, s := range seeds {
 		f.Add(s)
 	}
+	h := fuzzReceiver(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		h := fuzzReceiver(t)
 		req := httptest.NewRequest(http.MethodPost, TracesPath, bytes.NewReader(body))
 		req.Header.Set("Content-Type", contentType)
 		w := httptest.NewRecorder()
