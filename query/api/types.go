@@ -124,7 +124,8 @@ const (
 )
 
 // Trace is the body of GET /api/v1/traces/{traceId}. The server streams
-// it: summary first, then spans in start-time order as they are read.
+// it: spans in start-time order as they are read, then the summary,
+// computed as they pass.
 type Trace struct {
 	TraceID string       `json:"traceId"`
 	Summary TraceSummary `json:"summary"`

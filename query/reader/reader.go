@@ -6,7 +6,6 @@ package reader
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -53,9 +52,6 @@ type Window struct {
 
 // API returns the window as the API reports it.
 func (w Window) API() api.Window { return api.NewWindow(w.Start, w.End) }
-
-// ErrNotFound reports that the thing asked for does not exist.
-var ErrNotFound = errors.New("not found")
 
 // ns is the SQL expression for the instant bound as @name in unix
 // nanoseconds: clickhouse-go binds a time.Time with second precision.

@@ -219,7 +219,7 @@ GROUP BY TraceId`
 	err := r.each(ctx, "trace summaries", sql, []driver.NamedValue{clickhouse.Named("ids", clickhouse.GroupSet{Value: anySlice(ids)})},
 		func(rows driver.Rows) error {
 			s, err := r.scanSummary(rows)
-			byID[s.TraceID] = s.TraceSummary
+			byID[s.TraceID] = s
 			return err
 		})
 	if err != nil {

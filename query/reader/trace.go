@@ -3,6 +3,7 @@ package reader
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -19,7 +20,6 @@ const summaryColumns = `
     argMin(ServiceName, (ParentSpanId != '', Timestamp)),
     argMin(SpanName, (ParentSpanId != '', Timestamp)),
     min(toUnixTimestamp64Nano(Timestamp)),
-    max(toUnixTimestamp64Nano(Timestamp)),
     max(toUnixTimestamp64Nano(Timestamp) + toInt64(Duration)),
     count(),
     countIf(StatusCode = 'Error' OR ErrorType != ''),
@@ -29,15 +29,9 @@ const summaryColumns = `
     sumIf(BilledDurationMs * MemoryLimitBytes, IsInvocation) / 1073741824000,
     countIf(IsInvocation AND ErrorType != 'throttled')`
 
-// summaryRow is one row of summaryColumns.
-type summaryRow struct {
-	api.TraceSummary
-	lastStartNs int64
-}
-
-func (r *Reader) scanSummary(rows driver.Rows) (summaryRow, error) {
+func (r *Reader) scanSummary(rows driver.Rows) (api.TraceSummary, error) {
 	var (
-		s                  summaryRow
+		s                  api.TraceSummary
 		endNs              int64
 		gbSeconds          float64
 		invocations        uint64
@@ -46,7 +40,7 @@ func (r *Reader) scanSummary(rows driver.Rows) (summaryRow, error) {
 		spanCount, errored uint64
 		cold               bool
 	)
-	if err := rows.Scan(&s.TraceID, &rootSvc, &rootOp, &s.StartTimeUnixNano, &s.lastStartNs, &endNs,
+	if err := rows.Scan(&s.TraceID, &rootSvc, &rootOp, &s.StartTimeUnixNano, &endNs,
 		&spanCount, &errored, &cold, &errorTypes, &svcs, &gbSeconds, &invocations); err != nil {
 		return s, err
 	}
@@ -70,40 +64,6 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// TraceInfo is what a trace lookup found: the summary and the exact range
-// of span start times to read the spans from.
-type TraceInfo struct {
-	Summary api.TraceSummary
-	Spans   Window
-	// FromHint is true when the lookup table did not know the trace and
-	// it was found in the hinted window.
-	FromHint bool
-}
-
-// Trace finds a trace's time range in the trace-id lookup table and
-// summarises it. When the lookup table does not know the id, hint (if
-// given) is searched instead. It returns ErrNotFound for an unknown id.
-func (r *Reader) Trace(ctx context.Context, traceID string, hint *Window) (*TraceInfo, error) {
-	sql := strings.ReplaceAll(lookupWindow, "{lookup}", r.traceTimes) + `
-SELECT ` + summaryColumns + `
-FROM ` + r.spans + `
-WHERE TenantId = @tenant AND TraceId = @id AND Timestamp >= w.1 AND Timestamp < w.2
-GROUP BY TraceId`
-	info, err := r.traceSummary(ctx, sql, clickhouse.Named("id", traceID))
-	if err != ErrNotFound || hint == nil {
-		return info, err
-	}
-	sql = `SELECT ` + summaryColumns + `
-FROM ` + r.spans + `
-WHERE TenantId = @tenant AND TraceId = @id AND ` + inWindow + `
-GROUP BY TraceId`
-	info, err = r.traceSummary(ctx, sql, append(windowArgs(*hint), clickhouse.Named("id", traceID))...)
-	if info != nil {
-		info.FromHint = true
-	}
-	return info, err
-}
-
 // lookupWindow binds w to the range of span starts the trace-id lookup
 // table knows for @id ({lookup} is its name). Its Start and End are whole
 // seconds of span starts: the spans lie in [Start, End+1s). The scalar
@@ -112,25 +72,6 @@ GROUP BY TraceId`
 // ClickHouse 26.5 compares DateTime64(9) with a DateTime from a scalar
 // subquery wrongly.
 const lookupWindow = `WITH (SELECT (toDateTime64(min(Start), 9), toDateTime64(max(End) + 1, 9)) FROM {lookup} WHERE TraceId = @id) AS w`
-
-func (r *Reader) traceSummary(ctx context.Context, sql string, args ...driver.NamedValue) (*TraceInfo, error) {
-	var info *TraceInfo
-	err := r.each(ctx, "trace summary", sql, args, func(rows driver.Rows) error {
-		s, err := r.scanSummary(rows)
-		if err != nil {
-			return err
-		}
-		info = &TraceInfo{Summary: s.TraceSummary, Spans: Window{Start: s.StartTime, End: unixNano(s.lastStartNs + 1)}}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if info == nil {
-		return nil, ErrNotFound
-	}
-	return info, nil
-}
 
 // spanColumns are read by scanSpan, in order.
 const spanColumns = `
@@ -156,6 +97,7 @@ type SpanStream struct {
 	span  api.Span
 	trace string
 	first int64
+	sum   summaryAcc
 }
 
 // Next decodes the next span; nil at the end.
@@ -171,9 +113,81 @@ func (s *SpanStream) Next() (*api.Span, error) {
 	}
 	if s.sc.traceID != s.trace {
 		s.trace, s.first = s.sc.traceID, s.sc.startNs
+		s.sum = summaryAcc{}
 	}
 	s.r.fill(&s.span, &s.sc, s.first)
+	s.sum.add(&s.sc)
 	return &s.span, nil
+}
+
+// Summary summarises the spans of the current trace read so far; after
+// the last span of a single-trace stream, the whole trace (the same
+// summary as search's, computed as the spans pass).
+func (s *SpanStream) Summary() api.TraceSummary { return s.sum.summary(s.r) }
+
+// summaryAcc accumulates a trace summary span by span, by the rules of
+// summaryColumns. Spans come in start order.
+type summaryAcc struct {
+	traceID          string
+	root             [2]string
+	rootFound        bool
+	startNs, endNs   int64
+	spans, errors    uint64
+	cold             bool
+	errorTypes, svcs map[string]bool
+	gbSeconds        float64
+	invocations      uint64
+}
+
+func (a *summaryAcc) add(s *spanScan) {
+	if a.spans == 0 {
+		a.traceID, a.startNs, a.root = s.traceID, s.startNs, [2]string{s.service, s.name}
+		a.errorTypes, a.svcs = map[string]bool{}, map[string]bool{}
+	}
+	if !a.rootFound && s.parentID == "" {
+		a.root, a.rootFound = [2]string{s.service, s.name}, true
+	}
+	a.spans++
+	a.endNs = max(a.endNs, s.startNs+int64(s.duration))
+	if s.statusCode == "Error" || s.errorType != "" {
+		a.errors++
+	}
+	if s.errorType != "" {
+		a.errorTypes[s.errorType] = true
+	}
+	a.cold = a.cold || s.coldStart
+	a.svcs[s.service] = true
+	if s.invocation {
+		a.gbSeconds += float64(s.billedMs*s.memoryLimit) / gbSecondsDivisor
+		if s.errorType != "throttled" {
+			a.invocations++
+		}
+	}
+}
+
+func (a *summaryAcc) summary(r *Reader) api.TraceSummary {
+	sum := api.TraceSummary{
+		TraceID: a.traceID, RootService: a.root[0], RootOperation: a.root[1],
+		StartTimeUnixNano: a.startNs, StartTime: unixNano(a.startNs),
+		SpanCount: a.spans, ErrorCount: a.errors, ColdStart: a.cold,
+		ErrorTypes: sortedSet(a.errorTypes), Services: sortedSet(a.svcs),
+	}
+	if a.endNs > a.startNs {
+		sum.DurationNano = uint64(a.endNs - a.startNs)
+	}
+	if a.invocations > 0 || a.gbSeconds > 0 {
+		sum.CostUSD = r.cost(a.gbSeconds, a.invocations).TotalUSD
+	}
+	return sum
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Each hands every remaining span to fn.

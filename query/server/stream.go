@@ -10,7 +10,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/coldtrace/coldtrace/query/api"
 	"github.com/coldtrace/coldtrace/query/jaeger"
 	"github.com/coldtrace/coldtrace/query/reader"
 )
@@ -66,24 +65,32 @@ func (s *Server) abort(c echo.Context, err error) error {
 	panic(http.ErrAbortHandler)
 }
 
-// streamTrace writes an api.Trace: summary first, then each span of st.
-func (s *Server) streamTrace(c echo.Context, info *reader.TraceInfo, st *reader.SpanStream) error {
-	out := startStream(c)
-	out.raw(`{"traceId":` + strconv.Quote(info.Summary.TraceID) + `,"summary":`)
-	if err := out.value(info.Summary); err != nil {
-		return s.abort(c, err)
-	}
-	out.raw(`,"spans":[`)
-	first := true
-	err := st.Each(func(sp *api.Span) error {
-		err := out.item(first, sp)
-		first = false
+// streamTrace writes the one trace of st as an api.Trace: each span as
+// it is read, then the summary, computed as the spans pass (one query,
+// whatever the trace's size). The response begins with the first span:
+// without any, it is errNoSpans and nothing is written.
+func (s *Server) streamTrace(c echo.Context, st *reader.SpanStream) error {
+	sp, err := st.Next()
+	if err != nil {
 		return err
-	})
+	}
+	if sp == nil {
+		return errNoSpans
+	}
+	out := startStream(c)
+	out.raw(`{"traceId":` + strconv.Quote(sp.TraceID) + `,"spans":[`)
+	for first := true; sp != nil && err == nil; sp, err = st.Next() {
+		err = out.item(first, sp)
+		first = false
+	}
 	if err != nil {
 		return s.abort(c, err)
 	}
-	out.raw("]}")
+	out.raw(`],"summary":`)
+	if err := out.value(st.Summary()); err != nil {
+		return s.abort(c, err)
+	}
+	out.raw("}")
 	if err := out.end(); err != nil {
 		return s.abort(c, err)
 	}

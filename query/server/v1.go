@@ -67,40 +67,24 @@ func (s *Server) trace(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	// The spans query runs while the summary is computed: the summary
-	// decides between 404 and 200, and goes first in the body.
-	opened := make(chan openedSpans, 1)
-	go func() {
-		st, err := s.rd.OpenTraceSpans(ctx, id)
-		opened <- openedSpans{st, err}
-	}()
-	info, err := s.rd.Trace(ctx, id, hint)
-	spans := <-opened
-	if spans.st != nil {
-		defer spans.st.Close()
-	}
-	if errors.Is(err, reader.ErrNotFound) {
-		return notFound("trace %s not found", id)
-	}
+	st, err := s.rd.OpenTraceSpans(ctx, id)
 	if err != nil {
 		return err
 	}
-	if spans.err != nil {
-		return spans.err
-	}
-	if info.FromHint {
+	defer st.Close()
+	err = s.streamTrace(c, st)
+	if errors.Is(err, errNoSpans) && hint != nil {
 		// The lookup table does not know the trace: read the hinted range.
-		if spans.st, err = s.rd.OpenSpans(ctx, []string{id}, info.Spans); err != nil {
+		if st, err = s.rd.OpenSpans(ctx, []string{id}, *hint); err != nil {
 			return err
 		}
-		defer spans.st.Close()
+		defer st.Close()
+		err = s.streamTrace(c, st)
 	}
-	return s.streamTrace(c, info, spans.st)
-}
-
-type openedSpans struct {
-	st  *reader.SpanStream
-	err error
+	if errors.Is(err, errNoSpans) {
+		return notFound("trace %s not found", id)
+	}
+	return err
 }
 
 func (s *Server) searchTraces(c echo.Context) error {
