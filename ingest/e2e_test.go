@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"sort"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/coldtrace/coldtrace/ingest/ingesttest"
 	"github.com/coldtrace/coldtrace/ingest/schema"
+	"github.com/coldtrace/coldtrace/internal/chtest"
 )
 
 // storedSpan is one otel_traces row as read back.
@@ -242,4 +244,20 @@ func sortedMap(m map[string]string) string {
 		out += k + "=" + m[k] + ";"
 	}
 	return out
+}
+
+// TestServerDSN runs the round trip against a ClickHouse server
+// (native or HTTP DSN) when COLDTRACE_TEST_CLICKHOUSE_DSN names one; the
+// whole suite then uses that server instead of the embedded engine.
+func TestServerDSN(t *testing.T) {
+	if os.Getenv(chtest.DSNEnv) == "" {
+		t.Skipf("set %s (e.g. clickhouse://default@127.0.0.1:9000 or http://127.0.0.1:8123) to run the suite against a ClickHouse server", chtest.DSNEnv)
+	}
+	s := ingesttest.Start(t, ingesttest.Options{Spool: true})
+	if s.Client.Embedded() {
+		t.Fatal("a server DSN was given but the embedded engine is in use")
+	}
+	for name, exp := range exporters(t, s) {
+		t.Run(name, func(t *testing.T) { roundTrip(t, s, exp, name) })
+	}
 }

@@ -424,3 +424,35 @@ func TestOverloadSDKRetriesDeliverEverything(t *testing.T) {
 	_, m := httpGetQuiet("http://" + adminAddr + "/metrics")
 	t.Logf("receiver after recovery:\n%s", grepLines(m, "coldtrace_receiver"))
 }
+
+// TestSIGTERMDrains stops a collector with SIGTERM under load: it must
+// exit cleanly within its shutdown timeout with every acknowledged span
+// stored in ClickHouse (nothing left for the next start).
+func TestSIGTERMDrains(t *testing.T) {
+	engineDir, chAddr := t.TempDir(), freeAddr(t)
+	engine(t, engineDir, chAddr)
+	grpcAddr, adminAddr := freeAddr(t), freeAddr(t)
+	coll := start(t, nil, "collector", "--clickhouse", "http://"+chAddr, "--data-dir", t.TempDir(),
+		"--otlp-grpc-addr", grpcAddr, "--otlp-http-addr", freeAddr(t), "--admin-addr", adminAddr, "--shutdown-timeout", "30s")
+	waitHTTP(t, coll, "http://"+adminAddr+"/readyz")
+	load := newLoad(grpcAddr, 4)
+	load.start(4)
+	time.Sleep(3 * time.Second)
+	sent := time.Now()
+	if err := coll.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- coll.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("collector exited with %v after SIGTERM", err)
+		}
+	case <-time.After(45 * time.Second):
+		t.Fatal("collector did not exit within 45 s of SIGTERM")
+	}
+	t.Logf("collector exited %v after SIGTERM", time.Since(sent).Round(time.Millisecond))
+	load.halt()
+	verifyExactlyOnce(t, chAddr, "coldtrace", load)
+}
