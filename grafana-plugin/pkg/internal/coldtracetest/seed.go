@@ -74,7 +74,7 @@ type Expected struct {
 
 // Dataset describes the spans Seed sent.
 type Dataset struct {
-	// Base is the start of the data set, on a whole minute; every span
+	// Base is the start of the data set, on a 10-minute boundary; every span
 	// lies in [Base, Base+6m).
 	Base time.Time
 	// From and To bound the data set with a margin: a query window that
@@ -91,6 +91,8 @@ type Dataset struct {
 	Functions map[string]Expected
 	// Spans is the number of spans sent.
 	Spans int
+	// TraceSpans is the number of spans of each trace.
+	TraceSpans map[string]int
 }
 
 // TraceID is the id of the k-th invocation's trace.
@@ -99,16 +101,29 @@ func TraceID(k int) string { return fmt.Sprintf("c01d7ace%024x", k+1) }
 func spanID(k, j int) string { return fmt.Sprintf("%02x%014x", j+1, k+1) }
 
 // Seed sends the data set to Coldtrace's OTLP/gRPC receiver with the
-// OpenTelemetry SDK's exporter, then waits until the API reports every
-// span stored: Coldtrace acknowledges spans once they are safe in its
-// spool, and stores them in ClickHouse shortly after. Timestamps are
-// recent, inside the retention.
+// OpenTelemetry SDK's exporter, then waits until the API serves all of it.
+// Coldtrace acknowledges spans once they are safe in its spool and stores
+// them shortly after; the span table, the trace-id lookup and the function
+// rollup are filled one after the other, so each is waited for.
+// Timestamps are recent, inside the retention.
 func (s *Server) Seed(ctx context.Context) (Dataset, error) {
 	ds, err := send(ctx, s.OTLPGRPCAddr)
 	if err != nil {
 		return ds, err
 	}
-	return ds, s.waitStored(ctx, uint64(ds.Spans))
+	if err := s.waitStored(ctx, uint64(ds.Spans)); err != nil {
+		return ds, err
+	}
+	for id, n := range ds.TraceSpans {
+		if err := s.waitTrace(ctx, id, n); err != nil {
+			return ds, err
+		}
+	}
+	invocations := 0
+	for _, e := range ds.Functions {
+		invocations += e.Invocations
+	}
+	return ds, s.waitInvocations(ctx, ds.From, ds.To, invocations)
 }
 
 func send(ctx context.Context, otlpGRPCAddr string) (Dataset, error) {
@@ -118,11 +133,13 @@ func send(ctx context.Context, otlpGRPCAddr string) (Dataset, error) {
 	ds := Dataset{
 		Base: base, From: base.Add(-5 * time.Minute), To: base.Add(15 * time.Minute),
 		GoldenTraceID: TraceID(0), TimeoutTraceID: TraceID(2),
-		Functions: map[string]Expected{},
+		Functions: map[string]Expected{}, TraceSpans: map[string]int{},
 	}
 	var spans tracetest.SpanStubs
 	for k, inv := range invocations {
-		spans = append(spans, inv.spans(k, base)...)
+		trace := inv.spans(k, base)
+		spans = append(spans, trace...)
+		ds.TraceSpans[TraceID(k)] = len(trace)
 		e := ds.Functions[inv.fn.Name]
 		e.Invocations++
 		if inv.cold {
@@ -321,5 +338,8 @@ func (s *Server) SendLargeTrace(ctx context.Context, n int, traceID string) erro
 			return fmt.Errorf("exporting spans: %w", err)
 		}
 	}
-	return s.waitStored(ctx, before+uint64(n))
+	if err := s.waitStored(ctx, before+uint64(n)); err != nil {
+		return err
+	}
+	return s.waitTrace(ctx, traceID, n)
 }

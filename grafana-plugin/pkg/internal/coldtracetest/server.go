@@ -186,44 +186,94 @@ func (s *Server) waitReady(ctx context.Context) error {
 	}
 }
 
-// spanCount is the number of spans the status endpoint reports.
-func (s *Server) spanCount(ctx context.Context) (uint64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/api/v1/status", nil)
+// getJSON decodes GET /api/v1<path> into out; a non-200 answer is an
+// error.
+func (s *Server) getJSON(ctx context.Context, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/api/v1"+path, nil)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// spanCount is the number of spans the status endpoint reports.
+func (s *Server) spanCount(ctx context.Context) (uint64, error) {
 	var st struct {
 		SpanCount uint64 `json:"spanCount"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return 0, fmt.Errorf("status: %w", err)
-	}
-	return st.SpanCount, nil
+	err := s.getJSON(ctx, "/status", &st)
+	return st.SpanCount, err
 }
 
-// waitStored polls the status endpoint until it counts at least n spans.
-func (s *Server) waitStored(ctx context.Context, n uint64) error {
+// waitFor polls check until it reports done, for at most startTimeout;
+// check's last word says what was missing.
+func waitFor(ctx context.Context, what string, check func(context.Context) (done bool, state string)) error {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	var seen uint64
 	for {
-		if c, err := s.spanCount(ctx); err == nil {
-			seen = c
-			if seen >= n {
-				return nil
-			}
+		done, state := check(ctx)
+		if done {
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("coldtrace stored %d of %d spans within %s", seen, n, startTimeout)
+			return fmt.Errorf("waiting for %s: %s after %s", what, state, startTimeout)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// waitStored waits until the status endpoint counts at least n spans.
+func (s *Server) waitStored(ctx context.Context, n uint64) error {
+	return waitFor(ctx, fmt.Sprintf("%d spans", n), func(ctx context.Context) (bool, string) {
+		c, err := s.spanCount(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		return c >= n, fmt.Sprintf("%d stored", c)
+	})
+}
+
+// waitTrace waits until the trace endpoint returns n spans of a trace.
+func (s *Server) waitTrace(ctx context.Context, traceID string, n int) error {
+	return waitFor(ctx, fmt.Sprintf("trace %s with %d spans", traceID, n), func(ctx context.Context) (bool, string) {
+		var t struct {
+			Spans []json.RawMessage `json:"spans"`
+		}
+		if err := s.getJSON(ctx, "/traces/"+traceID, &t); err != nil {
+			return false, err.Error()
+		}
+		return len(t.Spans) == n, fmt.Sprintf("%d spans returned", len(t.Spans))
+	})
+}
+
+// waitInvocations waits until the function rollup counts n invocations in
+// [from, to).
+func (s *Server) waitInvocations(ctx context.Context, from, to time.Time, n int) error {
+	path := fmt.Sprintf("/functions?start=%d&end=%d", from.UnixNano(), to.UnixNano())
+	return waitFor(ctx, fmt.Sprintf("%d invocations in the rollup", n), func(ctx context.Context) (bool, string) {
+		var fs struct {
+			Functions []struct {
+				Invocations, Throttles int
+			} `json:"functions"`
+		}
+		if err := s.getJSON(ctx, path, &fs); err != nil {
+			return false, err.Error()
+		}
+		total := 0
+		for _, f := range fs.Functions {
+			total += f.Invocations + f.Throttles
+		}
+		return total == n, fmt.Sprintf("%d counted", total)
+	})
 }
 
 // Log is what the process has written so far.
