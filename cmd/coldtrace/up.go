@@ -54,6 +54,7 @@ func runUp(ctx context.Context, o *upOptions, log *slog.Logger) error {
 	}
 	o.admin.security = &o.security
 	o.query.security = &o.security
+	o.runtime.security = &o.security
 	client, err := o.storage.open(ctx, log)
 	if err != nil {
 		return err
