@@ -46,6 +46,7 @@ type storageOptions struct {
 	dataDir    string
 	dsn        string
 	database   string
+	cluster    string
 	httpAddr   string
 	retention  time.Duration
 	maxConns   int
@@ -56,6 +57,7 @@ func (o *storageOptions) register(fs *pflag.FlagSet, defaultDSN string) {
 	fs.StringVar(&o.dataDir, "data-dir", "./data", "directory for the embedded ClickHouse files, the function registry and the spool")
 	fs.StringVar(&o.dsn, "clickhouse", defaultDSN, `ClickHouse to use: "embedded" (in-process engine, needs libchdb) or a server DSN such as clickhouse://user:pass@host:9000 or http://host:8123`)
 	fs.StringVar(&o.database, "clickhouse-database", "coldtrace", "ClickHouse database holding Coldtrace's tables")
+	fs.StringVar(&o.cluster, "clickhouse-cluster", "", "ClickHouse cluster (remote_servers name) to create the schema on: ON CLUSTER DDL, Replicated tables and Distributed tables sharded by trace id; see docs/scaling.md")
 	fs.DurationVar(&o.retention, "retention", 7*24*time.Hour, "how long spans and rollups are kept (ClickHouse TTL)")
 	fs.IntVar(&o.maxConns, "clickhouse-max-conns", 8, "maximum concurrent ClickHouse statements")
 	if o.allowLocal {
@@ -68,7 +70,7 @@ func (o *storageOptions) clientConfig() chclient.Config {
 }
 
 func (o *storageOptions) schemaOptions() schema.Options {
-	return schema.Options{Database: o.database, Retention: o.retention}
+	return schema.Options{Database: o.database, Cluster: o.cluster, Retention: o.retention}
 }
 
 func (o *storageOptions) validate() error {
@@ -77,6 +79,9 @@ func (o *storageOptions) validate() error {
 	}
 	if o.dsn == chclient.Embedded && !o.allowLocal {
 		return fmt.Errorf("--clickhouse: this role runs stateless against a ClickHouse server; give a DSN (the embedded engine is for 'coldtrace up')")
+	}
+	if o.cluster != "" && o.dsn == chclient.Embedded {
+		return fmt.Errorf("--clickhouse-cluster needs a ClickHouse server DSN: the embedded engine is a single node")
 	}
 	if o.httpAddr != "" && o.dsn != chclient.Embedded {
 		return fmt.Errorf("--clickhouse-http-addr only applies to the embedded engine")

@@ -22,7 +22,12 @@ type Options struct {
 	Retention time.Duration
 }
 
-var identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var (
+	identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// Cluster names come from the servers' remote_servers section, where
+	// dashes are common; they are always quoted in the DDL.
+	clusterRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+)
 
 // Validate reports invalid options.
 func (o Options) Validate() error {
@@ -30,7 +35,7 @@ func (o Options) Validate() error {
 	if !identRe.MatchString(o.Database) {
 		errs = append(errs, fmt.Errorf("schema: invalid database name %q", o.Database))
 	}
-	if o.Cluster != "" && !identRe.MatchString(o.Cluster) {
+	if o.Cluster != "" && !clusterRe.MatchString(o.Cluster) {
 		errs = append(errs, fmt.Errorf("schema: invalid cluster name %q", o.Cluster))
 	}
 	if o.Retention < time.Hour {
@@ -75,12 +80,16 @@ func (d tmplData) Engine(kind, table string) string {
 func (d tmplData) Store(name string) string { return d.storageTable(name) }
 
 // Distributed renders the Distributed table that fronts a *_local table
-// on a cluster, or nothing on a single node.
+// on a cluster, or nothing on a single node. Unless the client asks for
+// distributed_foreground_insert, an insert returns once the receiving
+// node has queued the rows for their shards on its own disk: the fsync
+// settings keep that queue across a power loss, since the spool forgets
+// a batch as soon as the insert returns.
 func (d tmplData) Distributed(name, shardKey string) string {
 	if d.Cluster == "" {
 		return ""
 	}
-	return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s %s AS %s ENGINE = Distributed(`%s`, `%s`, `%s`, %s)",
+	return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s %s AS %s ENGINE = Distributed(`%s`, `%s`, `%s`, %s) SETTINGS fsync_after_insert = 1, fsync_directories = 1",
 		d.Table(name), d.OnCluster(), d.storageTable(name), d.Cluster, d.Database, name+"_local", shardKey)
 }
 

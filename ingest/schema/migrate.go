@@ -15,6 +15,42 @@ func (m Migration) Statements(o Options) ([]string, error) {
 	return render(o, m.SQL)
 }
 
+// DDL is every statement Migrate runs on an empty database, in order
+// (without the TTL changes it makes when --retention changes later): what
+// an operator reviews before pointing Coldtrace at a cluster.
+func DDL(o Options) ([]string, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	stmts := setupStatements(o)
+	for _, m := range Migrations {
+		ms, err := m.Statements(o)
+		if err != nil {
+			return nil, fmt.Errorf("render migration %d: %w", m.Version, err)
+		}
+		stmts = append(stmts, ms...)
+	}
+	return stmts, nil
+}
+
+// setupStatements create the database and the migration history.
+func setupStatements(o Options) []string {
+	d := tmplData{Options: o}
+	engine := "ReplacingMergeTree()"
+	if o.Cluster != "" {
+		// One history for the whole cluster: every node of every shard is
+		// a replica of it. Replica names need only be unique within a
+		// shard, so the shard is part of this table's replica name.
+		engine = fmt.Sprintf("ReplicatedReplacingMergeTree('/clickhouse/tables/all/%s/%s', '{shard}-{replica}')", o.Database, MigrationsTable)
+	}
+	return []string{
+		fmt.Sprintf("CREATE DATABASE IF NOT EXISTS `%s` %s", o.Database, d.OnCluster()),
+		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s %s (
+    Version UInt32, Description String, AppliedAt DateTime64(3)
+) ENGINE = %s ORDER BY Version`, o.Table(MigrationsTable), d.OnCluster(), engine),
+	}
+}
+
 // Migrate brings the database to the newest schema version, records each
 // applied migration in MigrationsTable, and sets the retention TTL. It is
 // safe to run on every start and from several processes at once: every
@@ -26,19 +62,10 @@ func Migrate(ctx context.Context, conn driver.Conn, o Options, log *slog.Logger)
 	if log == nil {
 		log = slog.Default()
 	}
-	d := tmplData{Options: o}
-	if err := conn.Exec(ctx, fmt.Sprintf("CREATE DATABASE IF NOT EXISTS `%s` %s", o.Database, d.OnCluster())); err != nil {
-		return fmt.Errorf("create database %s: %w", o.Database, err)
-	}
-	engine := "ReplacingMergeTree()"
-	if o.Cluster != "" {
-		// Every node shares one migration history.
-		engine = fmt.Sprintf("ReplicatedReplacingMergeTree('/clickhouse/tables/all/%s/%s', '{replica}')", o.Database, MigrationsTable)
-	}
-	if err := conn.Exec(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s %s (
-    Version UInt32, Description String, AppliedAt DateTime64(3)
-) ENGINE = %s ORDER BY Version`, o.Table(MigrationsTable), d.OnCluster(), engine)); err != nil {
-		return fmt.Errorf("create %s: %w", MigrationsTable, err)
+	for _, stmt := range setupStatements(o) {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("schema setup: %w\n%s", err, stmt)
+		}
 	}
 	applied, err := AppliedVersions(ctx, conn, o)
 	if err != nil {
@@ -96,7 +123,7 @@ var ttlTables = []struct{ table, expr string }{
 // they were created. Existing parts are not rewritten: expired parts are
 // dropped whole as they age out (ttl_only_drop_parts).
 func ensureRetention(ctx context.Context, conn driver.Conn, o Options, log *slog.Logger) error {
-	want := fmt.Sprintf("toIntervalSecond(%d)", int64(o.Retention/time.Second))
+	want := retentionInterval(o)
 	for _, t := range ttlTables {
 		store := strings.TrimSuffix(strings.TrimPrefix(o.storageTable(t.table), "`"+o.Database+"`.`"), "`")
 		var engineFull string
@@ -107,13 +134,21 @@ func ensureRetention(ctx context.Context, conn driver.Conn, o Options, log *slog
 		if strings.Contains(engineFull, want) {
 			continue
 		}
-		d := tmplData{Options: o}
-		stmt := fmt.Sprintf("ALTER TABLE %s %s MODIFY TTL %s + %s SETTINGS materialize_ttl_after_modify = 0",
-			o.storageTable(t.table), d.OnCluster(), t.expr, want)
+		stmt := retentionStatement(o, t.table, t.expr)
 		if err := conn.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("set retention on %s: %w", store, err)
 		}
 		log.Info("retention changed", "table", store, "retention", o.Retention)
 	}
 	return nil
+}
+
+// retentionStatement sets table's TTL to o.Retention after expr.
+func retentionStatement(o Options, table, expr string) string {
+	return fmt.Sprintf("ALTER TABLE %s %s MODIFY TTL %s + %s SETTINGS materialize_ttl_after_modify = 0",
+		o.storageTable(table), tmplData{Options: o}.OnCluster(), expr, retentionInterval(o))
+}
+
+func retentionInterval(o Options) string {
+	return fmt.Sprintf("toIntervalSecond(%d)", int64(o.Retention/time.Second))
 }
