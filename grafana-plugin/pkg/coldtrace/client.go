@@ -163,7 +163,6 @@ type SearchParams struct {
 // SearchTraces returns one page of trace summaries, newest first.
 func (c *Client) SearchTraces(ctx context.Context, p SearchParams) (TraceSearch, error) {
 	q := url.Values{}
-	p.Window.set(q)
 	setIf(q, "service", p.Service)
 	setIf(q, "operation", p.Operation)
 	if p.MinDuration > 0 {
@@ -183,36 +182,22 @@ func (c *Client) SearchTraces(ctx context.Context, p SearchParams) (TraceSearch,
 	if p.Limit > 0 {
 		q.Set("limit", strconv.Itoa(p.Limit))
 	}
-	var s TraceSearch
-	err := c.get(ctx, "/traces", q, &s)
-	return s, err
+	return getWindow[TraceSearch](ctx, c, "/traces", p.Window, q)
 }
 
 // Services lists the services seen in w.
 func (c *Client) Services(ctx context.Context, w Window) (Services, error) {
-	q := url.Values{}
-	w.set(q)
-	var s Services
-	err := c.get(ctx, "/services", q, &s)
-	return s, err
+	return getWindow[Services](ctx, c, "/services", w, nil)
 }
 
 // Operations lists the span names of service seen in w.
 func (c *Client) Operations(ctx context.Context, service string, w Window) (Operations, error) {
-	q := url.Values{}
-	w.set(q)
-	var o Operations
-	err := c.get(ctx, "/services/"+url.PathEscape(service)+"/operations", q, &o)
-	return o, err
+	return getWindow[Operations](ctx, c, "/services/"+url.PathEscape(service)+"/operations", w, nil)
 }
 
 // Functions summarises every function version invoked in w.
 func (c *Client) Functions(ctx context.Context, w Window) (Functions, error) {
-	q := url.Values{}
-	w.set(q)
-	var f Functions
-	err := c.get(ctx, "/functions", q, &f)
-	return f, err
+	return getWindow[Functions](ctx, c, "/functions", w, nil)
 }
 
 // TimeseriesParams select one metric of one function.
@@ -228,48 +213,45 @@ type TimeseriesParams struct {
 
 // Timeseries reads one metric of a function per step.
 func (c *Client) Timeseries(ctx context.Context, p TimeseriesParams) (Timeseries, error) {
-	q := url.Values{}
-	p.Window.set(q)
-	q.Set("metric", p.Metric)
+	q := url.Values{"metric": {p.Metric}}
 	setIf(q, "version", p.Version)
 	if p.Step > 0 {
 		q.Set("step", fmt.Sprintf("%dm", int64(p.Step/time.Minute)))
 	}
-	var t Timeseries
-	err := c.get(ctx, "/functions/"+url.PathEscape(p.Function)+"/timeseries", q, &t)
-	return t, err
+	return getWindow[Timeseries](ctx, c, "/functions/"+url.PathEscape(p.Function)+"/timeseries", p.Window, q)
 }
 
 // Dependencies reads the service call graph of w.
 func (c *Client) Dependencies(ctx context.Context, w Window) (Dependencies, error) {
-	q := url.Values{}
-	w.set(q)
-	var d Dependencies
-	err := c.get(ctx, "/dependencies", q, &d)
-	return d, err
+	return getWindow[Dependencies](ctx, c, "/dependencies", w, nil)
 }
 
 // Attributes lists the attribute keys seen in w, of service if set.
 func (c *Client) Attributes(ctx context.Context, service string, w Window) (Attributes, error) {
 	q := url.Values{}
-	w.set(q)
 	setIf(q, "service", service)
-	var a Attributes
-	err := c.get(ctx, "/attributes", q, &a)
-	return a, err
+	return getWindow[Attributes](ctx, c, "/attributes", w, q)
 }
 
 // AttributeValues lists the most frequent values of key in w.
 func (c *Client) AttributeValues(ctx context.Context, key, service string, limit int, w Window) (AttributeValues, error) {
 	q := url.Values{}
-	w.set(q)
 	setIf(q, "service", service)
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
-	var v AttributeValues
-	err := c.get(ctx, "/attributes/"+url.PathEscape(key)+"/values", q, &v)
-	return v, err
+	return getWindow[AttributeValues](ctx, c, "/attributes/"+url.PathEscape(key)+"/values", w, q)
+}
+
+// getWindow decodes GET path over the window w, with the parameters q.
+func getWindow[T any](ctx context.Context, c *Client, path string, w Window, q url.Values) (T, error) {
+	var out T
+	if q == nil {
+		q = url.Values{}
+	}
+	w.set(q)
+	err := c.get(ctx, path, q, &out)
+	return out, err
 }
 
 func setIf(q url.Values, key, value string) {

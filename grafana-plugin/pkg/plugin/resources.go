@@ -100,11 +100,7 @@ func newResourceMux(api *coldtrace.Client) *http.ServeMux {
 		// The API lists a name once per span kind; a dropdown wants it once.
 		opts := []Option{}
 		for _, op := range o.Operations {
-			if i := slices.IndexFunc(opts, func(o Option) bool { return o.Value == op.Name }); i >= 0 {
-				opts[i].Description += ", " + op.Kind
-				continue
-			}
-			opts = append(opts, Option{Label: op.Name, Value: op.Name, Description: op.Kind})
+			opts = addOption(opts, op.Name, op.Kind)
 		}
 		return opts, nil
 	})
@@ -113,13 +109,10 @@ func newResourceMux(api *coldtrace.Client) *http.ServeMux {
 		if err != nil {
 			return nil, err
 		}
+		// One entry per function, listing its versions.
 		opts := []Option{}
 		for _, f := range fs.Functions {
-			if i := slices.IndexFunc(opts, func(o Option) bool { return o.Value == f.Name }); i >= 0 {
-				opts[i].Description += ", " + f.Version
-				continue
-			}
-			opts = append(opts, Option{Label: f.Name, Value: f.Name, Description: "versions " + f.Version})
+			opts = addOption(opts, f.Name, f.Version)
 		}
 		slices.SortFunc(opts, func(a, b Option) int { return strings.Compare(a.Value, b.Value) })
 		return opts, nil
@@ -158,6 +151,16 @@ func newResourceMux(api *coldtrace.Client) *http.ServeMux {
 		writeJSON(rw, http.StatusNotFound, resourceError{Message: fmt.Sprintf("no resource %s %s", r.Method, r.URL.Path)})
 	})
 	return mux
+}
+
+// addOption adds value to opts, or, when it is there already, adds detail
+// to its description.
+func addOption(opts []Option, value, detail string) []Option {
+	if i := slices.IndexFunc(opts, func(o Option) bool { return o.Value == value }); i >= 0 {
+		opts[i].Description += ", " + detail
+		return opts
+	}
+	return append(opts, Option{Label: value, Value: value, Description: detail})
 }
 
 // paramError is a resource call's bad parameter.
