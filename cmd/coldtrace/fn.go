@@ -21,9 +21,24 @@ import (
 type fnOptions struct {
 	gateway string
 	timeout time.Duration
+	token   string
+	ca      string
 }
 
-func (o *fnOptions) client() (*client.Client, error) { return client.New(o.gateway) }
+func (o *fnOptions) client() (*client.Client, error) {
+	var opts []client.Option
+	if o.token != "" {
+		opts = append(opts, client.WithToken(o.token))
+	}
+	if o.ca != "" {
+		cfg, err := trustCertificate(o.ca)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, client.WithTLS(cfg))
+	}
+	return client.New(o.gateway, opts...)
+}
 
 func newFnCommand() *cobra.Command {
 	o := &fnOptions{}
@@ -35,6 +50,8 @@ func newFnCommand() *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&o.gateway, "gateway", "http://127.0.0.1:8080", "base URL of the runtime's gateway")
 	cmd.PersistentFlags().DurationVar(&o.timeout, "request-timeout", 10*time.Minute, "give up on the gateway after this long")
+	cmd.PersistentFlags().StringVar(&o.token, "token", "", "bearer token for a gateway started with --auth-token (admin scope to manage, invoke scope to invoke)")
+	cmd.PersistentFlags().StringVar(&o.ca, "gateway-ca", "", "PEM certificate to trust for an https gateway (e.g. its --tls-cert)")
 	cmd.AddCommand(newFnDeployCommand(o), newFnListCommand(o), newFnGetCommand(o), newFnInvokeCommand(o), newFnRmCommand(o), newFnDLQCommand(o))
 	return cmd
 }

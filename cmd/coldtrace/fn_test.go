@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"crypto/tls"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,11 +13,16 @@ import (
 	"time"
 )
 
-// fn runs 'coldtrace fn ARGS --gateway URL' and returns stdout, stderr
-// and the exit status.
+// fn runs 'coldtrace fn ARGS --gateway http://GATEWAY' and returns
+// stdout, stderr and the exit status.
 func fn(t *testing.T, gateway string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(coldtraceBin, append(append([]string{"fn"}, args...), "--gateway", "http://"+gateway)...)
+	return fnAt(t, "http://"+gateway, args...)
+}
+
+func fnAt(t *testing.T, gatewayURL string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(coldtraceBin, append(append([]string{"fn"}, args...), "--gateway", gatewayURL)...)
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -107,4 +113,64 @@ func TestUpWithExamplesAndFnCommands(t *testing.T) {
 		}
 	}
 	t.Fatalf("stored invocations:\n%s\nwant:\n%s", got, want)
+}
+
+// With --auth-token and TLS, the gateway wants the invoke scope for
+// triggers and the admin scope to manage functions, over https; the
+// runtime's own span export presents the token too.
+func TestGatewayAuthAndTLS(t *testing.T) {
+	const token = "runtime-s3cret-token"
+	certFile, keyFile, pool := selfSigned(t)
+	gw, ch := freeAddr(t), freeAddr(t)
+	p := start(t, nil, "up", "--data-dir", t.TempDir(), "--auth-token", token, "--tls-cert", certFile, "--tls-key", keyFile,
+		"--otlp-grpc-addr", freeAddr(t), "--otlp-http-addr", freeAddr(t), "--http-addr", freeAddr(t),
+		"--gateway-addr", gw, "--clickhouse-http-addr", ch)
+	https := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	base := "https://" + gw
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if resp, err := https.Get(base + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) || p.cmd.ProcessState != nil {
+			t.Fatalf("the gateway did not come up over TLS:\n%s", p.out.String())
+		}
+	}
+	wd, _ := os.Getwd()
+	example := filepath.Join(wd, "..", "..", "examples", "python-hello")
+	if _, errOut, code := fnAt(t, base, "list", "--gateway-ca", certFile); code == 0 || !strings.Contains(errOut, "unauthorized") {
+		t.Fatalf("list without a token: exit %d %s", code, errOut)
+	}
+	if out, errOut, code := fnAt(t, base, "deploy", example, "--token", token, "--gateway-ca", certFile); code != 0 {
+		t.Fatalf("deploy: exit %d %s %s", code, out, errOut)
+	}
+	if out, errOut, code := fnAt(t, base, "invoke", "python-hello", "--token", token, "--gateway-ca", certFile); code != 0 || !strings.Contains(out, "greeting") {
+		t.Fatalf("invoke: exit %d %s %s", code, out, errOut)
+	}
+	trigger := func(tok string) int {
+		req, _ := http.NewRequest(http.MethodGet, base+"/fn/python-hello/", nil)
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := https.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := trigger(""); got != http.StatusUnauthorized {
+		t.Fatalf("trigger without a token: %d", got)
+	}
+	if got := trigger(token); got != http.StatusOK {
+		t.Fatalf("trigger with the token: %d", got)
+	}
+	var got string
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		got = chQuery(t, ch, "SELECT count() FROM coldtrace.otel_traces WHERE FunctionName = 'python-hello' AND IsInvocation FORMAT TSV")
+		if got == "2\n" {
+			return
+		}
+	}
+	t.Fatalf("stored invocations: %q, want 2 (is the runtime's export authorized?)\n%s", got, p.out.String())
 }

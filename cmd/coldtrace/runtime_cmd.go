@@ -2,17 +2,24 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/coldtrace/coldtrace/internal/auth"
 	"github.com/coldtrace/coldtrace/runtime/client"
+	"github.com/coldtrace/coldtrace/runtime/gateway"
 	"github.com/coldtrace/coldtrace/runtime/limits"
 	"github.com/coldtrace/coldtrace/runtime/server"
 )
@@ -27,6 +34,11 @@ type runtimeOptions struct {
 	examplesDir string
 	cfg         server.Config
 	cgroups     string
+	// token is what the runtime presents to Coldtrace's own services: its
+	// span export and the --examples deploys.
+	token string
+	// security is the role's auth and TLS (set by the command).
+	security *securityOptions
 }
 
 func (o *runtimeOptions) register(fs *pflag.FlagSet, host string) {
@@ -49,6 +61,7 @@ func (o *runtimeOptions) register(fs *pflag.FlagSet, host string) {
 	fs.DurationVar(&o.cfg.Queue.RetryDelay, "async-retry-delay", d.Queue.RetryDelay, "wait before the first retry of a failed async invocation; the second waits twice as long")
 	fs.IntVar(&o.cfg.Queue.MaxRetries, "async-retries", d.Queue.MaxRetries, "retries of a failed async invocation before it goes to the dead-letter list")
 	fs.StringVar(&o.cfg.Host.Region, "function-region", d.Host.Region, "region shown in function ARNs and AWS_REGION")
+	fs.StringVar(&o.token, "runtime-token", "", "bearer token the runtime sends with its spans (ingest scope) and --examples deploys (admin scope); default --auth-token")
 }
 
 // config is the runtime's configuration after flags were parsed.
@@ -64,26 +77,82 @@ func (o *runtimeOptions) config(otlpEndpoint string) server.Config {
 // startRuntime runs the function runtime, exporting spans to otlpEndpoint
 // (OTLP/HTTP base URL); the returned func stops it.
 func startRuntime(ctx context.Context, o *runtimeOptions, otlpEndpoint string, log *slog.Logger) (func(context.Context) error, error) {
-	srv, err := server.Start(o.config(otlpEndpoint), log)
+	cfg := o.config(otlpEndpoint)
+	var clientOpts []client.Option
+	if sec := o.security; sec != nil {
+		if sec.authn != nil {
+			// Triggers need the invoke scope, managing functions admin.
+			cfg.Guard = func(access gateway.Access, h http.Handler) http.Handler {
+				if access == gateway.AccessAdmin {
+					return sec.authn.HTTP(auth.ScopeAdmin, h)
+				}
+				return sec.authn.HTTP(auth.ScopeInvoke, h)
+			}
+		}
+		if o.token == "" {
+			o.token = sec.auth.Token
+		}
+		if sec.tls != nil {
+			cfg.TLS = sec.tls
+			// The local collector and gateway serve this certificate.
+			trust, err := trustCertificate(sec.tlsCert)
+			if err != nil {
+				return nil, err
+			}
+			clientOpts = append(clientOpts, client.WithTLS(trust))
+			if strings.HasPrefix(otlpEndpoint, "http://") {
+				cfg.Telemetry.Endpoint = "https://" + strings.TrimPrefix(otlpEndpoint, "http://")
+				cfg.Telemetry.TLS = trust
+			}
+		}
+	}
+	if o.token != "" {
+		cfg.Telemetry.Headers = map[string]string{"Authorization": "Bearer " + o.token}
+		clientOpts = append(clientOpts, client.WithToken(o.token))
+	}
+	srv, err := server.Start(cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("function runtime: %w", err)
 	}
 	if o.examples {
 		// Deploying builds (go build, npm ci): let the rest come up first.
-		go deployExamples(ctx, srv.URL(), o.examplesDir, log)
+		go deployExamples(ctx, srv.URL(), o.examplesDir, clientOpts, log)
 	}
 	return srv.Stop, nil
 }
 
+// trustCertificate is a client TLS configuration that trusts the server
+// certificate in certFile, for connections to this process's own
+// listeners over loopback.
+func trustCertificate(certFile string) (*tls.Config, error) {
+	b, err := os.ReadFile(certFile)
+	if err != nil {
+		return nil, fmt.Errorf("certificate: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("certificate %s: no PEM certificate in it", certFile)
+	}
+	cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	// Verify against the certificate's own name: the runtime dials the
+	// listeners by their loopback address.
+	if block, _ := pem.Decode(b); block != nil {
+		if cert, err := x509.ParseCertificate(block.Bytes); err == nil && len(cert.DNSNames) > 0 {
+			cfg.ServerName = cert.DNSNames[0]
+		}
+	}
+	return cfg, nil
+}
+
 // deployExamples deploys every subdirectory of dir that has a
 // coldtrace.json, through the gateway like `coldtrace fn deploy`.
-func deployExamples(ctx context.Context, gatewayURL, dir string, log *slog.Logger) {
+func deployExamples(ctx context.Context, gatewayURL, dir string, opts []client.Option, log *slog.Logger) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		log.Error("--examples: cannot read the examples directory (run coldtrace from the repository root or set --examples-dir)", "dir", dir, "err", err)
 		return
 	}
-	c, err := client.New(gatewayURL)
+	c, err := client.New(gatewayURL, opts...)
 	if err != nil {
 		log.Error("--examples", "err", err)
 		return
@@ -137,6 +206,7 @@ func trimNewline(p []byte) []byte {
 // runtimeRoleOptions are the flags of 'coldtrace runtime'.
 type runtimeRoleOptions struct {
 	runtime         runtimeOptions
+	security        securityOptions
 	otlpEndpoint    string
 	shutdownTimeout time.Duration
 }
@@ -156,6 +226,10 @@ OTLP/HTTP receiver; without it, nothing is traced.`,
 			if err != nil {
 				return err
 			}
+			if err := o.security.load(); err != nil {
+				return err
+			}
+			o.runtime.security = &o.security
 			stop, err := startRuntime(cmd.Context(), &o.runtime, o.otlpEndpoint, log)
 			if err != nil {
 				return err
@@ -169,6 +243,7 @@ OTLP/HTTP receiver; without it, nothing is traced.`,
 	}
 	fs := cmd.Flags()
 	o.runtime.register(fs, "127.0.0.1")
+	o.security.register(fs)
 	fs.StringVar(&o.otlpEndpoint, "otlp-endpoint", "", "OTLP/HTTP base URL spans are sent to, e.g. http://127.0.0.1:4318 (empty: no tracing)")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long invocations under way may take to finish")
 	return cmd

@@ -6,6 +6,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -30,17 +31,44 @@ const DirConfigFile = "coldtrace.json"
 
 // Client is a gateway client.
 type Client struct {
-	base string
-	http *http.Client
+	base  string
+	http  *http.Client
+	token string
 }
 
-// New returns a client of the gateway at baseURL (http://host:port).
-func New(baseURL string) (*Client, error) {
+// Option adjusts a Client.
+type Option func(*Client)
+
+// WithToken sends a bearer token (a gateway started with --auth-token).
+func WithToken(token string) Option { return func(c *Client) { c.token = token } }
+
+// WithTLS sets the TLS configuration of an https gateway.
+func WithTLS(cfg *tls.Config) Option {
+	return func(c *Client) { c.http = &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}} }
+}
+
+// New returns a client of the gateway at baseURL (http(s)://host:port).
+func New(baseURL string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("gateway URL %q: want http://host:port", baseURL)
 	}
-	return &Client{base: strings.TrimSuffix(baseURL, "/"), http: &http.Client{}}, nil
+	c := &Client{base: strings.TrimSuffix(baseURL, "/"), http: &http.Client{}}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+func (c *Client) send(req *http.Request) (*http.Response, error) {
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("is the runtime running at %s? %w", c.base, err)
+	}
+	return resp, nil
 }
 
 // APIError is an error answer of the gateway.
@@ -59,9 +87,9 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, co
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
-		return fmt.Errorf("is the runtime running at %s? %w", c.base, err)
+		return err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -209,9 +237,9 @@ func (c *Client) Invoke(ctx context.Context, name string, payload []byte, tail b
 	if tail {
 		req.Header.Set(gateway.HeaderLogType, "Tail")
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
-		return nil, fmt.Errorf("is the runtime running at %s? %w", c.base, err)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -247,9 +275,9 @@ func (c *Client) InvokeAsync(ctx context.Context, name string, payload []byte) (
 		return "", err
 	}
 	req.Header.Set(gateway.HeaderInvocationType, "Event")
-	resp, err := c.http.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
-		return "", fmt.Errorf("is the runtime running at %s? %w", c.base, err)
+		return "", err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)

@@ -34,6 +34,20 @@ func DefaultLimits() Limits {
 	return Limits{SyncPayload: 6 << 20, AsyncPayload: 1 << 20, CodeBytes: 200 << 20, UnpackedBytes: 1 << 30}
 }
 
+// Access is what a request does, for authorization.
+type Access int
+
+const (
+	// AccessInvoke calls functions: the HTTP trigger and the Invoke API.
+	AccessInvoke Access = iota
+	// AccessAdmin manages functions: /api/v1/functions.
+	AccessAdmin
+)
+
+// Guard wraps a handler so it runs only for requests allowed access;
+// nil lets every request through.
+type Guard func(access Access, h http.Handler) http.Handler
+
 // Gateway serves the runtime's HTTP interfaces.
 type Gateway struct {
 	host      *host.Host
@@ -47,22 +61,26 @@ type Gateway struct {
 	mux     *http.ServeMux
 }
 
-// New builds the handler.
-func New(h *host.Host, reg *registry.Store, q *asyncq.Queue, s *schedule.Scheduler, limits Limits, baseURL string, log *slog.Logger) *Gateway {
+// New builds the handler; guard (may be nil) authorizes requests.
+func New(h *host.Host, reg *registry.Store, q *asyncq.Queue, s *schedule.Scheduler, limits Limits, baseURL string, guard Guard, log *slog.Logger) *Gateway {
 	if log == nil {
 		log = slog.Default()
 	}
+	if guard == nil {
+		guard = func(_ Access, h http.Handler) http.Handler { return h }
+	}
 	g := &Gateway{host: h, reg: reg, queue: q, scheduler: s, limits: limits, log: log, baseURL: baseURL, mux: http.NewServeMux()}
-	g.mux.HandleFunc("/fn/{name}", g.trigger)
-	g.mux.HandleFunc("/fn/{name}/{path...}", g.trigger)
-	g.mux.HandleFunc("POST "+InvokePath+"{name}/invocations", g.invoke)
-	g.mux.HandleFunc("GET "+FunctionsPath, g.listFunctions)
-	g.mux.HandleFunc("GET "+FunctionsPath+"/{name}", g.getFunction)
-	g.mux.HandleFunc("PUT "+FunctionsPath+"/{name}", g.deployFunction)
-	g.mux.HandleFunc("DELETE "+FunctionsPath+"/{name}", g.deleteFunction)
-	g.mux.HandleFunc("GET "+FunctionsPath+"/{name}/dlq", g.listDeadLetters)
-	g.mux.HandleFunc("DELETE "+FunctionsPath+"/{name}/dlq", g.purgeDeadLetters)
-	g.mux.HandleFunc("POST "+FunctionsPath+"/{name}/dlq/redrive", g.redriveDeadLetters)
+	handle := func(pattern string, access Access, f http.HandlerFunc) { g.mux.Handle(pattern, guard(access, f)) }
+	handle("/fn/{name}", AccessInvoke, g.trigger)
+	handle("/fn/{name}/{path...}", AccessInvoke, g.trigger)
+	handle("POST "+InvokePath+"{name}/invocations", AccessInvoke, g.invoke)
+	handle("GET "+FunctionsPath, AccessAdmin, g.listFunctions)
+	handle("GET "+FunctionsPath+"/{name}", AccessAdmin, g.getFunction)
+	handle("PUT "+FunctionsPath+"/{name}", AccessAdmin, g.deployFunction)
+	handle("DELETE "+FunctionsPath+"/{name}", AccessAdmin, g.deleteFunction)
+	handle("GET "+FunctionsPath+"/{name}/dlq", AccessAdmin, g.listDeadLetters)
+	handle("DELETE "+FunctionsPath+"/{name}/dlq", AccessAdmin, g.purgeDeadLetters)
+	handle("POST "+FunctionsPath+"/{name}/dlq/redrive", AccessAdmin, g.redriveDeadLetters)
 	g.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	return g
 }

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,6 +38,10 @@ type Config struct {
 	// Queue.Path is set from DataDir.
 	Queue   asyncq.Config
 	Payload gateway.Limits
+	// Guard authorizes gateway requests (nil: open, for loopback use).
+	Guard gateway.Guard
+	// TLS, when set, serves the gateway over https.
+	TLS *tls.Config
 }
 
 // DefaultConfig runs the gateway on :8080 with tracing off.
@@ -76,6 +81,7 @@ type Server struct {
 	scheduler *schedule.Scheduler
 	http      *http.Server
 	ln        net.Listener
+	scheme    string
 }
 
 // Start brings the runtime up; functions deployed earlier start serving
@@ -150,7 +156,11 @@ func Start(cfg Config, log *slog.Logger) (_ *Server, err error) {
 	if s.ln, err = net.Listen("tcp", cfg.GatewayAddr); err != nil {
 		return nil, fmt.Errorf("function gateway: %w", err)
 	}
-	gw := gateway.New(s.host, s.reg, s.queue, s.scheduler, cfg.Payload, "http://"+s.ln.Addr().String(), log)
+	s.scheme = "http"
+	if cfg.TLS != nil {
+		s.ln, s.scheme = tls.NewListener(s.ln, cfg.TLS), "https"
+	}
+	gw := gateway.New(s.host, s.reg, s.queue, s.scheduler, cfg.Payload, s.URL(), cfg.Guard, log)
 	s.http = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	go func() {
 		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -168,7 +178,7 @@ func Start(cfg Config, log *slog.Logger) (_ *Server, err error) {
 }
 
 // URL is the gateway's base URL.
-func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+func (s *Server) URL() string { return s.scheme + "://" + s.ln.Addr().String() }
 
 // Registry is the function registry.
 func (s *Server) Registry() *registry.Store { return s.reg }

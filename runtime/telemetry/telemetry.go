@@ -7,6 +7,7 @@ package telemetry
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -36,6 +37,10 @@ type Config struct {
 	// QueueSize bounds spans waiting for export; beyond it new spans are
 	// dropped rather than slowing invocations down.
 	QueueSize int
+	// Headers go with every export (e.g. Authorization).
+	Headers map[string]string
+	// TLS configures an https endpoint; nil uses the system's roots.
+	TLS *tls.Config
 }
 
 // DefaultConfig exports every second with room for bursts.
@@ -80,8 +85,14 @@ func New(cfg Config, log *slog.Logger) (*Telemetry, error) {
 	if cfg.Endpoint == "" {
 		return t, nil
 	}
-	exp, err := otlptracehttp.New(context.Background(),
-		otlptracehttp.WithEndpointURL(strings.TrimSuffix(cfg.Endpoint, "/")+"/v1/traces"))
+	opts := []otlptracehttp.Option{otlptracehttp.WithEndpointURL(strings.TrimSuffix(cfg.Endpoint, "/") + "/v1/traces")}
+	if len(cfg.Headers) > 0 {
+		opts = append(opts, otlptracehttp.WithHeaders(cfg.Headers))
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, otlptracehttp.WithTLSClientConfig(cfg.TLS))
+	}
+	exp, err := otlptracehttp.New(context.Background(), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("OTLP exporter: %w", err)
 	}
