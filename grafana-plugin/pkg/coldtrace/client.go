@@ -69,7 +69,8 @@ func New(cfg Config, hc *http.Client) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	base, _ := url.Parse(strings.TrimRight(cfg.URL, "/"))
+	// People paste the API's own address; the base is what is below it.
+	base, _ := url.Parse(strings.TrimSuffix(strings.TrimRight(cfg.URL, "/"), "/api/v1"))
 	return &Client{base: base, cfg: cfg, http: hc, apiURL: base.String() + "/api/v1"}, nil
 }
 

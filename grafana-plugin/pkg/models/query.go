@@ -80,11 +80,16 @@ type Query struct {
 
 var traceIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{1,32}$`)
 
-// ParseQuery decodes and validates a query's JSON.
-func ParseQuery(raw json.RawMessage) (Query, error) {
+// ParseQuery decodes and validates a query's JSON. queryType is the
+// DataQuery's own query type, used when the JSON has none (alert rules and
+// provisioned dashboards may carry it only there).
+func ParseQuery(raw json.RawMessage, queryType string) (Query, error) {
 	var q Query
 	if err := json.Unmarshal(raw, &q); err != nil {
 		return q, fmt.Errorf("the query is malformed: %w", err)
+	}
+	if q.QueryType == "" {
+		q.QueryType = queryType
 	}
 	q.TraceID = strings.TrimSpace(q.TraceID)
 	return q, q.Validate()

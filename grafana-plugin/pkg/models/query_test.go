@@ -39,13 +39,24 @@ func TestParseQuery(t *testing.T) {
 		{`{"queryType":7}`, "malformed"},
 		{`[`, "malformed"},
 	} {
-		_, err := ParseQuery(json.RawMessage(tc.json))
+		_, err := ParseQuery(json.RawMessage(tc.json), "")
 		if tc.err == "" && err != nil {
 			t.Errorf("%s: %v", tc.json, err)
 		}
 		if tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
 			t.Errorf("%s: error %v, want one containing %q", tc.json, err, tc.err)
 		}
+	}
+}
+
+func TestParseQueryTakesTheDataQuerysType(t *testing.T) {
+	q, err := ParseQuery(json.RawMessage(`{"metric":"coldstarts"}`), QueryMetrics)
+	if err != nil || q.QueryType != QueryMetrics {
+		t.Errorf("query %+v, %v", q, err)
+	}
+	q, err = ParseQuery(json.RawMessage(`{"queryType":"functions"}`), QueryMetrics)
+	if err != nil || q.QueryType != QueryFunctions {
+		t.Errorf("the JSON's type must win: %+v, %v", q, err)
 	}
 }
 

@@ -89,17 +89,9 @@ func (d *Datasource) query(ctx context.Context, dq backend.DataQuery) backend.Da
 	if d.settingsErr != nil {
 		return backend.ErrDataResponse(backend.StatusBadRequest, "data source settings: "+d.settingsErr.Error())
 	}
-	q, err := models.ParseQuery(dq.JSON)
+	q, err := models.ParseQuery(dq.JSON, dq.QueryType)
 	if err != nil {
 		return backend.ErrDataResponse(backend.StatusBadRequest, err.Error())
-	}
-	// Alert rules and older dashboards may carry queryType only on the
-	// DataQuery, not in the JSON.
-	if q.QueryType == "" && dq.QueryType != "" {
-		q.QueryType = dq.QueryType
-		if err := q.Validate(); err != nil {
-			return backend.ErrDataResponse(backend.StatusBadRequest, err.Error())
-		}
 	}
 	window := coldtrace.Window{From: dq.TimeRange.From, To: dq.TimeRange.To}
 	var res backend.DataResponse

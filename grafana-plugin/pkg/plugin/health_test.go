@@ -24,6 +24,12 @@ func TestCheckHealth(t *testing.T) {
 		if res.Status != backend.HealthStatusOk || !strings.Contains(res.Message, want) || !strings.Contains(res.Message, "embedded ClickHouse") {
 			t.Errorf("health = %v %q, want OK with %q", res.Status, res.Message, want)
 		}
+		t.Log(res.Message)
+	})
+	t.Run("the API's own address", func(t *testing.T) {
+		if res := check(t, instanceSettings(map[string]any{"url": coldtraceSrv.URL + "/api/v1/"}, "")); res.Status != backend.HealthStatusOk {
+			t.Errorf("health = %v %q", res.Status, res.Message)
+		}
 	})
 	t.Run("url from the data source's top-level URL", func(t *testing.T) {
 		s := instanceSettings(map[string]any{}, "")
