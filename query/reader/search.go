@@ -31,9 +31,13 @@ type Search struct {
 	Cursor     *Cursor
 }
 
-// AttributeFilter matches spans whose span or resource attribute Key has
-// Value (string form), or, with an empty Value, that have the key.
-type AttributeFilter struct{ Key, Value string }
+// AttributeFilter matches spans whose attribute Key has Value (string
+// form), or, with an empty Value, that have the key. Scope picks span
+// attributes (api.ScopeSpan), resource attributes (api.ScopeResource),
+// or either (""). Span attributes have a bloom-filter index; resource
+// attributes do not, so a filter that may match them reads the resource
+// attribute maps of the whole window.
+type AttributeFilter struct{ Key, Value, Scope string }
 
 // Cursor is where a page of search results ended: the sort key of its
 // last trace.
@@ -193,13 +197,20 @@ func (s Search) filters() (string, []driver.NamedValue) {
 	}
 	for i, a := range s.Attributes {
 		k, v := fmt.Sprintf("attrKey%d", i), fmt.Sprintf("attrValue%d", i)
-		if a.Value == "" {
-			add(fmt.Sprintf("(mapContains(SpanAttributes, @%s) OR mapContains(ResourceAttributes, @%s))", k, k),
-				clickhouse.Named(k, a.Key))
-			continue
+		named := []driver.NamedValue{clickhouse.Named(k, a.Key)}
+		match := func(column string) string { return fmt.Sprintf("mapContains(%s, @%s)", column, k) }
+		if a.Value != "" {
+			named = append(named, clickhouse.Named(v, a.Value))
+			match = func(column string) string { return fmt.Sprintf("%s[@%s] = @%s", column, k, v) }
 		}
-		add(fmt.Sprintf("(SpanAttributes[@%s] = @%s OR ResourceAttributes[@%s] = @%s)", k, v, k, v),
-			clickhouse.Named(k, a.Key), clickhouse.Named(v, a.Value))
+		switch a.Scope {
+		case api.ScopeSpan:
+			add(match("SpanAttributes"), named...)
+		case api.ScopeResource:
+			add(match("ResourceAttributes"), named...)
+		default:
+			add("("+match("SpanAttributes")+" OR "+match("ResourceAttributes")+")", named...)
+		}
 	}
 	return strings.Join(conds, " AND "), args
 }

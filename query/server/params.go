@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/coldtrace/coldtrace/query/api"
 	"github.com/coldtrace/coldtrace/query/reader"
 )
 
@@ -19,14 +20,32 @@ type params struct {
 	q url.Values
 }
 
-// attrPrefix starts the attribute filters of trace search (attr.KEY=V).
-const attrPrefix = "attr."
+// Prefixes of the attribute filters of trace search: attr.KEY=V for span
+// attributes, resource.KEY=V for resource attributes.
+const (
+	attrPrefix     = "attr."
+	resourcePrefix = "resource."
+)
+
+// filterScopes maps filter prefixes to attribute scopes.
+var filterScopes = map[string]string{attrPrefix: api.ScopeSpan, resourcePrefix: api.ScopeResource}
+
+// filterPrefix returns the attribute filter prefix name starts with.
+func filterPrefix(name string) (string, bool) {
+	for p := range filterScopes {
+		if strings.HasPrefix(name, p) && len(name) > len(p) {
+			return p, true
+		}
+	}
+	return "", false
+}
 
 // newParams accepts the named parameters (and attr.* when attrs is true).
 func (s *Server) newParams(c echo.Context, attrs bool, names ...string) (*params, error) {
 	q := c.QueryParams()
 	for name, values := range q {
-		known := attrs && strings.HasPrefix(name, attrPrefix) && len(name) > len(attrPrefix)
+		_, isFilter := filterPrefix(name)
+		known := attrs && isFilter
 		for _, n := range names {
 			known = known || n == name
 		}
@@ -203,12 +222,13 @@ func (p *params) oneOf(name string, allowed ...string) (string, error) {
 	return "", badParameter(name, "%q: want one of %s", v, strings.Join(allowed, ", "))
 }
 
-// attributes returns the attr.KEY=VALUE filters, by key.
+// attributes returns the attr.KEY=VALUE and resource.KEY=VALUE filters,
+// by key.
 func (p *params) attributes() []reader.AttributeFilter {
 	var out []reader.AttributeFilter
 	for name := range p.q {
-		if strings.HasPrefix(name, attrPrefix) {
-			out = append(out, reader.AttributeFilter{Key: name[len(attrPrefix):], Value: p.q.Get(name)})
+		if prefix, ok := filterPrefix(name); ok {
+			out = append(out, reader.AttributeFilter{Key: name[len(prefix):], Value: p.q.Get(name), Scope: filterScopes[prefix]})
 		}
 	}
 	sortFilters(out)
