@@ -13,8 +13,15 @@ import (
 	"github.com/coldtrace/coldtrace/ingest/spool"
 )
 
-// drainBatchBytes bounds the OTLP payload of one insert from the spool.
-const drainBatchBytes = 32 << 20
+// drainBatchBytes bounds the OTLP payload of one insert from the spool;
+// drainTargetBytes is what a batch waits to gather (for up to BatchAge):
+// every insert has a fixed cost in ClickHouse (a part per table, the
+// materialized views), so few large inserts beat many small ones, and
+// acknowledgements do not wait for inserts.
+const (
+	drainBatchBytes  = 32 << 20
+	drainTargetBytes = 8 << 20
+)
 
 // decoded is a spool batch turned into rows.
 type decoded struct {
@@ -32,7 +39,7 @@ func (p *Pipeline) drain(ctx context.Context) {
 	go func() {
 		defer close(next)
 		for {
-			b, err := p.spool.Next(ctx, p.cfg.BatchSpans, drainBatchBytes)
+			b, err := p.nextBatch(ctx)
 			if err != nil {
 				if !errors.Is(err, context.Canceled) && !errors.Is(err, spool.ErrClosed) {
 					p.log.Error("spool read failed", "err", err)
@@ -66,6 +73,32 @@ func (p *Pipeline) drain(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// nextBatch reads the next batch, and when it is small gives more records
+// up to BatchAge to arrive and joins them to it. A replayed batch is
+// inserted exactly as it was.
+func (p *Pipeline) nextBatch(ctx context.Context) (*spool.Batch, error) {
+	b, err := p.spool.Next(ctx, p.cfg.BatchSpans, drainBatchBytes)
+	if err != nil || b.Replay {
+		return b, err
+	}
+	deadline := time.Now().Add(p.cfg.BatchAge)
+	for b.Bytes() < drainTargetBytes && len(b.Records) < p.cfg.BatchSpans {
+		wait, cancel := context.WithDeadline(ctx, deadline)
+		more, err := p.spool.Next(wait, p.cfg.BatchSpans-len(b.Records), drainBatchBytes-b.Bytes())
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			break // the wait ended: insert what there is
+		}
+		if err := b.Extend(more); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 func (p *Pipeline) storeBatch(ctx context.Context, d decoded) error {

@@ -388,25 +388,19 @@ func (s *Spool) writeBatch(batch []*appendReq) error {
 	start := s.segSize
 	var total int64
 	buf := make([]byte, 0, 64<<10)
-	var positions []Position
 	for _, r := range batch {
 		var hdr [headerSize]byte
 		binary.LittleEndian.PutUint32(hdr[:], uint32(len(r.payload)))
 		binary.LittleEndian.PutUint32(hdr[4:], crc32.Checksum(r.payload, crcTable))
-		positions = append(positions, Position{s.segNum, start + total})
 		buf = append(buf, hdr[:]...)
 		buf = append(buf, r.payload...)
 		total += headerSize + int64(len(r.payload))
 	}
 	if _, err := s.seg.Write(buf); err != nil {
-		s.seg.Truncate(start)
-		s.seg.Seek(start, io.SeekStart)
-		return s.fail(err)
+		return s.fail(errors.Join(err, s.cutSegment(start)))
 	}
 	if err := s.seg.Sync(); err != nil {
-		s.seg.Truncate(start)
-		s.seg.Seek(start, io.SeekStart)
-		return s.fail(err)
+		return s.fail(errors.Join(err, s.cutSegment(start)))
 	}
 	s.segSize = start + total
 	now := time.Now()
@@ -421,6 +415,18 @@ func (s *Spool) writeBatch(batch []*appendReq) error {
 	s.err = nil
 	s.cond.Broadcast()
 	s.mu.Unlock()
+	return nil
+}
+
+// cutSegment drops a batch that was not fully written or synced from the
+// end of the current segment.
+func (s *Spool) cutSegment(size int64) error {
+	if err := s.seg.Truncate(size); err != nil {
+		return fmt.Errorf("cut segment: %w", err)
+	}
+	if _, err := s.seg.Seek(size, io.SeekStart); err != nil {
+		return fmt.Errorf("cut segment: %w", err)
+	}
 	return nil
 }
 
@@ -487,12 +493,13 @@ func (s *Spool) Next(ctx context.Context, maxRecords int, maxBytes int64) (*Batc
 	for !s.cursor.less(s.durable) && !s.isClosed && ctx.Err() == nil {
 		s.cond.Wait()
 	}
-	if ctx.Err() != nil {
+	// Records that are there are returned even when ctx has ended, so a
+	// caller can take what is available with an expired context.
+	if !s.cursor.less(s.durable) {
 		s.mu.Unlock()
-		return nil, ctx.Err()
-	}
-	if s.isClosed && !s.cursor.less(s.durable) {
-		s.mu.Unlock()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, ErrClosed
 	}
 	start, durable, replay, until := s.cursor, s.durable, s.replay, s.inflight
@@ -581,6 +588,25 @@ func (s *Spool) readRecords(pos, durable, until Position, replay bool, maxRecord
 		pos.Offset += headerSize + int64(size)
 	}
 	return out, pos, nil
+}
+
+// Extend appends next, which must start where b ends, to b.
+func (b *Batch) Extend(next *Batch) error {
+	if next.Start != b.End {
+		return fmt.Errorf("spool: batch %s does not continue %s", next.Token(), b.Token())
+	}
+	b.Records = append(b.Records, next.Records...)
+	b.End = next.End
+	return nil
+}
+
+// Bytes is the payload size of the batch.
+func (b *Batch) Bytes() int64 {
+	var n int64
+	for _, r := range b.Records {
+		n += int64(len(r.Payload))
+	}
+	return n
 }
 
 // Begin records that b is about to be inserted, so a restart repeats
