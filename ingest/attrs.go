@@ -24,16 +24,6 @@ func (m *attrMap) Put(k, v any) {
 // Iterator implements column.IterableOrderedMap.
 func (m *attrMap) Iterator() column.MapIterator { return &attrIter{m: m, i: -1} }
 
-// get returns the value of key, or "".
-func (m *attrMap) get(key string) string {
-	for i, k := range m.keys {
-		if k == key {
-			return m.values[i]
-		}
-	}
-	return ""
-}
-
 type attrIter struct {
 	m *attrMap
 	i int

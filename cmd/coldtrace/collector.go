@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -59,15 +60,12 @@ func runCollector(ctx context.Context, o *collectorOptions, log *slog.Logger) er
 	ing.observe(&o.admin, client)
 	stopAdmin, err := o.admin.serve(ctx, log)
 	if err != nil {
-		ing.shutdown(context.Background())
-		return err
+		return errors.Join(err, ing.shutdown(context.Background()))
 	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
-	err = ing.shutdown(sctx)
-	stopAdmin(sctx)
-	if err != nil {
+	if err := errors.Join(ing.shutdown(sctx), stopAdmin(sctx)); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil

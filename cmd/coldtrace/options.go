@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -164,12 +165,10 @@ func startIngest(ctx context.Context, o *ingestOptions, sec *securityOptions, da
 	}
 	r, err := collector.New(o.receiver, p, log, sec.receiverOptions()...)
 	if err != nil {
-		p.Shutdown(ctx)
-		return nil, err
+		return nil, errors.Join(err, p.Shutdown(ctx))
 	}
 	if err := r.Start(ctx); err != nil {
-		p.Shutdown(ctx)
-		return nil, err
+		return nil, errors.Join(err, p.Shutdown(ctx))
 	}
 	return &ingestStack{receiver: r, pipeline: p, spoolMaxBytes: pcfg.Spool.MaxBytes}, nil
 }

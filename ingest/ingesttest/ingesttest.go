@@ -5,6 +5,7 @@ package ingesttest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -74,8 +75,9 @@ func Start(t testing.TB, opts ...Options) *Stack {
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		r.Shutdown(sctx)
-		p.Shutdown(sctx)
+		if err := errors.Join(r.Shutdown(sctx), p.Shutdown(sctx)); err != nil {
+			t.Logf("ingesttest: shutdown: %v", err)
+		}
 	})
 	return &Stack{Client: client, Schema: so, Pipeline: p, Receiver: r, GRPCAddr: r.GRPCAddr(), HTTPAddr: r.HTTPAddr()}
 }

@@ -156,7 +156,9 @@ func (c *Client) ServeHTTPInterface(ctx context.Context, addr string) (net.Addr,
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		srv.Shutdown(shutdownCtx)
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			c.log.Warn("clickhouse http interface: shutdown", "err", err)
+		}
 	}()
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -44,10 +44,9 @@ type lib struct {
 }
 
 var (
-	loadOnce   sync.Once
-	loaded     *lib
-	loadErr    error
-	loadedPath string
+	loadOnce sync.Once
+	loaded   *lib
+	loadErr  error
 )
 
 // DefaultCacheDir is where the set-up script installs libchdb.so.
@@ -125,7 +124,7 @@ func load() (*lib, error) {
 			purego.RegisterFunc(s.fn, sym)
 		}
 		l.setSignalsEnabled(0)
-		loaded, loadedPath = l, path
+		loaded = l
 	})
 	return loaded, loadErr
 }
