@@ -56,8 +56,15 @@ func newFnCommand() *cobra.Command {
 	return cmd
 }
 
-func (o *fnOptions) context(cmd *cobra.Command) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(cmd.Context(), o.timeout)
+// call runs f with a client of the gateway, within the request timeout.
+func (o *fnOptions) call(cmd *cobra.Command, f func(ctx context.Context, c *client.Client) error) error {
+	c, err := o.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
+	defer cancel()
+	return f(ctx, c)
 }
 
 type deployFlags struct {
@@ -91,19 +98,15 @@ package.json are installed with npm if node_modules is missing.
 			if err := f.apply(cmd, &cfg, dir); err != nil {
 				return err
 			}
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.context(cmd)
-			defer cancel()
-			info, err := c.Deploy(ctx, cfg, dir, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "deployed %s version %d (%s, %d MB, timeout %s)\n  invoke: coldtrace fn invoke %s\n  http:   %s\n",
-				info.Name, info.Version, info.Runtime, info.MemoryMB, info.Timeout, info.Name, info.URL)
-			return nil
+			return o.call(cmd, func(ctx context.Context, c *client.Client) error {
+				info, err := c.Deploy(ctx, cfg, dir, cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "deployed %s version %d (%s, %d MB, timeout %s)\n  invoke: coldtrace fn invoke %s\n  http:   %s\n",
+					info.Name, info.Version, info.Runtime, info.MemoryMB, info.Timeout, info.Name, info.URL)
+				return nil
+			})
 		},
 	}
 	fs := cmd.Flags()
@@ -192,24 +195,20 @@ func newFnListCommand(o *fnOptions) *cobra.Command {
 		Short: "List deployed functions",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.context(cmd)
-			defer cancel()
-			fns, err := c.List(ctx)
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tVERSION\tRUNTIME\tHANDLER\tMEMORY\tTIMEOUT\tINSTANCES\tSCHEDULE\tDLQ")
-			for _, f := range fns {
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d MB\t%s\t%d live, %d idle (max %d)\t%s\t%d\n",
-					f.Name, f.Version, f.Runtime, dash(f.Handler), f.MemoryMB, f.Timeout,
-					f.Instances.Live, f.Instances.Idle, f.MaxInstances, dash(f.Schedule), f.DeadLetters)
-			}
-			return tw.Flush()
+			return o.call(cmd, func(ctx context.Context, c *client.Client) error {
+				fns, err := c.List(ctx)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tVERSION\tRUNTIME\tHANDLER\tMEMORY\tTIMEOUT\tINSTANCES\tSCHEDULE\tDLQ")
+				for _, f := range fns {
+					fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d MB\t%s\t%d live, %d idle (max %d)\t%s\t%d\n",
+						f.Name, f.Version, f.Runtime, dash(f.Handler), f.MemoryMB, f.Timeout,
+						f.Instances.Live, f.Instances.Idle, f.MaxInstances, dash(f.Schedule), f.DeadLetters)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 }
@@ -227,17 +226,13 @@ func newFnGetCommand(o *fnOptions) *cobra.Command {
 		Short: "Show a function's configuration and state as JSON",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.context(cmd)
-			defer cancel()
-			info, err := c.Get(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			return printJSON(cmd.OutOrStdout(), info)
+			return o.call(cmd, func(ctx context.Context, c *client.Client) error {
+				info, err := c.Get(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd.OutOrStdout(), info)
+			})
 		},
 	}
 }
@@ -267,36 +262,32 @@ and prints its request id.
 			if err != nil {
 				return err
 			}
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.context(cmd)
-			defer cancel()
-			if async {
-				id, err := c.InvokeAsync(ctx, args[0], body)
+			return o.call(cmd, func(ctx context.Context, c *client.Client) error {
+				if async {
+					id, err := c.InvokeAsync(ctx, args[0], body)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "queued, request id %s\n", id)
+					return nil
+				}
+				res, err := c.Invoke(ctx, args[0], body, !noLogs)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "queued, request id %s\n", id)
+				if res.LogTail != "" {
+					fmt.Fprint(cmd.ErrOrStderr(), res.LogTail)
+				}
+				if res.TraceID != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "trace %s\n", res.TraceID)
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), string(res.Payload))
+				if res.FunctionError != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "the function failed: %s\n", res.ErrorType)
+					return exitError{code: 1}
+				}
 				return nil
-			}
-			res, err := c.Invoke(ctx, args[0], body, !noLogs)
-			if err != nil {
-				return err
-			}
-			if res.LogTail != "" {
-				fmt.Fprint(cmd.ErrOrStderr(), res.LogTail)
-			}
-			if res.TraceID != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "trace %s\n", res.TraceID)
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), string(res.Payload))
-			if res.FunctionError != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "the function failed: %s\n", res.ErrorType)
-				return exitError{code: 1}
-			}
-			return nil
+			})
 		},
 	}
 	cmd.Flags().StringVar(&payload, "payload", "{}", "event as JSON, or @FILE to read it from a file (@- for stdin)")
@@ -329,17 +320,13 @@ func newFnRmCommand(o *fnOptions) *cobra.Command {
 		Short:   "Remove a function (its instances stop)",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.context(cmd)
-			defer cancel()
-			if err := c.Delete(ctx, args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", args[0])
-			return nil
+			return o.call(cmd, func(ctx context.Context, c *client.Client) error {
+				if err := c.Delete(ctx, args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", args[0])
+				return nil
+			})
 		},
 	}
 }
@@ -357,39 +344,35 @@ queues them again; --purge deletes them.`,
 			if purge && redrive {
 				return fmt.Errorf("--purge and --redrive exclude each other")
 			}
-			c, err := o.client()
-			if err != nil {
-				return err
-			}
-			ctx, cancel := o.context(cmd)
-			defer cancel()
-			switch {
-			case purge:
-				n, err := c.PurgeDeadLetters(ctx, args[0])
+			return o.call(cmd, func(ctx context.Context, c *client.Client) error {
+				switch {
+				case purge:
+					n, err := c.PurgeDeadLetters(ctx, args[0])
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "purged %d dead letters\n", n)
+					return nil
+				case redrive:
+					n, err := c.RedriveDeadLetters(ctx, args[0])
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "queued %d dead letters again\n", n)
+					return nil
+				}
+				dl, err := c.DeadLetters(ctx, args[0])
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "purged %d dead letters\n", n)
-				return nil
-			case redrive:
-				n, err := c.RedriveDeadLetters(ctx, args[0])
-				if err != nil {
-					return err
+				tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "REQUEST ID\tFAILED AT\tATTEMPTS\tERROR TYPE\tERROR\tPAYLOAD")
+				for _, d := range dl {
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.FailedAt.UTC().Format(time.RFC3339), d.Attempts,
+						d.LastErrorType, oneLine(d.LastError, 80), oneLine(string(d.Payload), 60))
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "queued %d dead letters again\n", n)
-				return nil
-			}
-			dl, err := c.DeadLetters(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "REQUEST ID\tFAILED AT\tATTEMPTS\tERROR TYPE\tERROR\tPAYLOAD")
-			for _, d := range dl {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.FailedAt.UTC().Format(time.RFC3339), d.Attempts,
-					d.LastErrorType, oneLine(d.LastError, 80), oneLine(string(d.Payload), 60))
-			}
-			return tw.Flush()
+				return tw.Flush()
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&purge, "purge", false, "delete the dead letters")

@@ -71,6 +71,7 @@ type Instance struct {
 	readers []*lineReader
 	stdout  *lineReader
 	stderr  *lineReader
+	spanr   *lineReader // nil when the span pipe is off
 	logs    logBuffer
 
 	readyAt    time.Time
@@ -181,8 +182,8 @@ func Start(cfg Config) (_ *Instance, err error) {
 	i.stderr, _ = newLineReader(errR, maxLineBytes, i.logLine("stderr"))
 	i.readers = []*lineReader{i.stdout, i.stderr}
 	if spanR != nil {
-		r, _ := newLineReader(spanR, maxSpanLine, func(line []byte, _ time.Time) { i.spans.HandleLine(line) })
-		i.readers = append(i.readers, r)
+		i.spanr, _ = newLineReader(spanR, maxSpanLine, func(line []byte, _ time.Time) { i.spans.HandleLine(line) })
+		i.readers = append(i.readers, i.spanr)
 	}
 	go i.watch()
 	return i, nil
@@ -398,10 +399,10 @@ func (i *Instance) MaxMemoryUsed() uint64 {
 // onNext runs at each /next: the runtime is done with prev, so spans of
 // it still open were left open by the function.
 func (i *Instance) onNext(prev string) {
-	if prev == "" || i.spans == nil {
+	if prev == "" || i.spanr == nil {
 		return
 	}
-	i.readers[2].Sync()
+	i.spanr.Sync()
 	i.spans.CutOff(prev, "the invocation ended with the span open", time.Now())
 }
 

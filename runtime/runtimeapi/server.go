@@ -252,16 +252,26 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) {
 	w.Write(inv.Payload)
 }
 
-func (s *Server) response(w http.ResponseWriter, r *http.Request) {
+// answered reads the body a runtime posted for invocation {id} and takes
+// that invocation off the pending ones; on failure it has answered the
+// runtime itself.
+func (s *Server) answered(w http.ResponseWriter, r *http.Request) (inv *Invocation, body []byte, tooLarge, ok bool) {
 	id := r.PathValue("id")
 	body, tooLarge, err := readLimited(r.Body)
 	if err != nil {
 		writeAPIError(w, http.StatusBadRequest, "InvalidRequest", "reading the body: "+err.Error())
-		return
+		return nil, nil, false, false
 	}
-	inv := s.forget(id)
-	if inv == nil {
+	if inv = s.forget(id); inv == nil {
 		writeAPIError(w, http.StatusBadRequest, "InvalidRequestID", "no invocation with request id "+id+" is waiting for an answer")
+		return nil, nil, false, false
+	}
+	return inv, body, tooLarge, true
+}
+
+func (s *Server) response(w http.ResponseWriter, r *http.Request) {
+	inv, body, tooLarge, ok := s.answered(w, r)
+	if !ok {
 		return
 	}
 	if tooLarge {
@@ -277,15 +287,9 @@ func (s *Server) response(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) invocationError(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	body, _, err := readLimited(r.Body)
-	if err != nil {
-		writeAPIError(w, http.StatusBadRequest, "InvalidRequest", "reading the body: "+err.Error())
-		return
-	}
-	inv := s.forget(id)
-	if inv == nil {
-		writeAPIError(w, http.StatusBadRequest, "InvalidRequestID", "no invocation with request id "+id+" is waiting for an answer")
+	// An error body over the limit is dropped; its type header remains.
+	inv, body, _, ok := s.answered(w, r)
+	if !ok {
 		return
 	}
 	inv.result <- Result{Payload: body, Error: parseError(body, r.Header.Get("Lambda-Runtime-Function-Error-Type")), At: time.Now()}

@@ -2,7 +2,6 @@ package telemetry
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -133,8 +132,8 @@ func (f *FunctionSpans) CutOff(rid, reason string, at time.Time) {
 }
 
 func (f *FunctionSpans) export(rec *spanRecord, cutOff bool, reason string) {
-	tid, err1 := traceIDFromHex(rec.Trace)
-	sid, err2 := spanIDFromHex(rec.Span)
+	tid, err1 := trace.TraceIDFromHex(rec.Trace)
+	sid, err2 := trace.SpanIDFromHex(rec.Span)
 	if err1 != nil || err2 != nil {
 		return
 	}
@@ -150,7 +149,7 @@ func (f *FunctionSpans) export(rec *spanRecord, cutOff bool, reason string) {
 			Name: rec.Scope.Name, Version: rec.Scope.Version,
 		},
 	}
-	if pid, err := spanIDFromHex(rec.Parent); err == nil {
+	if pid, err := trace.SpanIDFromHex(rec.Parent); err == nil {
 		stub.Parent = trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: pid, TraceFlags: trace.FlagsSampled, Remote: true})
 	}
 	switch rec.Status.Code {
@@ -163,8 +162,8 @@ func (f *FunctionSpans) export(rec *spanRecord, cutOff bool, reason string) {
 		stub.Events = append(stub.Events, sdktrace.Event{Name: e.Name, Time: nanosTime(e.Time), Attributes: attributes(e.Attrs)})
 	}
 	for _, l := range rec.Links {
-		lt, err1 := traceIDFromHex(l.Trace)
-		ls, err2 := spanIDFromHex(l.Span)
+		lt, err1 := trace.TraceIDFromHex(l.Trace)
+		ls, err2 := trace.SpanIDFromHex(l.Span)
 		if err1 == nil && err2 == nil {
 			stub.Links = append(stub.Links, sdktrace.Link{
 				SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: lt, SpanID: ls}),
@@ -202,32 +201,6 @@ func nanosTime(s string) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, n)
-}
-
-func traceIDFromHex(s string) (trace.TraceID, error) {
-	var id trace.TraceID
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(id) {
-		return id, fmt.Errorf("trace id %q", s)
-	}
-	copy(id[:], b)
-	if !id.IsValid() {
-		return id, fmt.Errorf("trace id %q is zero", s)
-	}
-	return id, nil
-}
-
-func spanIDFromHex(s string) (trace.SpanID, error) {
-	var id trace.SpanID
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(id) {
-		return id, fmt.Errorf("span id %q", s)
-	}
-	copy(id[:], b)
-	if !id.IsValid() {
-		return id, fmt.Errorf("span id %q is zero", s)
-	}
-	return id, nil
 }
 
 // attributes converts decoded JSON values: whole numbers become ints,
