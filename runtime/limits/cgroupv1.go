@@ -55,15 +55,31 @@ func openV1(mounts []mount, parent string, log *slog.Logger) (backend, error) {
 // limits the host itself runs under.
 func hostSubtree(root, own, parent string, log *slog.Logger) (string, error) {
 	parentDir := filepath.Join(root, own, parent)
-	if err := os.MkdirAll(parentDir, 0o755); err != nil {
-		return "", err
-	}
-	removeStaleHosts(parentDir, log)
 	dir := filepath.Join(parentDir, hostDirName())
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-		return "", err
+	return dir, mkdirInParent(parentDir, dir, log)
+}
+
+// mkdirInParent creates parentDir/dir. Another host closing may remove
+// the shared parent between the two steps, so a vanished parent is made
+// again.
+func mkdirInParent(parentDir, dir string, log *slog.Logger) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = os.MkdirAll(parentDir, 0o755); err != nil {
+			return err
+		}
+		if attempt == 0 {
+			removeStaleHosts(parentDir, log)
+		}
+		err = os.Mkdir(dir, 0o755)
+		if err == nil || errors.Is(err, os.ErrExist) {
+			return nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
 	}
-	return dir, nil
+	return err
 }
 
 // ownCgroup is this process's cgroup path in a v1 hierarchy holding

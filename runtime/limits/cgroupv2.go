@@ -46,16 +46,13 @@ func openV2(mounts []mount, parent string, log *slog.Logger) (backend, error) {
 		return nil, err
 	}
 	parentDir := filepath.Join(own, parent)
-	if err := os.MkdirAll(parentDir, 0o755); err != nil {
+	dir := filepath.Join(parentDir, hostDirName())
+	if err := mkdirInParent(parentDir, dir, log); err != nil {
 		return nil, fmt.Errorf("cgroup v2: %w", err)
 	}
 	if err := writeFile(filepath.Join(parentDir, "cgroup.subtree_control"), controllers); err != nil {
+		os.Remove(dir)
 		return nil, fmt.Errorf("cgroup v2: enabling %s in %s: %w", controllers, parentDir, err)
-	}
-	removeStaleHosts(parentDir, log)
-	dir := filepath.Join(parentDir, hostDirName())
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-		return nil, fmt.Errorf("cgroup v2: %w", err)
 	}
 	if err := writeFile(filepath.Join(dir, "cgroup.subtree_control"), controllers); err != nil {
 		os.Remove(dir)
