@@ -27,9 +27,9 @@ import (
 // runtimeOptions are the function runtime's flags.
 type runtimeOptions struct {
 	gatewayAddr string
-	// dataDir is shared with the storage flags when the command has them
-	// ('coldtrace up'); the runtime role registers its own.
-	dataDir     *pflag.Flag
+	// flags is the command's flag set: --data-dir is the storage flags'
+	// in 'coldtrace up' and the role's own in 'coldtrace runtime'.
+	flags       *pflag.FlagSet
 	examples    bool
 	examplesDir string
 	cfg         server.Config
@@ -45,10 +45,7 @@ func (o *runtimeOptions) register(fs *pflag.FlagSet, host string) {
 	d := server.DefaultConfig()
 	o.cfg = d
 	fs.StringVar(&o.gatewayAddr, "gateway-addr", host+":8080", "function gateway listen address: /fn/{name}/* and the Lambda Invoke API")
-	if fs.Lookup("data-dir") == nil {
-		fs.String("data-dir", d.DataDir, "directory for the function registry, function code and the async queue")
-	}
-	o.dataDir = fs.Lookup("data-dir")
+	o.flags = fs
 	fs.BoolVar(&o.examples, "examples", false, "deploy the example functions of --examples-dir at start")
 	fs.StringVar(&o.examplesDir, "examples-dir", "examples", "directory whose subdirectories (each with a coldtrace.json) --examples deploys")
 	fs.StringVar(&o.cgroups, "cgroups", string(d.Limits.Mode), "how function memory and pids limits are enforced: auto (cgroup v2, else v1, else soft), v1, v2 or off (soft: RSS polling)")
@@ -67,7 +64,9 @@ func (o *runtimeOptions) register(fs *pflag.FlagSet, host string) {
 // config is the runtime's configuration after flags were parsed.
 func (o *runtimeOptions) config(otlpEndpoint string) server.Config {
 	cfg := o.cfg
-	cfg.DataDir = o.dataDir.Value.String()
+	if f := o.flags.Lookup("data-dir"); f != nil {
+		cfg.DataDir = f.Value.String()
+	}
 	cfg.GatewayAddr = o.gatewayAddr
 	cfg.Limits.Mode = limits.Mode(o.cgroups)
 	cfg.Telemetry.Endpoint = otlpEndpoint
@@ -242,6 +241,7 @@ OTLP/HTTP receiver; without it, nothing is traced.`,
 		},
 	}
 	fs := cmd.Flags()
+	fs.String("data-dir", server.DefaultConfig().DataDir, "directory for the function registry, function code and the async queue")
 	o.runtime.register(fs, "127.0.0.1")
 	o.security.register(fs)
 	fs.StringVar(&o.otlpEndpoint, "otlp-endpoint", "", "OTLP/HTTP base URL spans are sent to, e.g. http://127.0.0.1:4318 (empty: no tracing)")
