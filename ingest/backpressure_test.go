@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -141,5 +142,38 @@ func TestBackpressure(t *testing.T) {
 	}
 	if n != 60 {
 		t.Fatalf("queued request stored %d spans, want 60", n)
+	}
+}
+
+// Identical requests are distinct spans to the sender (it retried, or it
+// really sent them twice): without a spool they must all be stored, even
+// though the tables keep a deduplication window for the spool's tokens.
+func TestDirectModeStoresIdenticalRequests(t *testing.T) {
+	client := chtest.Client(t)
+	so := schema.Options{Database: client.Database, Retention: 24 * time.Hour}
+	ctx := context.Background()
+	if err := schema.Migrate(ctx, client, so, nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.Writers = 1
+	p, err := New(cfg, client, so, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(ctx)
+	body := spansJSON(fmt.Sprintf("%032x", 42), 5)
+	for i := 0; i < 3; i++ {
+		td, _ := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(body))
+		if err := p.ConsumeTraces(ctx, td); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n uint64
+	if err := client.QueryRow(ctx, "SELECT count() FROM "+so.Table(schema.TracesTable)).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 15 {
+		t.Fatalf("stored %d spans of 3 identical requests of 5, want 15", n)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/google/uuid"
 
 	"github.com/coldtrace/coldtrace/ingest/schema"
 )
@@ -54,11 +55,13 @@ func (w *clickhouseWriter) Write(ctx context.Context, blocks []*rows) error {
 	return nil
 }
 
-// withoutDedup turns ClickHouse's insert deduplication off for ctx: it
-// would otherwise drop a block identical to a recent one (tables keep a
-// deduplication window for the spool's tokens).
+// withoutDedup makes an insert unique for ClickHouse's deduplication: the
+// tables keep a deduplication window for the spool's tokens, so without a
+// token a block identical to a recent one would be dropped. A fresh token
+// works on every server version (insert_deduplicate=0 no longer does on
+// 26.x non-replicated tables, and its replacement is unknown to older ones).
 func withoutDedup(ctx context.Context) context.Context {
-	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplicate": 0}))
+	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplication_token": "direct:" + uuid.NewString()}))
 }
 
 func countRows(blocks []*rows) int {
