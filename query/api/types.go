@@ -362,8 +362,12 @@ const (
 	MetricInvocations   = "invocations"
 	MetricColdStarts    = "coldstarts"
 	MetricColdStartRate = "coldstart_rate"
+	MetricDurationP50   = "duration_p50"
 	MetricDurationP95   = "duration_p95"
+	MetricDurationP99   = "duration_p99"
+	MetricInitP50       = "init_p50"
 	MetricInitP95       = "init_p95"
+	MetricInitP99       = "init_p99"
 	MetricTimeouts      = "timeouts"
 	MetricErrors        = "errors"
 	MetricCost          = "cost"
@@ -373,6 +377,15 @@ const (
 	UnitNanoseconds = "nanoseconds"
 	UnitUSD         = "usd"
 )
+
+// Metrics are the timeseries metrics, in the order documentation and
+// error messages list them.
+var Metrics = []string{
+	MetricInvocations, MetricColdStarts, MetricColdStartRate,
+	MetricInitP50, MetricInitP95, MetricInitP99,
+	MetricDurationP50, MetricDurationP95, MetricDurationP99,
+	MetricTimeouts, MetricErrors, MetricCost,
+}
 
 // Point is one step of a time series. Value is null where the metric is
 // undefined (a rate or quantile of a step without invocations).

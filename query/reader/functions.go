@@ -2,6 +2,7 @@ package reader
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -85,86 +86,132 @@ func quantiles(q []float64, scale float64) *api.Quantiles {
 	return &api.Quantiles{P50Nano: q[0] * scale, P95Nano: q[1] * scale, P99Nano: q[2] * scale}
 }
 
-// MetricUnits are the timeseries metrics and their units.
-var MetricUnits = map[string]string{
-	api.MetricInvocations:   api.UnitCount,
-	api.MetricColdStarts:    api.UnitCount,
-	api.MetricColdStartRate: api.UnitRatio,
-	api.MetricDurationP95:   api.UnitNanoseconds,
-	api.MetricInitP95:       api.UnitNanoseconds,
-	api.MetricTimeouts:      api.UnitCount,
-	api.MetricErrors:        api.UnitCount,
-	api.MetricCost:          api.UnitUSD,
+// rollupStep is one step of a function's rollup: the sums and merged
+// quantiles every timeseries metric is computed from.
+type rollupStep struct {
+	invocations, coldStarts, timeouts, errors uint64
+	gbSeconds                                 float64
+	// duration and init are p50, p95 and p99 in nanoseconds; NaN without
+	// invocations (cold starts for init).
+	duration, init [3]float64
 }
 
+// Indexes of the quantiles in rollupStep.
+const (
+	p50 = iota
+	p95
+	p99
+)
+
+// metric computes one timeseries metric of a step; ok is false where it
+// is undefined (a rate or quantile without invocations).
+type metric struct {
+	unit  string
+	value func(r *Reader, s rollupStep) (v float64, ok bool)
+}
+
+func countOf(f func(s rollupStep) uint64) func(*Reader, rollupStep) (float64, bool) {
+	return func(_ *Reader, s rollupStep) (float64, bool) { return float64(f(s)), true }
+}
+
+func durationQuantile(i int) metric {
+	return metric{api.UnitNanoseconds, func(_ *Reader, s rollupStep) (float64, bool) {
+		return s.duration[i], s.invocations > 0 && !math.IsNaN(s.duration[i])
+	}}
+}
+
+func initQuantile(i int) metric {
+	return metric{api.UnitNanoseconds, func(_ *Reader, s rollupStep) (float64, bool) {
+		return s.init[i], s.coldStarts > 0 && !math.IsNaN(s.init[i])
+	}}
+}
+
+// metrics are the timeseries metrics by name.
+var metrics = map[string]metric{
+	api.MetricInvocations: {api.UnitCount, countOf(func(s rollupStep) uint64 { return s.invocations })},
+	api.MetricColdStarts:  {api.UnitCount, countOf(func(s rollupStep) uint64 { return s.coldStarts })},
+	api.MetricTimeouts:    {api.UnitCount, countOf(func(s rollupStep) uint64 { return s.timeouts })},
+	api.MetricErrors:      {api.UnitCount, countOf(func(s rollupStep) uint64 { return s.errors })},
+	api.MetricCost: {api.UnitUSD, func(r *Reader, s rollupStep) (float64, bool) {
+		return r.cost(s.gbSeconds, s.invocations).TotalUSD, true
+	}},
+	api.MetricColdStartRate: {api.UnitRatio, func(_ *Reader, s rollupStep) (float64, bool) {
+		if s.invocations == 0 {
+			return 0, false
+		}
+		return float64(s.coldStarts) / float64(s.invocations), true
+	}},
+	api.MetricDurationP50: durationQuantile(p50),
+	api.MetricDurationP95: durationQuantile(p95),
+	api.MetricDurationP99: durationQuantile(p99),
+	api.MetricInitP50:     initQuantile(p50),
+	api.MetricInitP95:     initQuantile(p95),
+	api.MetricInitP99:     initQuantile(p99),
+}
+
+// MetricUnits are the timeseries metrics and their units.
+var MetricUnits = func() map[string]string {
+	out := make(map[string]string, len(metrics))
+	for name, m := range metrics {
+		out[name] = m.unit
+	}
+	return out
+}()
+
 // Timeseries returns metric of function (and version, if set) per step
-// over w, which must be whole steps: one point per step, in order.
-func (r *Reader) Timeseries(ctx context.Context, function, version, metric string, step time.Duration, w Window) ([]api.Point, error) {
+// over w, which must be whole steps: one point per step, in order. Steps
+// without a value are 0 for counts and cost, null otherwise.
+func (r *Reader) Timeseries(ctx context.Context, function, version, metricName string, step time.Duration, w Window) ([]api.Point, error) {
+	m, ok := metrics[metricName]
+	if !ok {
+		return nil, fmt.Errorf("timeseries: unknown metric %q", metricName)
+	}
 	where := "TenantId = @tenant AND FunctionName = @function AND " + rollupWindow
 	args := append(windowArgs(w), clickhouse.Named("function", function), clickhouse.Named("step", int64(step/time.Second)))
 	if version != "" {
 		where += " AND FunctionVersion = @version"
 		args = append(args, clickhouse.Named("version", version))
 	}
-	// Every metric comes from the same few sums: one query shape for all.
+	// Every metric comes from the same sums and quantiles: one query shape
+	// for all (merging three quantiles costs about what one does).
 	sql := `SELECT toUnixTimestamp64Nano(toDateTime64(toStartOfInterval(Minute, toIntervalSecond(@step)), 9, 'UTC')) AS t,
     sum(Invocations), sum(ColdStarts), sum(Timeouts), sum(Errors), sum(BilledGBSeconds),
-    toFloat64(quantilesTDigestMerge(0.95)(DurationQuantiles)[1]),
-    toFloat64(quantilesTDigestMerge(0.95)(InitDurationQuantiles)[1])
+    arrayMap(x -> toFloat64(x), quantilesTDigestMerge(0.5, 0.95, 0.99)(DurationQuantiles)),
+    arrayMap(x -> toFloat64(x) * 1e6, quantilesTDigestMerge(0.5, 0.95, 0.99)(InitDurationQuantiles))
 FROM ` + r.functions + `
 WHERE ` + where + `
 GROUP BY t
 ORDER BY t`
 	byTime := map[int64]float64{}
-	defined := map[int64]bool{}
 	err := r.each(ctx, "timeseries", sql, args, func(rows driver.Rows) error {
 		var (
-			t                         int64
-			inv, cold, timeouts, errs uint64
-			gbs, durP95, initP95      float64
+			t                int64
+			s                rollupStep
+			durationQ, initQ []float64
 		)
-		if err := rows.Scan(&t, &inv, &cold, &timeouts, &errs, &gbs, &durP95, &initP95); err != nil {
+		if err := rows.Scan(&t, &s.invocations, &s.coldStarts, &s.timeouts, &s.errors, &s.gbSeconds, &durationQ, &initQ); err != nil {
 			return err
 		}
-		v, ok := 0.0, true
-		switch metric {
-		case api.MetricInvocations:
-			v = float64(inv)
-		case api.MetricColdStarts:
-			v = float64(cold)
-		case api.MetricTimeouts:
-			v = float64(timeouts)
-		case api.MetricErrors:
-			v = float64(errs)
-		case api.MetricCost:
-			v = r.cost(gbs, inv).TotalUSD
-		case api.MetricColdStartRate:
-			ok = inv > 0
-			if ok {
-				v = float64(cold) / float64(inv)
-			}
-		case api.MetricDurationP95:
-			ok = inv > 0 && !math.IsNaN(durP95)
-			v = durP95
-		case api.MetricInitP95:
-			ok = cold > 0 && !math.IsNaN(initP95)
-			v = initP95 * float64(time.Millisecond)
+		if len(durationQ) != len(s.duration) || len(initQ) != len(s.init) {
+			return fmt.Errorf("got %d duration and %d init quantiles, want %d", len(durationQ), len(initQ), len(s.duration))
 		}
-		if ok {
-			byTime[t], defined[t] = v, true
+		copy(s.duration[:], durationQ)
+		copy(s.init[:], initQ)
+		if v, ok := m.value(r, s); ok {
+			byTime[t] = v
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	counts := MetricUnits[metric] == api.UnitCount || metric == api.MetricCost
+	zeroFill := m.unit == api.UnitCount || m.unit == api.UnitUSD
 	var points []api.Point
 	for t := w.Start; t.Before(w.End); t = t.Add(step) {
 		p := api.Point{TimeUnixNano: t.UnixNano(), Time: t.UTC()}
-		if v, ok := byTime[p.TimeUnixNano]; ok && defined[p.TimeUnixNano] {
+		if v, ok := byTime[p.TimeUnixNano]; ok {
 			p.Value = &v
-		} else if counts {
+		} else if zeroFill {
 			zero := 0.0
 			p.Value = &zero
 		}

@@ -10,6 +10,7 @@ import (
 	"testing/fstest"
 
 	"github.com/coldtrace/coldtrace/ingest/schema"
+	"github.com/coldtrace/coldtrace/query/api"
 	"github.com/coldtrace/coldtrace/query/reader"
 	"github.com/coldtrace/coldtrace/query/server"
 )
@@ -41,6 +42,30 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	sort.Strings(registered)
 	if strings.Join(documented, "\n") != strings.Join(registered, "\n") {
 		t.Errorf("openapi.json paths:\n%s\n\nregistered routes:\n%s", strings.Join(documented, "\n"), strings.Join(registered, "\n"))
+	}
+}
+
+// Every timeseries metric has a unit, and openapi.json lists exactly them.
+func TestTimeseriesMetrics(t *testing.T) {
+	doc, _ := openAPI(t)
+	if len(reader.MetricUnits) != len(api.Metrics) {
+		t.Errorf("metrics with units %v, api.Metrics %v", reader.MetricUnits, api.Metrics)
+	}
+	for _, m := range api.Metrics {
+		if _, ok := reader.MetricUnits[m]; !ok {
+			t.Errorf("metric %s has no unit", m)
+		}
+	}
+	op := doc.Paths.Find("/api/v1/functions/{name}/timeseries").Get
+	param := op.Parameters.GetByInAndName("query", "metric")
+	for _, enum := range [][]any{param.Schema.Value.Enum, doc.Components.Schemas["Timeseries"].Value.Properties["metric"].Value.Enum} {
+		var got []string
+		for _, v := range enum {
+			got = append(got, v.(string))
+		}
+		if strings.Join(got, ",") != strings.Join(api.Metrics, ",") {
+			t.Errorf("openapi.json metric enum %v, want %v", got, api.Metrics)
+		}
 	}
 }
 

@@ -42,6 +42,7 @@ func TestAPI(t *testing.T) {
 	t.Run("ServicesAndOperations", testServicesAndOperations)
 	t.Run("Functions", testFunctions)
 	t.Run("Timeseries", testTimeseries)
+	t.Run("TimeseriesQuantiles", testTimeseriesQuantiles)
 	t.Run("Instances", testInstances)
 	t.Run("Dependencies", testDependencies)
 	t.Run("Attributes", testAttributes)
@@ -391,8 +392,13 @@ func testTimeseries(t *testing.T) {
 		"coldstart_rate": "1 0 null",
 		"timeouts":       "0 1 0",
 		"errors":         "0 1 0",
-		"duration_p95":   "6.9e+08 3e+09 null",
-		"init_p95":       "2.875e+08 null null",
+		// One invocation a minute: every quantile is that invocation.
+		"duration_p50": "6.9e+08 3e+09 null",
+		"duration_p95": "6.9e+08 3e+09 null",
+		"duration_p99": "6.9e+08 3e+09 null",
+		"init_p50":     "2.875e+08 null null",
+		"init_p95":     "2.875e+08 null null",
+		"init_p99":     "2.875e+08 null null",
 	} {
 		if got := strings.Join(values(metric), " "); got != want {
 			t.Errorf("%s: %s, want %s", metric, got, want)

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -251,11 +252,7 @@ func (s *Server) timeseries(c echo.Context) error {
 	})
 }
 
-func metricNames() string {
-	return api.MetricInvocations + ", " + api.MetricColdStarts + ", " + api.MetricColdStartRate + ", " +
-		api.MetricDurationP95 + ", " + api.MetricInitP95 + ", " + api.MetricTimeouts + ", " +
-		api.MetricErrors + ", " + api.MetricCost
-}
+func metricNames() string { return strings.Join(api.Metrics, ", ") }
 
 func (s *Server) instances(c echo.Context) error {
 	p, err := s.newParams(c, false, "version", "limit", "start", "end")
