@@ -15,6 +15,10 @@ type Migration struct {
 //     TraceId and ParentSpanId compress to a few bytes, and with the
 //     lookup table's time window a trace-by-id read is a primary-key seek
 //     per service and 15-minute bucket.
+//   - index_granularity 1024 (not 8192) for otel_traces: a trace read
+//     decompresses the granules holding its spans in every column it
+//     returns, so smaller granules make trace-by-id several times cheaper
+//     for about 2 bytes per span more marks.
 //   - The attribute maps use ZSTD(3): 62 -> 55 bytes per span over
 //     ZSTD(1); ZSTD(6) reaches 45 but costs about 20% more engine time
 //     per insert.
@@ -83,7 +87,7 @@ CREATE TABLE IF NOT EXISTS {{.Store "otel_traces"}} {{.OnCluster}} (
 PARTITION BY toDate(Timestamp)
 ORDER BY (TenantId, ServiceName, toStartOfFifteenMinutes(Timestamp), TraceId, Timestamp)
 TTL toDateTime(Timestamp) + toIntervalSecond({{.RetentionSeconds}})
-SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000;
+SETTINGS index_granularity = 1024, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000;
 
 {{.Distributed "otel_traces" "cityHash64(TraceId)"}};
 
