@@ -169,12 +169,16 @@ func Start(cfg Config) (_ *Instance, err error) {
 
 	i.SpawnedAt = time.Now()
 	err = cmd.Start()
-	i.group.Started(pidOf(cmd))
 	// The child has its copies; ours would keep the pipes from ever
 	// reaching end of file.
 	closeAll(writeEnds)
 	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", cfg.Path, err)
+	}
+	if err := i.group.Started(cmd.Process.Pid); err != nil {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+		return nil, fmt.Errorf("limits: %w", err)
 	}
 	i.cmd = cmd
 
@@ -187,13 +191,6 @@ func Start(cfg Config) (_ *Instance, err error) {
 	}
 	go i.watch()
 	return i, nil
-}
-
-func pidOf(cmd *exec.Cmd) int {
-	if cmd.Process == nil {
-		return 0
-	}
-	return cmd.Process.Pid
 }
 
 func closeAll(fs []*os.File) {

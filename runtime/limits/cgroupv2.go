@@ -145,11 +145,12 @@ func (g *v2Group) prepare(cmd *exec.Cmd) error {
 	return nil
 }
 
-func (g *v2Group) started(int) {
+func (g *v2Group) started(int) error {
 	if g.fd >= 0 {
 		unix.Close(g.fd)
 		g.fd = -1
 	}
+	return nil
 }
 
 func (g *v2Group) oomKilled() bool {

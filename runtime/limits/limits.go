@@ -94,7 +94,7 @@ type backend interface {
 // group is one instance's confinement.
 type group interface {
 	prepare(cmd *exec.Cmd) error
-	started(pid int)
+	started(pid int) error
 	oomKilled() bool
 	peakMemory() uint64
 	kill()
@@ -167,12 +167,12 @@ func (m *Manager) NewGroup(id string, spec Spec) (*Group, error) {
 // Group confines one instance's processes.
 type Group struct{ g group }
 
-// Prepare adjusts cmd before Start so the process starts inside the
-// group.
+// Prepare adjusts cmd before Start (v2 starts it inside the group).
 func (g *Group) Prepare(cmd *exec.Cmd) error { return g.g.prepare(cmd) }
 
-// Started is called once cmd has started.
-func (g *Group) Started(pid int) { g.g.started(pid) }
+// Started is called once cmd has started; on error the process is not
+// confined and must be stopped.
+func (g *Group) Started(pid int) error { return g.g.started(pid) }
 
 // OOMKilled reports whether the kernel (or the soft watchdog) killed a
 // process of the group for exceeding its memory limit.

@@ -39,9 +39,10 @@ type softGroup struct {
 
 func (g *softGroup) prepare(*exec.Cmd) error { return nil }
 
-func (g *softGroup) started(pid int) {
+func (g *softGroup) started(pid int) error {
 	g.pid = pid
 	go g.watch()
+	return nil
 }
 
 func (g *softGroup) watch() {
