@@ -398,13 +398,16 @@ func (h *Host) initFailed(fp *functionPool, req Request, parent context.Context,
 		tracer, fn, spawned, stream = inst.tracer, inst.Function, inst.SpawnedAt, inst.stream
 	}
 	ctx, span := h.startSpan(tracer, fn, req, parent, arrival)
+	// A failed init ran (and is billed, as Lambda bills the init phase)
+	// when a process started; not when none could.
 	out := telemetry.Outcome{
-		Cold: true, InitStart: spawned, InitEnd: ie.At, ErrorType: telemetry.ErrInit,
-		ErrorMessage: ie.FunctionError.Error(), Logs: ie.Logs, LogsDropped: ie.LogsDropped, End: ie.At,
+		Cold: true, InitStart: spawned, InitEnd: ie.At, Ran: inst != nil, MaxMemory: ie.MaxMemory,
+		ErrorType: telemetry.ErrInit, ErrorMessage: ie.FunctionError.Error(), Logs: ie.Logs, LogsDropped: ie.LogsDropped, End: ie.At,
 	}
 	resp := &Response{
 		RequestID: req.RequestID, Function: fn, ErrorType: telemetry.ErrInit, Error: ie.FunctionError,
-		Payload: errorPayload(ie.FunctionError), Cold: true, Init: out.InitDuration(), Logs: ie.Logs, Instance: stream,
+		Payload: errorPayload(ie.FunctionError), Cold: true, Init: out.InitDuration(), Billed: out.BilledDuration(),
+		MaxMemory: ie.MaxMemory, Logs: ie.Logs, Instance: stream,
 	}
 	h.finish(ctx, tracer, span, req, resp, out)
 	return resp

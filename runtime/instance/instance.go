@@ -91,6 +91,8 @@ type InitError struct {
 	Logs        []telemetry.LogLine
 	LogsDropped int
 	At          time.Time
+	// MaxMemory is the peak of the failed instance (0 if it never ran).
+	MaxMemory uint64
 }
 
 func (e *InitError) Error() string { return "init: " + e.FunctionError.Error() }
@@ -291,7 +293,7 @@ func (i *Instance) WaitReady(ctx context.Context, timeout time.Duration) error {
 	}
 	<-i.exited
 	lines, dropped := i.logs.take()
-	return &InitError{FunctionError: fe, Logs: lines, LogsDropped: dropped, At: i.exitAt}
+	return &InitError{FunctionError: fe, Logs: lines, LogsDropped: dropped, At: i.exitAt, MaxMemory: i.peakMemory}
 }
 
 // exitError is the Lambda-style error of a runtime that ended.

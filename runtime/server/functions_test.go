@@ -72,7 +72,7 @@ func TestInitErrorIsReported(t *testing.T) {
 		t.Fatalf("%s %s\n%s", res.ErrorType, res.Payload, res.LogTail)
 	}
 	inv := e.invocations("broken", 1)[0]
-	if inv.ErrorType != telemetry.ErrInit || !inv.ColdStart || inv.Status != "Error" {
+	if inv.ErrorType != telemetry.ErrInit || !inv.ColdStart || inv.Status != "Error" || inv.InitMs <= 0 || float64(inv.BilledMs) < inv.InitMs {
 		t.Fatalf("span %+v", inv)
 	}
 	init := e.children(inv.TraceID, inv.SpanID, 1)[0]
