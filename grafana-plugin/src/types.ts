@@ -12,13 +12,17 @@ export const QUERY_TYPES: Array<{ label: string; value: QueryType; description: 
   { label: 'Service map', value: 'serviceMap', description: 'Calls between services, for the node graph' },
 ];
 
-/** Function metrics; keep in step with models.Metrics in pkg/models/query.go. */
+/** Function metrics, in the order of models.Metrics (pkg/models/query.go; a Go test checks they match). */
 export const METRICS = [
   { label: 'Invocations', value: 'invocations' },
   { label: 'Cold starts', value: 'coldstarts' },
   { label: 'Cold start rate', value: 'coldstart_rate' },
+  { label: 'Init duration p50', value: 'init_p50' },
   { label: 'Init duration p95', value: 'init_p95' },
+  { label: 'Init duration p99', value: 'init_p99' },
+  { label: 'Duration p50', value: 'duration_p50' },
   { label: 'Duration p95', value: 'duration_p95' },
+  { label: 'Duration p99', value: 'duration_p99' },
   { label: 'Timeouts', value: 'timeouts' },
   { label: 'Errors', value: 'errors' },
   { label: 'Cost (USD)', value: 'cost' },

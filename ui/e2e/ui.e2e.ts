@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Dependencies, Functions, Instances, Trace } from '../src/api/types';
+import type { Dependencies, Functions, Instances, Timeseries, Trace } from '../src/api/types';
 import { formatCount, formatPercent } from '../src/lib/format';
 import { BIG_TRACE_SERVICES, sendBigTrace, type BigTrace } from './bigTrace';
 import { launchChromium } from './browser';
@@ -133,12 +133,22 @@ describe('web UI on a running coldtrace', () => {
     const name = rt.coldFunction;
     const api = (await getJSON<Functions>(url('/api/v1/functions?start=now-1h'))).functions.find((x) => x.name === name)!;
     const instances = await getJSON<Instances>(url(`/api/v1/functions/${name}/instances?start=now-1h`));
+    // Its cold starts have an init duration median.
+    const initP50 = await getJSON<Timeseries>(url(`/api/v1/functions/${name}/timeseries?metric=init_p50&start=now-1h`));
+    expect(initP50.points.some((p) => p.value !== null && p.value > 0)).toBe(true);
+    const initAnswers = ['init_p50', 'init_p95'].map((m) =>
+      page.waitForResponse((r) => r.url().includes(`/functions/${name}/timeseries`) && r.url().includes(`metric=${m}&`)),
+    );
     await page.getByRole('link', { name, exact: true }).click();
     await page.waitForURL(new RegExp(`/functions/${name}`));
     await expect.poll(() => page.getByRole('heading', { level: 1 }).innerText()).toBe(name);
     const invocations = page.locator('.stat-card', { hasText: 'Invocations' }).locator('dd');
     await expect.poll(() => invocations.innerText()).toContain(formatCount(rt.invocations[name]));
     await expect.poll(() => page.locator('.chart canvas').count()).toBeGreaterThanOrEqual(4);
+    // The init duration chart draws p50 and p95, both read from the API.
+    for (const answer of await Promise.all(initAnswers)) expect(answer.status()).toBe(200);
+    const initChart = page.locator('figure.chart', { has: page.locator('figcaption', { hasText: 'Init duration p50 and p95' }) });
+    await expect.poll(() => initChart.locator('.u-legend').innerText()).toMatch(/Init p50[\s\S]*Init p95/);
 
     const cold = page.locator('.panel', { hasText: 'Recent cold starts' });
     await expect.poll(() => cold.locator('tbody tr').count()).toBe(Math.min(api.coldStarts, 10));

@@ -156,7 +156,8 @@ type SearchParams struct {
 	Status    string
 	ColdStart *bool
 	ErrorType string
-	// Attributes must all match (span or resource attributes).
+	// Attributes must all match: span attributes, or resource attributes
+	// for keys written resource.KEY (see FilterKey).
 	Attributes map[string]string
 	Limit      int
 }
@@ -178,7 +179,11 @@ func (c *Client) SearchTraces(ctx context.Context, p SearchParams) (TraceSearch,
 	}
 	setIf(q, "errorType", p.ErrorType)
 	for k, v := range p.Attributes {
-		q.Set("attr."+k, v)
+		if key, scope := FilterKey(k); scope == ScopeResource {
+			q.Set("resource."+key, v)
+		} else {
+			q.Set("attr."+key, v)
+		}
 	}
 	if p.Limit > 0 {
 		q.Set("limit", strconv.Itoa(p.Limit))
@@ -234,10 +239,36 @@ func (c *Client) Attributes(ctx context.Context, service string, w Window) (Attr
 	return getWindow[Attributes](ctx, c, "/attributes", w, q)
 }
 
-// AttributeValues lists the most frequent values of key in w.
+// Attribute scopes of the API.
+const (
+	ScopeSpan     = "span"
+	ScopeResource = "resource"
+)
+
+// ResourceKeyPrefix marks an attribute filter key as a resource attribute
+// ("resource.faas.instance"), as the API's resource.KEY parameters do;
+// other keys are span attributes.
+const ResourceKeyPrefix = "resource."
+
+// FilterKey splits an attribute filter key into the attribute key and its
+// scope.
+func FilterKey(k string) (key, scope string) {
+	if rest, ok := strings.CutPrefix(k, ResourceKeyPrefix); ok && rest != "" {
+		return rest, ScopeResource
+	}
+	return k, ScopeSpan
+}
+
+// AttributeValues lists the most frequent values of key in w: of span and
+// resource attributes, or of resource attributes only for a key written
+// resource.KEY.
 func (c *Client) AttributeValues(ctx context.Context, key, service string, limit int, w Window) (AttributeValues, error) {
 	q := url.Values{}
 	setIf(q, "service", service)
+	if k, scope := FilterKey(key); scope == ScopeResource {
+		key = k
+		q.Set("scope", scope)
+	}
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}

@@ -21,10 +21,14 @@ const (
 // QueryTypes are every query type, in the order editors show them.
 var QueryTypes = []string{QuerySearch, QueryTrace, QueryMetrics, QueryFunctions, QueryServiceMap}
 
-// Metrics of the metrics query: the function time series the API serves.
+// Metrics of the metrics query: the function time series the API serves
+// (GET /api/v1/functions/{name}/timeseries), in the API's order. The
+// frontend's METRICS (src/types.ts) lists the same.
 var Metrics = []string{
-	"invocations", "coldstarts", "coldstart_rate", "init_p95",
-	"duration_p95", "timeouts", "errors", "cost",
+	"invocations", "coldstarts", "coldstart_rate",
+	"init_p50", "init_p95", "init_p99",
+	"duration_p50", "duration_p95", "duration_p99",
+	"timeouts", "errors", "cost",
 }
 
 // Statuses a search can filter on.

@@ -2,6 +2,9 @@ package models
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -30,6 +33,7 @@ func TestParseQuery(t *testing.T) {
 		{`{"queryType":"search","adhocFilters":[{"key":"a","operator":"=~","value":"x"}]}`, "equality"},
 		{`{"queryType":"search","adhocFilters":[{"key":"","operator":"=","value":"x"}]}`, "no key"},
 		{`{"queryType":"metrics","metric":"init_p95"}`, ""},
+		{`{"queryType":"metrics","metric":"init_p50"}`, ""},
 		{`{"queryType":"metrics","metric":"p99"}`, "metric"},
 		{`{"queryType":"metrics"}`, "choose a metric"},
 		{`{"queryType":"functions"}`, ""},
@@ -81,5 +85,25 @@ func TestQueryHelpers(t *testing.T) {
 	min, max, err := Query{MinDuration: "250ms", MaxDuration: " 2m "}.Durations()
 	if err != nil || min != 250*time.Millisecond || max != 2*time.Minute {
 		t.Errorf("Durations = %s %s %v", min, max, err)
+	}
+}
+
+// The frontend's metric dropdown (src/types.ts METRICS) offers exactly the
+// metrics the backend accepts, in the same order.
+func TestFrontendMetricsMatch(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "src", "types.ts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := regexp.MustCompile(`(?s)export const METRICS = \[(.*?)\];`).FindSubmatch(src)
+	if block == nil {
+		t.Fatal("src/types.ts has no METRICS array")
+	}
+	var values []string
+	for _, m := range regexp.MustCompile(`value: '([a-z0-9_]+)'`).FindAllSubmatch(block[1], -1) {
+		values = append(values, string(m[1]))
+	}
+	if !slices.Equal(values, Metrics) {
+		t.Errorf("src/types.ts METRICS %v, models.Metrics %v", values, Metrics)
 	}
 }

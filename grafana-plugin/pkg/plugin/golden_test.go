@@ -28,15 +28,17 @@ var goldenEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 func TestGoldenFrames(t *testing.T) {
 	d := newDatasource(t, defaultSettings())
 	for name, model := range map[string]map[string]any{
-		"trace":      {"queryType": "trace", "traceId": seeded.GoldenTraceID},
-		"search":     {"queryType": "search", "service": "checkout", "coldStart": true},
-		"metrics":    {"queryType": "metrics", "metric": "coldstarts", "function": "checkout"},
-		"functions":  {"queryType": "functions"},
-		"servicemap": {"queryType": "serviceMap"},
+		"trace":   {"queryType": "trace", "traceId": seeded.GoldenTraceID},
+		"search":  {"queryType": "search", "service": "checkout", "coldStart": true},
+		"metrics": {"queryType": "metrics", "metric": "coldstarts", "function": "checkout"},
+		// checkout's two cold starts (init 120.5 and 150 ms) share the first step.
+		"metrics-init-p50": {"queryType": "metrics", "metric": "init_p50", "function": "checkout"},
+		"functions":        {"queryType": "functions"},
+		"servicemap":       {"queryType": "serviceMap"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			q := dataQuery(model)
-			if name == "metrics" {
+			if strings.HasPrefix(name, "metrics") {
 				q.Interval = 5 * time.Minute
 				// A window on the data set's whole minutes, so steps align
 				// with it whatever the clock says.
@@ -107,7 +109,7 @@ func TestGoldenResources(t *testing.T) {
 	got := map[string]json.RawMessage{}
 	for _, path := range []string{
 		"services", "operations?service=checkout", "operations?service=payments", "functions",
-		"attributes", "attribute-values?key=faas.trigger", "attribute-values?key=faas.instance",
+		"attributes", "attribute-values?key=faas.trigger", "attribute-values?key=faas.instance", "attribute-values?key=resource.faas.instance",
 	} {
 		sep := "?"
 		if strings.Contains(path, "?") {

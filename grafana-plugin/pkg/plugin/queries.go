@@ -22,7 +22,7 @@ const seriesConcurrency = 4
 
 // Attribute keys that name a function, so ad-hoc filters on them can
 // narrow function metrics, which carry no other attributes.
-var functionKeys = []string{"faas.name", "service.name"}
+var functionKeys = []string{"faas.name", "service.name", coldtrace.ResourceKeyPrefix + "faas.name", coldtrace.ResourceKeyPrefix + "service.name"}
 
 func (d *Datasource) queryTrace(ctx context.Context, q models.Query) (backend.DataResponse, error) {
 	t, err := d.api.Trace(ctx, strings.ToLower(q.TraceID))

@@ -205,7 +205,10 @@ func TestSearchQuery(t *testing.T) {
 		{"errors", map[string]any{"status": "error"}, []string{coldtracetest.TraceID(2), coldtracetest.TraceID(7)}},
 		{"operation", map[string]any{"service": "payments", "operation": "charge"}, []string{coldtracetest.TraceID(0), coldtracetest.TraceID(1), coldtracetest.TraceID(4)}},
 		{"attribute", map[string]any{"attributes": map[string]string{"http.route": "/checkout"}}, []string{coldtracetest.TraceID(0), coldtracetest.TraceID(1), coldtracetest.TraceID(2), coldtracetest.TraceID(4)}},
-		{"resource attribute via ad-hoc filter", map[string]any{"adhocFilters": []map[string]string{{"key": "faas.instance", "operator": "=", "value": "checkout-b"}}}, []string{coldtracetest.TraceID(4)}},
+		{"resource attribute via ad-hoc filter", map[string]any{"adhocFilters": []map[string]string{{"key": "resource.faas.instance", "operator": "=", "value": "checkout-b"}}}, []string{coldtracetest.TraceID(4)}},
+		{"resource attribute", map[string]any{"attributes": map[string]string{"resource.faas.instance": "checkout-b"}}, []string{coldtracetest.TraceID(4)}},
+		// faas.instance is a resource attribute: as a span attribute it matches nothing.
+		{"resource key as span attribute", map[string]any{"attributes": map[string]string{"faas.instance": "checkout-b"}}, []string{}},
 		{"min duration", map[string]any{"minDuration": "2s"}, []string{seeded.TimeoutTraceID}},
 		{"duration range", map[string]any{"service": "thumbnail", "minDuration": "600ms", "maxDuration": "1s"}, []string{coldtracetest.TraceID(6), coldtracetest.TraceID(5)}},
 	} {
@@ -343,6 +346,27 @@ func TestMetricsQuery(t *testing.T) {
 		}
 		if len(vals) != 1 || math.Abs(vals[0]-400) > 4 {
 			t.Errorf("init p95 of thumbnail = %v, want one step near 400 ms", vals)
+		}
+	})
+	t.Run("init p50 below p95", func(t *testing.T) {
+		// checkout's two cold starts (init 120.5 ms and 150 ms) in one 5 minute step.
+		first := func(metric string) float64 {
+			q := dataQuery(map[string]any{"queryType": "metrics", "metric": metric, "function": "checkout"})
+			q.Interval = 5 * time.Minute
+			q.TimeRange = backend.TimeRange{From: seeded.Base, To: seeded.Base.Add(10 * time.Minute)}
+			r := queryOne(t, d, q)
+			if r.Error != nil {
+				t.Fatal(r.Error)
+			}
+			v := r.Frames[0].Fields[1]
+			if v.Config == nil || v.Config.Unit != "ms" || v.Len() == 0 || v.At(0).(*float64) == nil {
+				t.Fatalf("%s: no value in the first step, or not in ms: %v", metric, v)
+			}
+			return *v.At(0).(*float64)
+		}
+		p50, p95 := first("init_p50"), first("init_p95")
+		if !(120.5 <= p50 && p50 < p95 && p95 <= 150) {
+			t.Errorf("init p50 %v ms, p95 %v ms: want 120.5 <= p50 < p95 <= 150", p50, p95)
 		}
 	})
 	t.Run("every metric", func(t *testing.T) {

@@ -122,13 +122,18 @@ func newResourceMux(api *coldtrace.Client) *http.ServeMux {
 		if err != nil {
 			return nil, err
 		}
-		opts := []Option{}
+		opts := make([]Option, 0, len(a.Attributes))
 		for _, k := range a.Attributes {
-			// A key set on both spans and resources is one filter.
-			if slices.ContainsFunc(opts, func(o Option) bool { return o.Value == k.Key }) {
+			// Resource attributes are filtered as resource.KEY (as the API
+			// does), so a key on both spans and resources is two filters.
+			key := k.Key
+			if k.Scope == coldtrace.ScopeResource {
+				key = coldtrace.ResourceKeyPrefix + key
+			}
+			if slices.ContainsFunc(opts, func(o Option) bool { return o.Value == key }) {
 				continue
 			}
-			opts = append(opts, Option{Label: k.Key, Value: k.Key, Description: fmt.Sprintf("%s %s", k.Scope, k.Type)})
+			opts = append(opts, Option{Label: key, Value: key, Description: fmt.Sprintf("%s %s", k.Scope, k.Type)})
 		}
 		return opts, nil
 	})

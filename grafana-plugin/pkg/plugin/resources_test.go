@@ -62,7 +62,8 @@ func TestResources(t *testing.T) {
 		{path: "operations?service=checkout&" + window, contain: []string{"checkout", "init", "POST /charge"}},
 		{path: "functions?" + window, want: []string{"checkout", "report", "thumbnail"}},
 		{path: "functions", want: []string{"checkout", "report", "thumbnail"}}, // default: the last day
-		{path: "attributes?" + window, contain: []string{"faas.trigger", "faas.coldstart", "faas.name", "http.route"}},
+		{path: "attributes?" + window, contain: []string{"faas.trigger", "faas.coldstart", "resource.faas.name", "http.route"}},
+		{path: "attribute-values?key=resource.faas.instance&" + window, contain: []string{"checkout-a", "checkout-b", "thumbnail-a"}},
 		{path: "attributes?service=payments&" + window, contain: []string{"payment.provider"}},
 		{path: "attribute-values?key=faas.trigger&" + window, contain: []string{"http", "pubsub", "timer"}},
 		// A window without data lists nothing, as an empty array.

@@ -133,5 +133,11 @@ describe('QueryEditor', () => {
       await userEvent.click(document.body);
       expect(last()).toMatchObject({ metric: 'coldstart_rate', function: 'thumbnail', version: 'v3' });
     });
+
+    it('offers the init duration median', async () => {
+      const { last, input } = renderEditor({ refId: 'A', queryType: 'metrics' });
+      await pick(input('coldtrace-metric'), 'Init duration p50');
+      expect(last().metric).toBe('init_p50');
+    });
   });
 });

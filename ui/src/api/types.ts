@@ -173,8 +173,12 @@ export type Metric =
   | 'invocations'
   | 'coldstarts'
   | 'coldstart_rate'
-  | 'duration_p95'
+  | 'init_p50'
   | 'init_p95'
+  | 'init_p99'
+  | 'duration_p50'
+  | 'duration_p95'
+  | 'duration_p99'
   | 'timeouts'
   | 'errors'
   | 'cost';

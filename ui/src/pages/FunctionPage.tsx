@@ -134,8 +134,22 @@ const CHARTS: { title: string; metrics: { metric: Metric; label: string; color: 
       { metric: 'coldstarts', label: 'Cold starts', color: '#18a3b5' },
     ],
   },
-  { title: 'Init duration p95', unit: 'ns', metrics: [{ metric: 'init_p95', label: 'Init p95', color: '#9b59d0' }] },
-  { title: 'Duration p95', unit: 'ns', metrics: [{ metric: 'duration_p95', label: 'Duration p95', color: '#e0782f' }] },
+  {
+    title: 'Init duration p50 and p95',
+    unit: 'ns',
+    metrics: [
+      { metric: 'init_p50', label: 'Init p50', color: '#c39be6' },
+      { metric: 'init_p95', label: 'Init p95', color: '#8e44c9' },
+    ],
+  },
+  {
+    title: 'Duration p50 and p95',
+    unit: 'ns',
+    metrics: [
+      { metric: 'duration_p50', label: 'Duration p50', color: '#f0aa6e' },
+      { metric: 'duration_p95', label: 'Duration p95', color: '#d5671c' },
+    ],
+  },
   {
     title: 'Timeouts and errors',
     unit: 'count',
