@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Dependencies, Functions, Instances, Timeseries, Trace } from '../src/api/types';
+import type { Dependencies, Functions, Instances, Timeseries, Trace, TraceSearch } from '../src/api/types';
 import { formatCount, formatPercent } from '../src/lib/format';
 import { BIG_TRACE_SERVICES, sendBigTrace, type BigTrace } from './bigTrace';
 import { launchChromium } from './browser';
@@ -214,6 +214,15 @@ describe('web UI on a running coldtrace', () => {
     expect(new Set(ids)).toEqual(new Set(searched()));
     sharedSearchUrl = page.url();
     await screenshot(page, 'trace-search');
+  });
+
+  it('searches by resource attribute', async () => {
+    const name = rt.coldFunction;
+    const api = await getJSON<TraceSearch>(url(`/api/v1/traces?resource.faas.name=${name}&start=now-1h&limit=50`));
+    expect(api.traces.length).toBeGreaterThan(0);
+    await page.goto(url(`/traces?attr=${encodeURIComponent(`resource.faas.name=${name}`)}`));
+    const links = page.locator('.trace-table tbody a.trace-link');
+    await expect.poll(() => links.count()).toBe(api.traces.length);
   });
 
   it('opens shared URLs in a fresh browser: a search and a selected span', async () => {

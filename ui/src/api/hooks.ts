@@ -63,6 +63,9 @@ export function useInstances(name: string, range: TimeRange, version?: string) {
   });
 }
 
+/** Attribute filters on this prefix are of resource attributes (resource.faas.instance=…). */
+export const RESOURCE_PREFIX = 'resource.';
+
 /** Trace search filters, exactly as the API and the page's URL name them. */
 export interface TraceFilters {
   service?: string;
@@ -72,7 +75,7 @@ export interface TraceFilters {
   status?: string;
   coldStart?: string;
   errorType?: string;
-  /** "key=value" pairs. */
+  /** "key=value" pairs: span attributes, or resource attributes as "resource.key=value". */
   attrs?: string[];
 }
 
@@ -90,7 +93,10 @@ export function searchQuery(f: TraceFilters, range: TimeRange, limit: number): Q
   };
   for (const pair of f.attrs ?? []) {
     const i = pair.indexOf('=');
-    if (i > 0) q[`attr.${pair.slice(0, i).trim()}`] = pair.slice(i + 1);
+    if (i <= 0) continue;
+    const key = pair.slice(0, i).trim();
+    // The API's resource.KEY filters resource attributes, attr.KEY span attributes.
+    q[key.startsWith(RESOURCE_PREFIX) && key.length > RESOURCE_PREFIX.length ? key : `attr.${key}`] = pair.slice(i + 1);
   }
   return q;
 }

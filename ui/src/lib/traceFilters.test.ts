@@ -35,4 +35,12 @@ describe('trace search filters', () => {
     expect(q.end).toBe('now');
     expect(q.limit).toBe(20);
   });
+
+  it('send resource.KEY filters as resource attribute filters', () => {
+    const q = searchQuery({ attrs: ['resource.faas.version=3', 'resource.=x', 'url.path=/a'] }, { kind: 'relative', last: '1h' }, 20);
+    expect(q['resource.faas.version']).toBe('3');
+    expect(q['attr.resource.']).toBe('x');
+    expect(q['attr.url.path']).toBe('/a');
+    expect(Object.keys(q).filter((k) => k.startsWith('attr.resource.faas'))).toEqual([]);
+  });
 });

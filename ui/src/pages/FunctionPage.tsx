@@ -71,13 +71,13 @@ export default function FunctionPage() {
             <RecentTraces
               title="Recent cold starts"
               empty="No cold start in this range."
-              filters={{ service: name, coldStart: 'true', attrs: version ? [`faas.version=${version}`] : undefined }}
+              filters={{ service: name, coldStart: 'true', attrs: version ? [`resource.faas.version=${version}`] : undefined }}
               range={range}
             />
             <RecentTraces
               title="Recent timeouts"
               empty="No timeout in this range."
-              filters={{ service: name, errorType: 'timeout', attrs: version ? [`faas.version=${version}`] : undefined }}
+              filters={{ service: name, errorType: 'timeout', attrs: version ? [`resource.faas.version=${version}`] : undefined }}
               range={range}
             />
           </div>

@@ -1,7 +1,7 @@
 // Trace search: filters on the left of the results, all carried in the URL.
 import { useEffect, useId, useMemo, useState } from 'react';
 import { useSearchParams } from 'react-router';
-import { useAttributeKeys, useOperations, useServices, useTraceSearch, type TraceFilters } from '../api/hooks';
+import { RESOURCE_PREFIX, useAttributeKeys, useOperations, useServices, useTraceSearch, type TraceFilters } from '../api/hooks';
 import { ERROR_TYPES } from '../api/types';
 import { EmptyState, ErrorState, GettingStarted, Loading } from '../components/States';
 import { TraceTable } from '../components/TraceTable';
@@ -158,9 +158,12 @@ function FilterForm({ applied, onApply }: { applied: TraceFilters; onApply: (f: 
       </label>
       <fieldset>
         <legend>Attributes (key=value)</legend>
+        <p className="muted small">
+          Span attributes; resource attributes as <code>resource.key=value</code>.
+        </p>
         <datalist id={ids.keys}>
           {keys.data?.attributes.map((a) => (
-            <option key={`${a.scope}/${a.key}`} value={`${a.key}=`} />
+            <option key={`${a.scope}/${a.key}`} value={`${a.scope === 'resource' ? RESOURCE_PREFIX : ''}${a.key}=`} />
           ))}
         </datalist>
         {attrs.map((a, i) => (
