@@ -30,9 +30,9 @@ type gatedWriter struct {
 	gate chan struct{}
 }
 
-func (g *gatedWriter) Write(ctx context.Context, blocks []*rows) error {
+func (g *gatedWriter) Write(ctx context.Context, blocks []*rows, token string) error {
 	<-g.gate
-	return g.w.Write(ctx, blocks)
+	return g.w.Write(ctx, blocks, token)
 }
 
 func spansJSON(traceID string, n int) string { return spansJSONService(traceID, "", n) }

@@ -147,9 +147,7 @@ func (d *direct) writeLoop() {
 			blocks[i] = pd.r
 		}
 		n := int64(countRows(blocks))
-		// No deduplication: without a spool there is no stable batch
-		// identity, and a sender's retry is a new request.
-		err := p.write(withoutDedup(context.Background()), blocks, p.cfg.RetryFor)
+		err := p.write(context.Background(), blocks, uniqueToken(), p.cfg.RetryFor)
 		p.stats.Queued.Add(-n)
 		if err != nil {
 			p.stats.SpansRejected.Add(n)

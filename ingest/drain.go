@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/cenkalti/backoff/v5"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
@@ -108,12 +107,8 @@ func (p *Pipeline) storeBatch(ctx context.Context, d decoded) error {
 		return err
 	}
 	if len(d.blocks) > 0 {
-		wctx := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
-			"insert_deduplication_token":                         d.batch.Token(),
-			"deduplicate_blocks_in_dependent_materialized_views": 1,
-		}))
 		// Retried until stored or shutdown: the spans are acknowledged.
-		if err := p.write(wctx, d.blocks, 0); err != nil {
+		if err := p.write(ctx, d.blocks, d.batch.Token(), 0); err != nil {
 			return fmt.Errorf("store spool batch %s: %w", d.batch.Token(), err)
 		}
 	}

@@ -246,15 +246,15 @@ func (p *Pipeline) appendToSpool(ctx context.Context, td ptrace.Traces, n int64)
 	return nil
 }
 
-// write inserts blocks, retrying with exponential backoff for up to
-// retryFor (forever when retryFor is 0) or until ctx ends.
-func (p *Pipeline) write(ctx context.Context, blocks []*rows, retryFor time.Duration) error {
+// write inserts blocks under token, retrying with exponential backoff for
+// up to retryFor (forever when retryFor is 0) or until ctx ends.
+func (p *Pipeline) write(ctx context.Context, blocks []*rows, token string, retryFor time.Duration) error {
 	n := int64(countRows(blocks))
 	op := func() (struct{}, error) {
 		actx, cancel := context.WithTimeout(ctx, p.cfg.InsertTimeout)
 		defer cancel()
 		start := time.Now()
-		err := p.w.Write(actx, blocks)
+		err := p.w.Write(actx, blocks, token)
 		if err != nil {
 			p.stats.InsertErrors.Add(1)
 			p.log.Warn("insert failed, retrying", "spans", n, "err", err)

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/coldtrace/coldtrace/ingest/schema"
@@ -60,9 +59,7 @@ func TestReplayAfterCrashStoresOnce(t *testing.T) {
 		}
 		blocks = append(blocks, rr)
 	}
-	wctx := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
-		"insert_deduplication_token": b.Token(), "deduplicate_blocks_in_dependent_materialized_views": 1}))
-	if err := first.write(wctx, blocks, time.Second); err != nil {
+	if err := first.write(ctx, blocks, b.Token(), time.Second); err != nil {
 		t.Fatal(err)
 	}
 	sp.Close()

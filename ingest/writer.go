@@ -13,9 +13,10 @@ import (
 )
 
 // Writer stores blocks of spans. Write returns nil only once the rows are
-// durable in ClickHouse.
+// durable in ClickHouse. Writes with the same token are stored once:
+// ClickHouse deduplicates them (insert_deduplication_token).
 type Writer interface {
-	Write(ctx context.Context, blocks []*rows) error
+	Write(ctx context.Context, blocks []*rows, token string) error
 }
 
 // clickhouseWriter inserts with clickhouse-go's columnar batch API: each
@@ -23,6 +24,7 @@ type Writer interface {
 type clickhouseWriter struct {
 	conn      driver.Conn
 	insertSQL string
+	cluster   bool
 }
 
 func newClickHouseWriter(conn driver.Conn, o schema.Options) *clickhouseWriter {
@@ -33,10 +35,23 @@ func newClickHouseWriter(conn driver.Conn, o schema.Options) *clickhouseWriter {
 	return &clickhouseWriter{
 		conn:      conn,
 		insertSQL: fmt.Sprintf("INSERT INTO %s (%s)", o.Table(schema.TracesTable), strings.Join(cols, ", ")),
+		cluster:   o.Cluster != "",
 	}
 }
 
-func (w *clickhouseWriter) Write(ctx context.Context, blocks []*rows) error {
+func (w *clickhouseWriter) Write(ctx context.Context, blocks []*rows, token string) error {
+	settings := clickhouse.Settings{
+		"insert_deduplication_token": token,
+		// Materialized views deduplicate with their source block, so a
+		// repeated insert does not count twice in the rollups.
+		"deduplicate_blocks_in_dependent_materialized_views": 1,
+	}
+	if w.cluster {
+		// Return only once the shards have the rows, not when the
+		// Distributed table has queued them locally.
+		settings["distributed_foreground_insert"] = 1
+	}
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(settings))
 	batch, err := w.conn.PrepareBatch(ctx, w.insertSQL)
 	if err != nil {
 		return fmt.Errorf("prepare insert: %w", err)
@@ -55,14 +70,14 @@ func (w *clickhouseWriter) Write(ctx context.Context, blocks []*rows) error {
 	return nil
 }
 
-// withoutDedup makes an insert unique for ClickHouse's deduplication: the
+// uniqueToken names an insert without a stable identity (no spool): the
 // tables keep a deduplication window for the spool's tokens, so without a
-// token a block identical to a recent one would be dropped. A fresh token
-// works on every server version (insert_deduplicate=0 no longer does on
-// 26.x non-replicated tables, and its replacement is unknown to older ones).
-func withoutDedup(ctx context.Context) context.Context {
-	return clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplication_token": "direct:" + uuid.NewString()}))
-}
+// token a block identical to a recent one would be dropped. The token is
+// kept across the retries of one batch, so a retry after an insert that
+// did succeed stores nothing twice. (insert_deduplicate=0 no longer turns
+// deduplication off on 26.x non-replicated tables; its replacement is
+// unknown to older servers.)
+func uniqueToken() string { return "direct:" + uuid.NewString() }
 
 func countRows(blocks []*rows) int {
 	n := 0

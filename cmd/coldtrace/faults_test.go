@@ -276,7 +276,7 @@ func TestClickHouseUnavailable30s(t *testing.T) {
 	if after := len(load.ackedIDs()); after <= ackedBefore {
 		t.Errorf("no request acknowledged during the outage (%d before, %d after)", ackedBefore, after)
 	}
-	eng = engine(t, engineDir, chAddr) // back on the same data and port
+	engine(t, engineDir, chAddr) // back on the same data and port
 	t.Logf("ClickHouse unavailable for %v", time.Since(outageStart).Round(time.Second))
 	time.Sleep(2 * time.Second)
 	load.halt()

@@ -184,7 +184,14 @@ func TestCollectorAgainstServerDSNWithoutLibrary(t *testing.T) {
 	if got != "remote-svc\top\n" {
 		t.Fatalf("stored rows: %q", got)
 	}
-	if _, m := httpGet(t, "http://"+adminAddr+"/metrics"); !strings.Contains(m, "coldtrace_ingest_spans_stored_total 1") {
+	// The rows are visible a moment before the counter moves.
+	var m string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, m = httpGet(t, "http://"+adminAddr+"/metrics"); strings.Contains(m, "coldtrace_ingest_spans_stored_total 1\n") {
+			break
+		}
+	}
+	if !strings.Contains(m, "coldtrace_ingest_spans_stored_total 1\n") {
 		t.Errorf("metrics do not count the stored span:\n%s", m)
 	}
 	if strings.Contains(coll.out.String(), "embedded ClickHouse started") {

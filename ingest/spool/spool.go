@@ -126,7 +126,8 @@ type Spool struct {
 	// one, so a spool whose disk filled up gets its space back.
 	drained bool
 
-	cp *checkpointStore
+	cp   *checkpointStore
+	lock *os.File // holds the directory's flock while open
 
 	// appender state
 	seg     *os.File
@@ -150,12 +151,17 @@ func Open(opts Options, log *slog.Logger) (*Spool, error) {
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
-	s := &Spool{opts: opts, log: log, appendCh: make(chan *appendReq, 256), done: make(chan struct{}), closed: make(chan struct{}), sizes: map[uint64]int64{}}
+	lock, err := lockDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Spool{opts: opts, log: log, lock: lock, appendCh: make(chan *appendReq, 256), done: make(chan struct{}), closed: make(chan struct{}), sizes: map[uint64]int64{}}
 	s.cond = sync.NewCond(&s.mu)
 	if err := s.recover(); err != nil {
 		if s.cp != nil {
 			s.cp.close()
 		}
+		lock.Close()
 		return nil, err
 	}
 	go s.appendLoop()
@@ -693,5 +699,24 @@ func (s *Spool) Close() error {
 	s.mu.Unlock()
 	close(s.closed)
 	<-s.done
-	return s.cp.close()
+	err := s.cp.close()
+	s.lock.Close()
+	return err
+}
+
+// lockDir takes an exclusive lock on dir, so two processes never append
+// to and drain one spool (the kernel drops the lock if the process dies).
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("spool: %s is in use by another process (give each collector its own --spool-dir)", dir)
+		}
+		return nil, fmt.Errorf("spool: lock %s: %w", dir, err)
+	}
+	return f, nil
 }

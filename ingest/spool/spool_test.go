@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -277,4 +278,15 @@ func TestTornCheckpointFallsBack(t *testing.T) {
 	if !b.Replay || len(b.Records) != 10 {
 		t.Fatalf("after a torn checkpoint: replay=%v records %d, want the in-flight batch of 10 again", b.Replay, len(b.Records))
 	}
+}
+
+func TestDirectoryIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	if _, err := Open(Options{Dir: dir, MaxBytes: 1 << 20, SegmentBytes: 1 << 20}, nil); err == nil || !strings.Contains(err.Error(), "in use by another process") {
+		t.Fatalf("second open of a spool: %v", err)
+	}
+	s.Close()
+	s2 := open(t, dir) // free again once closed
+	s2.Close()
 }
