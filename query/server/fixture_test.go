@@ -154,6 +154,14 @@ func startSpan(ctx context.Context, tr trace.Tracer, service, name string, kind 
 // apiServer serves the API over the stack's database.
 func apiServer(t *testing.T, s *ingesttest.Stack, mutate ...func(*server.Config)) *httptest.Server {
 	t.Helper()
+	ts := httptest.NewServer(apiHandler(t, s, mutate...))
+	t.Cleanup(ts.Close)
+	return ts
+}
+
+// apiHandler is the API over the stack's database.
+func apiHandler(t testing.TB, s *ingesttest.Stack, mutate ...func(*server.Config)) *server.Server {
+	t.Helper()
 	cfg := server.DefaultConfig()
 	cfg.Database = s.Client.Database
 	cfg.Embedded = s.Client.Embedded()
@@ -165,7 +173,5 @@ func apiServer(t *testing.T, s *ingesttest.Stack, mutate ...func(*server.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	return ts
+	return srv
 }

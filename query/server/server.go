@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/klauspost/compress/gzhttp"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
@@ -76,6 +78,8 @@ type Server struct {
 	rd   *reader.Reader
 	log  *slog.Logger
 	echo *echo.Echo
+	// compressed is echo behind response compression, for /api/ paths.
+	compressed http.Handler
 	// now is the clock windows are computed from.
 	now func() time.Time
 }
@@ -95,11 +99,32 @@ func New(cfg Config, rd *reader.Reader, log *slog.Logger) (*Server, error) {
 	e.Use(middleware.Recover(), s.requestContext)
 	s.routes(e)
 	s.echo = e
+	compress, err := gzhttp.NewWrapper(
+		gzhttp.MinSize(compressMinSize),
+		gzhttp.ContentTypes([]string{echo.MIMEApplicationJSON}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("query: response compression: %w", err)
+	}
+	s.compressed = compress(e)
 	return s, nil
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+// compressMinSize is the smallest answer worth compressing (below about
+// one packet, compression saves nothing).
+const compressMinSize = 1400
+
+// ServeHTTP implements http.Handler. API answers are compressed (zstd or
+// gzip, as the client accepts; a 10,000-span trace is 5 MB of JSON), the
+// streamed ones too: the compressor flushes whenever the stream does. The
+// web UI's files are not: its handler serves them precompressed.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		s.compressed.ServeHTTP(w, r)
+		return
+	}
+	s.echo.ServeHTTP(w, r)
+}
 
 // Routes lists the registered API routes as "METHOD /path/{param}".
 func (s *Server) Routes() []string {

@@ -49,6 +49,7 @@ func TestAPI(t *testing.T) {
 	t.Run("Status", testStatus)
 	t.Run("Tenant", testTenant)
 	t.Run("HostileInput", testHostileInput)
+	t.Run("Compression", testCompression)
 	t.Run("Jaeger", testJaeger)
 	t.Run("JaegerSearch", testJaegerSearch)
 }
