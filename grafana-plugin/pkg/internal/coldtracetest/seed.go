@@ -7,6 +7,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -107,7 +108,7 @@ func spanID(k, j int) string { return fmt.Sprintf("%02x%014x", j+1, k+1) }
 // rollup are filled one after the other, so each is waited for.
 // Timestamps are recent, inside the retention.
 func (s *Server) Seed(ctx context.Context) (Dataset, error) {
-	ds, err := send(ctx, s.OTLPGRPCAddr)
+	ds, err := s.send(ctx)
 	if err != nil {
 		return ds, err
 	}
@@ -126,7 +127,16 @@ func (s *Server) Seed(ctx context.Context) (Dataset, error) {
 	return ds, s.waitInvocations(ctx, ds.From, ds.To, invocations)
 }
 
-func send(ctx context.Context, otlpGRPCAddr string) (Dataset, error) {
+// exporter is an OTLP/gRPC exporter to the server, with its token.
+func (s *Server) exporter(ctx context.Context) (*otlptrace.Exporter, error) {
+	opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(s.OTLPGRPCAddr), otlptracegrpc.WithInsecure()}
+	if s.Token != "" {
+		opts = append(opts, otlptracegrpc.WithHeaders(map[string]string{"authorization": "Bearer " + s.Token}))
+	}
+	return otlptracegrpc.New(ctx, opts...)
+}
+
+func (s *Server) send(ctx context.Context) (Dataset, error) {
 	// On a 10-minute boundary, so that metric steps of up to 10 minutes
 	// fall at the same offsets from it on every run.
 	base := time.Now().UTC().Truncate(10 * time.Minute).Add(-30 * time.Minute)
@@ -155,13 +165,13 @@ func send(ctx context.Context, otlpGRPCAddr string) (Dataset, error) {
 		ds.Functions[inv.fn.Name] = e
 	}
 	ds.Spans = len(spans)
-	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(otlpGRPCAddr), otlptracegrpc.WithInsecure())
+	exp, err := s.exporter(ctx)
 	if err != nil {
 		return ds, fmt.Errorf("otlp exporter: %w", err)
 	}
 	defer exp.Shutdown(context.Background())
 	if err := exp.ExportSpans(ctx, spans.Snapshots()); err != nil {
-		return ds, fmt.Errorf("exporting %d spans to %s: %w", len(spans), otlpGRPCAddr, err)
+		return ds, fmt.Errorf("exporting %d spans to %s: %w", len(spans), s.OTLPGRPCAddr, err)
 	}
 	return ds, nil
 }
@@ -326,7 +336,7 @@ func (s *Server) SendLargeTrace(ctx context.Context, n int, traceID string) erro
 			Resource: res, InstrumentationScope: appScope,
 		})
 	}
-	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(s.OTLPGRPCAddr), otlptracegrpc.WithInsecure())
+	exp, err := s.exporter(ctx)
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,8 @@ type Server struct {
 	OTLPGRPCAddr string
 	// Dir holds the data directory and the process log.
 	Dir string
+	// Token is the API token the server requires ("" for none).
+	Token string
 
 	cmd     *exec.Cmd
 	logPath string
@@ -77,11 +79,23 @@ func Binary(ctx context.Context, dir string) (string, error) {
 	return builtBin, buildErr
 }
 
+// Options change how Coldtrace runs.
+type Options struct {
+	// AuthToken, when set, is given as --auth-token: every API call then
+	// needs it as a bearer token.
+	AuthToken string
+}
+
 // Start builds (or takes) coldtrace and runs `coldtrace up` in dir until
 // Stop. Every listen address the command has is moved to a free loopback
 // port, so parallel test runs and a developer's own Coldtrace do not
 // collide.
 func Start(ctx context.Context, dir string) (*Server, error) {
+	return StartWith(ctx, dir, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(ctx context.Context, dir string, o Options) (*Server, error) {
 	bin, err := Binary(ctx, dir)
 	if err != nil {
 		return nil, err
@@ -90,8 +104,11 @@ func Start(ctx context.Context, dir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Dir: dir, logPath: filepath.Join(dir, "coldtrace.log"), done: make(chan struct{})}
+	s := &Server{Dir: dir, Token: o.AuthToken, logPath: filepath.Join(dir, "coldtrace.log"), done: make(chan struct{})}
 	args := []string{"up", "--data-dir", filepath.Join(dir, "data"), "--log-level", "info"}
+	if o.AuthToken != "" {
+		args = append(args, "--auth-token", o.AuthToken)
+	}
 	for _, flag := range addrFlags {
 		port, err := freePort()
 		if err != nil {
@@ -166,6 +183,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 	var last string
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/api/v1/status", nil)
+		s.authorize(req)
 		resp, err := client.Do(req)
 		if err == nil {
 			resp.Body.Close()
@@ -186,6 +204,13 @@ func (s *Server) waitReady(ctx context.Context) error {
 	}
 }
 
+// authorize adds the server's token to req.
+func (s *Server) authorize(req *http.Request) {
+	if s.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.Token)
+	}
+}
+
 // getJSON decodes GET /api/v1<path> into out; a non-200 answer is an
 // error.
 func (s *Server) getJSON(ctx context.Context, path string, out any) error {
@@ -193,6 +218,7 @@ func (s *Server) getJSON(ctx context.Context, path string, out any) error {
 	if err != nil {
 		return err
 	}
+	s.authorize(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
