@@ -327,7 +327,6 @@ func (h *Host) Invoke(ctx context.Context, req Request) (*Response, error) {
 		if errors.Is(err, instance.ErrGone) && attempt < maxRetriesOnGone {
 			continue
 		}
-		fp.pool.Release(inst)
 		return resp, err
 	}
 }
@@ -348,9 +347,14 @@ func (h *Host) run(fp *functionPool, req Request, parent context.Context, arriva
 	inv.TraceParent, inv.XRayTraceID = telemetry.PropagationHeaders(span.SpanContext())
 	res, err := inst.Invoke(inv, fn.Timeout.D())
 	if err != nil {
-		// Not ended, so never exported: the retry makes the real span.
+		// The instance is ending: its watcher frees the slot. The span is
+		// not ended, so never exported: the retry makes the real one.
+		inst.Kill("gone before taking an event")
 		return nil, err
 	}
+	// The next invocation may have the instance while this one's span
+	// is finished.
+	fp.pool.Release(inst)
 	out := telemetry.Outcome{
 		Cold: cold, Ran: true, Duration: res.End.Sub(res.Delivered), MaxMemory: res.MaxMemory,
 		ErrorType: res.ErrorType, Logs: res.Logs, LogsDropped: res.LogsDropped, End: res.End,

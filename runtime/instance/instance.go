@@ -395,14 +395,16 @@ func (i *Instance) MaxMemoryUsed() uint64 {
 	return limits.ProcessPeak(i.cmd.Process.Pid)
 }
 
-// onNext runs at each /next: the runtime is done with prev, so spans of
-// it still open were left open by the function.
+// onNext runs at each /next: the runtime is idle, so any span still open
+// was left open by the function. Functions that never sent a span record
+// cost nothing here; were a first record still unread, the next /next or
+// the instance's end cuts its span off.
 func (i *Instance) onNext(prev string) {
-	if prev == "" || i.spanr == nil {
+	if prev == "" || i.spanr == nil || !i.spanr.Seen() {
 		return
 	}
 	i.spanr.Sync()
-	i.spans.CutOff(prev, "the invocation ended with the span open", time.Now())
+	i.spans.CutOff("", "the invocation ended with the span open", time.Now())
 }
 
 // logBuffer keeps the last lines written since the last take.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -27,6 +28,8 @@ type lineReader struct {
 	maxLine int
 	emit    func(line []byte, at time.Time) // called with mu held
 	eof     bool
+	// seen is set once any byte has been read.
+	seen atomic.Bool
 
 	done chan struct{}
 }
@@ -68,6 +71,7 @@ func (r *lineReader) drain(fd int) bool {
 		n, err := syscall.Read(fd, r.chunk)
 		switch {
 		case n > 0:
+			r.seen.Store(true)
 			r.consume(r.chunk[:n])
 		case errors.Is(err, syscall.EINTR):
 		case errors.Is(err, syscall.EAGAIN):
@@ -111,6 +115,9 @@ func (r *lineReader) Sync() {
 	}
 	r.rc.Control(func(fd uintptr) { r.drain(int(fd)) })
 }
+
+// Seen reports whether anything has been read from the pipe yet.
+func (r *lineReader) Seen() bool { return r.seen.Load() }
 
 // wait waits up to d for end of file, then closes the pipe either way:
 // a process that escaped the instance's group must not keep it open.

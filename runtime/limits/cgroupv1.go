@@ -131,6 +131,7 @@ func (b *v1Backend) close() {
 
 func (b *v1Backend) newGroup(id string, spec Spec) (group, error) {
 	g := &v1Group{mem: filepath.Join(b.memDir, id)}
+	g.peak.path = filepath.Join(g.mem, "memory.max_usage_in_bytes")
 	if err := os.Mkdir(g.mem, 0o755); err != nil {
 		return nil, err
 	}
@@ -161,6 +162,7 @@ func (b *v1Backend) newGroup(id string, spec Spec) (group, error) {
 
 type v1Group struct {
 	mem, pids string
+	peak      counterFile
 }
 
 // v1 cannot start a process inside a cgroup (CLONE_INTO_CGROUP is v2
@@ -190,9 +192,7 @@ func (g *v1Group) oomKilled() bool {
 	return n > 0
 }
 
-func (g *v1Group) peakMemory() uint64 {
-	return readUint(filepath.Join(g.mem, "memory.max_usage_in_bytes"))
-}
+func (g *v1Group) peakMemory() uint64 { return g.peak.read() }
 
 func (g *v1Group) kill() {
 	killProcs(g.mem)
@@ -202,6 +202,7 @@ func (g *v1Group) kill() {
 }
 
 func (g *v1Group) remove() error {
+	g.peak.close()
 	err := killAndRemove(g.mem)
 	if g.pids != "" {
 		err = errors.Join(err, killAndRemove(g.pids))

@@ -99,6 +99,8 @@ func (b *v2Backend) close() {
 
 func (b *v2Backend) newGroup(id string, spec Spec) (group, error) {
 	g := &v2Group{dir: filepath.Join(b.dir, id), fd: -1}
+	// memory.peak exists from Linux 5.19.
+	g.peak.path = filepath.Join(g.dir, "memory.peak")
 	if err := os.Mkdir(g.dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -127,8 +129,9 @@ func (b *v2Backend) newGroup(id string, spec Spec) (group, error) {
 }
 
 type v2Group struct {
-	dir string
-	fd  int
+	dir  string
+	fd   int
+	peak counterFile
 }
 
 func (g *v2Group) prepare(cmd *exec.Cmd) error {
@@ -159,10 +162,7 @@ func (g *v2Group) oomKilled() bool {
 	return n+m > 0
 }
 
-func (g *v2Group) peakMemory() uint64 {
-	// memory.peak exists from Linux 5.19.
-	return readUint(filepath.Join(g.dir, "memory.peak"))
-}
+func (g *v2Group) peakMemory() uint64 { return g.peak.read() }
 
 func (g *v2Group) kill() {
 	if err := writeFile(filepath.Join(g.dir, "cgroup.kill"), "1"); err != nil {
@@ -172,6 +172,7 @@ func (g *v2Group) kill() {
 
 func (g *v2Group) remove() error {
 	g.started(0)
+	g.peak.close()
 	return killAndRemove(g.dir)
 }
 

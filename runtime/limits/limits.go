@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -353,13 +354,42 @@ func parseKeyed(s, key string) (uint64, bool) {
 	return 0, false
 }
 
-func readUint(path string) uint64 {
-	b, err := os.ReadFile(path)
-	if err != nil {
+// counterFile reads a number from a cgroup file it keeps open: a read at
+// offset 0 makes the kernel produce the current value, one syscall where
+// opening the file each time takes three. Peak memory is read after every
+// invocation.
+type counterFile struct {
+	path string
+	mu   sync.Mutex
+	f    *os.File
+	buf  [32]byte
+}
+
+func (c *counterFile) read() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.f == nil {
+		f, err := os.Open(c.path)
+		if err != nil {
+			return 0
+		}
+		c.f = f
+	}
+	n, err := c.f.ReadAt(c.buf[:], 0)
+	if n == 0 && err != nil {
 		return 0
 	}
-	n, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
-	return n
+	v, _ := strconv.ParseUint(strings.TrimSpace(string(c.buf[:n])), 10, 64)
+	return v
+}
+
+func (c *counterFile) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.f != nil {
+		c.f.Close()
+		c.f = nil
+	}
 }
 
 func writeFile(path, value string) error {
