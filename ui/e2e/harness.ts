@@ -12,6 +12,8 @@ import { join, resolve } from 'node:path';
 export const UI_DIR = resolve(import.meta.dirname, '..');
 export const REPO_DIR = resolve(UI_DIR, '..');
 export const RUN_DIR = join(UI_DIR, 'e2e', '.run');
+/** Where the tests save their screenshots of each page. */
+export const SCREENSHOTS = process.env.COLDTRACE_SCREENSHOTS ?? join(REPO_DIR, 'docs', 'screenshots');
 
 export interface Coldtrace {
   /** http://127.0.0.1:port of the REST API and web UI. */
@@ -44,13 +46,18 @@ function buildBinary(): string {
   return bin;
 }
 
-async function waitReady(baseUrl: string, proc: ChildProcess | undefined, log: () => string, timeoutMs = 180_000) {
+/** Headers of an API call with token (none without). */
+export function authHeaders(token?: string): Record<string, string> {
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+async function waitReady(baseUrl: string, proc: ChildProcess | undefined, log: () => string, token?: string, timeoutMs = 180_000) {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
     if (proc && proc.exitCode !== null) throw new Error(`coldtrace exited with ${proc.exitCode}:\n${log()}`);
     try {
-      const res = await fetch(`${baseUrl}/api/v1/status`);
+      const res = await fetch(`${baseUrl}/api/v1/status`, { headers: authHeaders(token) });
       if (res.ok) return;
       last = `status ${res.status}: ${await res.text()}`;
     } catch (err) {
@@ -61,11 +68,15 @@ async function waitReady(baseUrl: string, proc: ChildProcess | undefined, log: (
   throw new Error(`coldtrace did not become ready in ${timeoutMs} ms (${last}):\n${log()}`);
 }
 
-export async function startColdtrace(extraArgs: string[] = []): Promise<Coldtrace> {
+/**
+ * Starts `coldtrace up` with extraArgs. token is the API token the server
+ * requires (give it as --auth-token in extraArgs too).
+ */
+export async function startColdtrace(extraArgs: string[] = [], token?: string): Promise<Coldtrace> {
   const external = process.env.COLDTRACE_E2E_URL;
   if (external) {
     const baseUrl = external.replace(/\/$/, '');
-    await waitReady(baseUrl, undefined, () => '');
+    await waitReady(baseUrl, undefined, () => '', token);
     return {
       baseUrl,
       otlpHttp: process.env.COLDTRACE_E2E_OTLP ?? 'http://127.0.0.1:4318',
@@ -105,7 +116,7 @@ export async function startColdtrace(extraArgs: string[] = []): Promise<Coldtrac
   };
   const baseUrl = `http://127.0.0.1:${http}`;
   try {
-    await waitReady(baseUrl, proc, logTail);
+    await waitReady(baseUrl, proc, logTail, token);
   } catch (err) {
     proc.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
@@ -146,8 +157,8 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
   throw new Error(`timed out waiting for ${what}${lastErr ? `: ${lastErr}` : ''}`);
 }
 
-export async function getJSON<T>(url: string): Promise<T> {
-  const res = await fetch(url);
+export async function getJSON<T>(url: string, token?: string): Promise<T> {
+  const res = await fetch(url, { headers: authHeaders(token) });
   if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
 }

@@ -11,11 +11,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Dependencies, Functions, Instances, Timeseries, Trace, TraceSearch } from '../src/api/types';
 import { formatCount, formatPercent } from '../src/lib/format';
 import { BIG_TRACE_SERVICES, sendBigTrace, type BigTrace } from './bigTrace';
-import { launchChromium } from './browser';
-import { eventually, getJSON, REPO_DIR, RUN_DIR, startColdtrace, type Coldtrace } from './harness';
+import { launchChromium, watchErrors } from './browser';
+import { eventually, getJSON, REPO_DIR, RUN_DIR, SCREENSHOTS, startColdtrace, type Coldtrace } from './harness';
 import { CLIENT_SERVICE, driveRuntime, type RuntimeData } from './runtime';
 
-const SCREENSHOTS = process.env.COLDTRACE_SCREENSHOTS ?? join(REPO_DIR, 'docs', 'screenshots');
 // COLDTRACE_E2E_VIEWPORT=1280x720 checks a smaller laptop screen.
 const [vw, vh] = (process.env.COLDTRACE_E2E_VIEWPORT ?? '1440x900').split('x').map(Number);
 const VIEWPORT = { width: vw, height: vh };
@@ -28,21 +27,10 @@ let context: BrowserContext;
 let page: Page;
 const pageErrors: string[] = [];
 
-function watch(p: Page) {
-  p.on('pageerror', (err) => pageErrors.push(`pageerror: ${err.message}`));
-  p.on('console', (msg) => {
-    // 4xx answers the tests provoke on purpose are logged by Chromium as
-    // failed resource loads; anything else is a bug.
-    if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text())) {
-      pageErrors.push(`console: ${msg.text()}`);
-    }
-  });
-}
-
 async function newPage(colorScheme: 'light' | 'dark' = 'light'): Promise<{ ctx: BrowserContext; page: Page }> {
   const ctx = await browser.newContext({ viewport: VIEWPORT, colorScheme });
   const p = await ctx.newPage();
-  watch(p);
+  watchErrors(p, pageErrors);
   return { ctx, page: p };
 }
 

@@ -1,5 +1,7 @@
 // The one place the UI talks HTTP: every call goes to the REST API under
-// /api/v1 on the origin that served the page.
+// /api/v1 on the origin that served the page, with the API token when
+// there is one.
+import { apiToken, tokenRefused } from './token';
 
 export const API_BASE = '/api/v1';
 
@@ -47,12 +49,19 @@ async function errorMessage(res: Response): Promise<string> {
  */
 export async function getJSON<T>(path: string, query?: Query, signal?: AbortSignal, alsoOk: number[] = []): Promise<T> {
   const url = buildUrl(path, query);
+  const token = apiToken();
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
   let res: Response;
   try {
-    res = await fetch(url, { signal, headers: { Accept: 'application/json' } });
+    res = await fetch(url, { signal, headers });
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError(0, `Cannot reach the Coldtrace API (${(err as Error).message}). Is coldtrace running?`, path);
+  }
+  if (res.status === 401) {
+    tokenRefused(token);
+    throw new ApiError(401, token ? 'The API token was refused.' : 'This Coldtrace requires an API token.', path);
   }
   if (!res.ok && !alsoOk.includes(res.status)) throw new ApiError(res.status, await errorMessage(res), path);
   return (await res.json()) as T;

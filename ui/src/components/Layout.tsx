@@ -1,10 +1,12 @@
 import { Suspense } from 'react';
 import { Link, NavLink, Outlet } from 'react-router';
+import { ApiError } from '../api/client';
 import { useStatus } from '../api/hooks';
 import { useRangeSearch } from '../lib/useTimeRange';
 import { Loading } from './States';
 import { ThemeToggle } from './ThemeToggle';
 import { TimeRangePicker } from './TimeRangePicker';
+import { TokenButton, TokenDialog } from './TokenDialog';
 
 export function Layout() {
   const search = useRangeSearch();
@@ -26,6 +28,7 @@ export function Layout() {
         </nav>
         <div className="topbar-tools">
           <TimeRangePicker />
+          <TokenButton />
           <ThemeToggle />
         </div>
       </header>
@@ -35,12 +38,15 @@ export function Layout() {
           <Outlet />
         </Suspense>
       </main>
+      <TokenDialog />
     </div>
   );
 }
 
 function StorageBanner() {
   const { data, error } = useStatus();
+  // A missing token is the token dialog's business.
+  if (error instanceof ApiError && error.status === 401) return null;
   if (error) {
     return (
       <div className="banner banner-error" role="alert">

@@ -1,6 +1,7 @@
 // Loading, error and empty states shared by every page.
 import type { ReactNode } from 'react';
 import { ApiError } from '../api/client';
+import { askForToken } from '../api/token';
 
 export function Loading({ label = 'Loading…' }: { label?: string }) {
   return (
@@ -14,6 +15,17 @@ export function Loading({ label = 'Loading…' }: { label?: string }) {
 export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
   const status = error instanceof ApiError ? error.status : undefined;
   const message = error instanceof Error ? error.message : String(error);
+  if (status === 401) {
+    return (
+      <div className="state state-error" role="alert">
+        <strong>API token needed</strong>
+        <p>{message}</p>
+        <button type="button" onClick={askForToken}>
+          Enter API token
+        </button>
+      </div>
+    );
+  }
   return (
     <div className="state state-error" role="alert">
       <strong>{status === 404 ? 'Not found' : 'Something went wrong'}</strong>
