@@ -27,7 +27,9 @@ type queryOptions struct {
 	httpAddr string
 	api      server.Config
 	prices   api.Prices
-	// admin, when set, also serves /metrics, /healthz and /readyz here.
+	// admin, when set, exports the API's metrics, and serves /metrics,
+	// /healthz and /readyz on this listener when it has no address of its
+	// own.
 	admin *admin
 	// security authenticates the APIs and adds TLS (nil: neither).
 	security *securityOptions
@@ -76,7 +78,10 @@ func startQuery(ctx context.Context, o *queryOptions, client *chclient.Client, s
 	}
 	var h http.Handler = o.security.apiHandler(srv)
 	if o.admin != nil {
-		h = o.admin.withAdmin(h)
+		o.admin.collect(srv.Metrics()...)
+		if o.admin.addr == "" {
+			h = o.admin.withAdmin(h)
+		}
 	}
 	ln = o.security.listener(ln)
 	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}

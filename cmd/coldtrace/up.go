@@ -82,9 +82,7 @@ func runUp(ctx context.Context, o *upOptions, log *slog.Logger) error {
 		return err
 	}
 	stops = append(stops, stopAdmin)
-	if o.admin.addr == "" {
-		o.query.admin = &o.admin
-	}
+	o.query.admin = &o.admin
 	stopQuery, err := startQuery(ctx, &o.query, client, o.storage.schemaOptions(), log)
 	if err != nil {
 		return err

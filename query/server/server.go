@@ -16,6 +16,7 @@ import (
 	"github.com/klauspost/compress/gzhttp"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/coldtrace/coldtrace/internal/tenant"
 	"github.com/coldtrace/coldtrace/query/api"
@@ -80,6 +81,8 @@ type Server struct {
 	echo *echo.Echo
 	// compressed is echo behind response compression, for /api/ paths.
 	compressed http.Handler
+	// requestDuration times requests by route and status.
+	requestDuration *prometheus.HistogramVec
 	// now is the clock windows are computed from.
 	now func() time.Time
 }
@@ -92,11 +95,11 @@ func New(cfg Config, rd *reader.Reader, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{cfg: cfg, rd: rd, log: log, now: time.Now}
+	s := &Server{cfg: cfg, rd: rd, log: log, now: time.Now, requestDuration: newRequestDuration()}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(middleware.Recover(), s.requestContext)
+	e.Use(s.observe, middleware.Recover(), s.requestContext)
 	s.routes(e)
 	s.echo = e
 	compress, err := gzhttp.NewWrapper(

@@ -50,6 +50,7 @@ func TestAPI(t *testing.T) {
 	t.Run("Tenant", testTenant)
 	t.Run("HostileInput", testHostileInput)
 	t.Run("Compression", testCompression)
+	t.Run("Metrics", testMetrics)
 	t.Run("Jaeger", testJaeger)
 	t.Run("JaegerSearch", testJaegerSearch)
 }

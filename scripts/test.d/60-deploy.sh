@@ -229,6 +229,8 @@ try:
             fail(f"{name}: coldtrace config print {' '.join(command)} with its environment: {printed.stderr}")
             continue
         known = set(re.findall(r"# (COLDTRACE_[A-Z0-9_]+)$", printed.stdout, re.M))
+        # An address left empty shares another listener (query's --admin-addr): keep it so.
+        shared = set(re.findall(r'^[a-z0-9-]+: ""\s+# (COLDTRACE_[A-Z0-9_]+_ADDR)$', printed.stdout, re.M))
         for var in env:
             if var.startswith("COLDTRACE_"):
                 check(var in known, f"{name}: {var} is not a flag of 'coldtrace {' '.join(command)}'")
@@ -244,7 +246,7 @@ try:
         addrs = {"COLDTRACE_OTLP_GRPC_ADDR": 4317, "COLDTRACE_OTLP_HTTP_ADDR": 4318, "COLDTRACE_ADMIN_ADDR": 9464,
                  "COLDTRACE_HTTP_ADDR": 7070, "COLDTRACE_GATEWAY_ADDR": 8080}
         for var, port in addrs.items():
-            if var in known:
+            if var in known and var not in shared:
                 env[var] = f"127.0.0.1:{ports[port]}"
         if "COLDTRACE_CLICKHOUSE" not in known:
             del env["COLDTRACE_CLICKHOUSE"]
