@@ -331,16 +331,19 @@ func (h *Host) Invoke(ctx context.Context, req Request) (*Response, error) {
 	}
 }
 
-func (h *Host) startSpan(tracer trace.Tracer, fn *registry.Function, req Request, parent context.Context, arrival time.Time) (context.Context, trace.Span) {
-	return telemetry.StartInvocation(telemetry.Invocation{
+// invocationSpan starts the span of one invocation.
+func (h *Host) invocationSpan(tracer trace.Tracer, fn *registry.Function, req Request, parent context.Context, arrival time.Time) (telemetry.Invocation, context.Context, trace.Span) {
+	inv := telemetry.Invocation{
 		Tracer: tracer, Parent: parent, Function: fn.Name, Kind: req.Kind, RequestID: req.RequestID,
 		Trigger: req.Trigger, Start: arrival, Timeout: fn.Timeout.D(), Attributes: req.Attributes,
-	})
+	}
+	ctx, span := telemetry.StartInvocation(inv)
+	return inv, ctx, span
 }
 
 func (h *Host) run(fp *functionPool, req Request, parent context.Context, arrival time.Time, inst *hostInstance, cold bool) (*Response, error) {
 	fn := inst.Function
-	ctx, span := h.startSpan(inst.tracer, fn, req, parent, arrival)
+	tinv, ctx, span := h.invocationSpan(inst.tracer, fn, req, parent, arrival)
 	inv := runtimeapi.NewInvocation(req.RequestID, req.Payload)
 	inv.FunctionARN = h.ARN(fn.Name)
 	inv.ClientContext = req.ClientContext
@@ -373,26 +376,26 @@ func (h *Host) run(fp *functionPool, req Request, parent context.Context, arriva
 			resp.Payload = errorPayload(res.Error)
 		}
 	}
-	h.finish(ctx, inst.tracer, span, req, resp, out)
+	h.finish(ctx, tinv, span, req, resp, out)
 	return resp, nil
 }
 
-func (h *Host) finish(ctx context.Context, tracer trace.Tracer, span trace.Span, req Request, resp *Response, out telemetry.Outcome) {
+func (h *Host) finish(ctx context.Context, inv telemetry.Invocation, span trace.Span, req Request, resp *Response, out telemetry.Outcome) {
 	if sc := span.SpanContext(); sc.IsValid() && span.IsRecording() {
 		resp.TraceID = sc.TraceID().String()
 	}
 	if req.Finish != nil {
 		out.Attributes = append(out.Attributes, req.Finish(resp)...)
 	}
-	telemetry.FinishInvocation(ctx, tracer, span, out)
+	telemetry.FinishInvocation(ctx, inv, span, out)
 }
 
 func (h *Host) throttled(fp *functionPool, req Request, parent context.Context, arrival time.Time) *Response {
-	ctx, span := h.startSpan(fp.tracer, fp.fn, req, parent, arrival)
+	inv, ctx, span := h.invocationSpan(fp.tracer, fp.fn, req, parent, arrival)
 	fe := &runtimeapi.FunctionError{ErrorType: "TooManyRequestsException",
 		ErrorMessage: fmt.Sprintf("Rate Exceeded: all %d instances of %s stayed busy for %s", fp.fn.MaxInstances, fp.fn.Name, fp.fn.QueueWait)}
 	resp := &Response{RequestID: req.RequestID, Function: fp.fn, ErrorType: telemetry.ErrThrottled, Error: fe, Payload: errorPayload(fe)}
-	h.finish(ctx, fp.tracer, span, req, resp, telemetry.Outcome{ErrorType: telemetry.ErrThrottled, ErrorMessage: fe.ErrorMessage, End: time.Now()})
+	h.finish(ctx, inv, span, req, resp, telemetry.Outcome{ErrorType: telemetry.ErrThrottled, ErrorMessage: fe.ErrorMessage, End: time.Now()})
 	return resp
 }
 
@@ -401,7 +404,7 @@ func (h *Host) initFailed(fp *functionPool, req Request, parent context.Context,
 	if inst != nil {
 		tracer, fn, spawned, stream = inst.tracer, inst.Function, inst.SpawnedAt, inst.stream
 	}
-	ctx, span := h.startSpan(tracer, fn, req, parent, arrival)
+	inv, ctx, span := h.invocationSpan(tracer, fn, req, parent, arrival)
 	// A failed init ran (and is billed, as Lambda bills the init phase)
 	// when a process started; not when none could.
 	out := telemetry.Outcome{
@@ -413,7 +416,7 @@ func (h *Host) initFailed(fp *functionPool, req Request, parent context.Context,
 		Payload: errorPayload(ie.FunctionError), Cold: true, Init: out.InitDuration(), Billed: out.BilledDuration(),
 		MaxMemory: ie.MaxMemory, Logs: ie.Logs, Instance: stream,
 	}
-	h.finish(ctx, tracer, span, req, resp, out)
+	h.finish(ctx, inv, span, req, resp, out)
 	return resp
 }
 

@@ -66,8 +66,9 @@ func TestHandlerSpansAreChildrenOfTheInvocation(t *testing.T) {
 				t.Fatalf("greet span %+v, want a child of %s", greet, inv.SpanID)
 			}
 			lookup := e.spans(1, schema.ColTraceID+" = ? AND "+schema.ColSpanName+" = 'lookup-user'", traceID)[0]
-			if lookup.ParentSpanID != greet.SpanID || lookup.Attrs["user.name"] != "ada" || lookup.Duration < 5e6 {
-				t.Fatalf("lookup-user span %+v, want a child of %s lasting 5 ms or more", lookup, greet.SpanID)
+			// The handler waits 5 ms with setTimeout, which may fire a little early.
+			if lookup.ParentSpanID != greet.SpanID || lookup.Attrs["user.name"] != "ada" || lookup.Duration < 4e6 {
+				t.Fatalf("lookup-user span %+v, want a child of %s lasting about 5 ms", lookup, greet.SpanID)
 			}
 			if !contains(inv.Events, "log") {
 				t.Fatalf("the invocation span has no log event: %v", inv.Events)

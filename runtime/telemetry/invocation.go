@@ -64,19 +64,14 @@ type Invocation struct {
 }
 
 // StartInvocation starts the invocation span; its context is what the
-// function is handed as parent.
+// function is handed as parent. The attributes are set when it finishes,
+// all at once: this runs on every invocation.
 func StartInvocation(inv Invocation) (context.Context, trace.Span) {
 	parent := inv.Parent
 	if parent == nil {
 		parent = context.Background()
 	}
-	attrs := append([]attribute.KeyValue{
-		semconv.FaaSInvocationID(inv.RequestID),
-		semconv.FaaSTriggerKey.String(inv.Trigger),
-		attribute.Int64(AttrTimeoutMs, inv.Timeout.Milliseconds()),
-	}, inv.Attributes...)
-	return inv.Tracer.Start(parent, inv.Function,
-		trace.WithTimestamp(inv.Start), trace.WithSpanKind(inv.Kind), trace.WithAttributes(attrs...))
+	return inv.Tracer.Start(parent, inv.Function, trace.WithTimestamp(inv.Start), trace.WithSpanKind(inv.Kind))
 }
 
 // LogLine is one line a function wrote.
@@ -124,17 +119,24 @@ func (o Outcome) InitDuration() time.Duration {
 	return o.InitEnd.Sub(o.InitStart)
 }
 
-// FinishInvocation records o on span (started by StartInvocation) and
-// ends it, with the init child span on cold starts.
-func FinishInvocation(ctx context.Context, tracer trace.Tracer, span trace.Span, o Outcome) {
+// FinishInvocation records inv's attributes and o on span (started by
+// StartInvocation) and ends it, with the init child span on cold starts.
+func FinishInvocation(ctx context.Context, inv Invocation, span trace.Span, o Outcome) {
 	if !span.IsRecording() {
 		span.End(trace.WithTimestamp(o.End))
 		return
 	}
-	attrs := append([]attribute.KeyValue{semconv.FaaSColdstart(o.Cold)}, o.Attributes...)
+	attrs := make([]attribute.KeyValue, 0, 10+len(inv.Attributes)+len(o.Attributes))
+	attrs = append(attrs,
+		semconv.FaaSInvocationID(inv.RequestID),
+		semconv.FaaSTriggerKey.String(inv.Trigger),
+		attribute.Int64(AttrTimeoutMs, inv.Timeout.Milliseconds()),
+		semconv.FaaSColdstart(o.Cold))
+	attrs = append(attrs, inv.Attributes...)
+	attrs = append(attrs, o.Attributes...)
 	if o.Cold {
 		attrs = append(attrs, attribute.Float64(AttrInitDurationMs, float64(o.InitDuration())/float64(time.Millisecond)))
-		RecordInit(ctx, tracer, o.InitStart, o.InitEnd, o.ErrorType == ErrInit, o.ErrorMessage, false)
+		RecordInit(ctx, inv.Tracer, o.InitStart, o.InitEnd, o.ErrorType == ErrInit, o.ErrorMessage, false)
 	}
 	if o.Ran {
 		attrs = append(attrs,
@@ -145,13 +147,13 @@ func FinishInvocation(ctx context.Context, tracer trace.Tracer, span trace.Span,
 		attrs = append(attrs, semconv.ErrorTypeKey.String(o.ErrorType))
 		span.SetStatus(codes.Error, o.ErrorMessage)
 	}
+	if o.LogsDropped > 0 {
+		attrs = append(attrs, attribute.Int("coldtrace.logs_dropped", o.LogsDropped))
+	}
 	span.SetAttributes(attrs...)
 	for _, l := range o.Logs {
 		span.AddEvent("log", trace.WithTimestamp(l.Time), trace.WithAttributes(
 			attribute.String("log.iostream", l.Stream), attribute.String("message", l.Text)))
-	}
-	if o.LogsDropped > 0 {
-		span.SetAttributes(attribute.Int("coldtrace.logs_dropped", o.LogsDropped))
 	}
 	span.End(trace.WithTimestamp(o.End))
 }

@@ -43,9 +43,10 @@ type Config struct {
 	TLS *tls.Config
 }
 
-// DefaultConfig exports every second with room for bursts.
+// DefaultConfig exports five times a second (small batches keep few spans
+// in memory) with room for bursts.
 func DefaultConfig() Config {
-	return Config{BatchTimeout: time.Second, QueueSize: 65536}
+	return Config{BatchTimeout: 200 * time.Millisecond, QueueSize: 65536}
 }
 
 // Validate checks c.
