@@ -37,14 +37,17 @@ func startStream(c echo.Context) *jsonStream {
 	return &jsonStream{w: w, enc: json.NewEncoder(w), res: res}
 }
 
-func (s *jsonStream) raw(text string) { s.w.WriteString(text) }
+// raw writes text as it is. A bufio.Writer keeps its first error and
+// returns it from every later write and flush, so the next item or end
+// reports it.
+func (s *jsonStream) raw(text string) { _, _ = s.w.WriteString(text) }
 
 func (s *jsonStream) value(v any) error { return s.enc.Encode(v) }
 
 // item writes v as an element of an array, after a comma unless first.
 func (s *jsonStream) item(first bool, v any) error {
 	if !first {
-		s.w.WriteByte(',')
+		_ = s.w.WriteByte(',') // its error is the Encode's below
 	}
 	if err := s.enc.Encode(v); err != nil {
 		return err
@@ -79,12 +82,13 @@ func (s *Server) streamTrace(c echo.Context, st *reader.SpanStream) error {
 	}
 	out := startStream(c)
 	out.raw(`{"traceId":` + strconv.Quote(sp.TraceID) + `,"spans":[`)
-	for first := true; sp != nil && err == nil; sp, err = st.Next() {
-		err = out.item(first, sp)
-		first = false
-	}
-	if err != nil {
-		return s.abort(c, err)
+	for first := true; sp != nil; first = false {
+		if err := out.item(first, sp); err != nil {
+			return s.abort(c, err)
+		}
+		if sp, err = st.Next(); err != nil {
+			return s.abort(c, err)
+		}
 	}
 	out.raw(`],"summary":`)
 	if err := out.value(st.Summary()); err != nil {
@@ -127,10 +131,10 @@ func (s *Server) streamJaegerTraces(c echo.Context, st *reader.SpanStream) error
 		out.raw(`,"warnings":null}`)
 		return nil
 	}
-	for ; sp != nil && err == nil; sp, err = st.Next() {
+	for sp != nil {
 		if sp.TraceID != cur {
-			if err = closeTrace(); err != nil {
-				break
+			if err := closeTrace(); err != nil {
+				return s.abort(c, err)
 			}
 			if traces > 0 {
 				out.raw(",")
@@ -139,13 +143,15 @@ func (s *Server) streamJaegerTraces(c echo.Context, st *reader.SpanStream) error
 			traces++
 			out.raw(`{"traceID":` + strconv.Quote(cur) + `,"spans":[`)
 		}
-		err = out.item(firstSpan, builder.Span(sp))
+		if err := out.item(firstSpan, builder.Span(sp)); err != nil {
+			return s.abort(c, err)
+		}
 		firstSpan = false
+		if sp, err = st.Next(); err != nil {
+			return s.abort(c, err)
+		}
 	}
-	if err == nil {
-		err = closeTrace()
-	}
-	if err != nil {
+	if err := closeTrace(); err != nil {
 		return s.abort(c, err)
 	}
 	out.raw(fmt.Sprintf(`],"total":%d,"limit":0,"offset":0,"errors":null}`, traces))
