@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -75,8 +76,8 @@ type Instance struct {
 	logs    logBuffer
 
 	readyAt    time.Time
-	killOnce   sync.Once
-	killReason string
+	// killReason is the first reason given to Kill.
+	killReason atomic.Pointer[string]
 	exited     chan struct{}
 	exitAt     time.Time
 	exitState  *os.ProcessState
@@ -235,8 +236,8 @@ func (i *Instance) reason() string {
 	switch {
 	case i.oomKilled:
 		return "out of memory"
-	case i.killReason != "":
-		return i.killReason
+	case i.killReason.Load() != nil:
+		return *i.killReason.Load()
 	}
 	return "the runtime exited (" + i.exitState.String() + ")"
 }
@@ -257,7 +258,7 @@ func (i *Instance) Alive() bool {
 
 // Kill ends the instance's processes; the first reason given is kept.
 func (i *Instance) Kill(reason string) {
-	i.killOnce.Do(func() { i.killReason = reason })
+	i.killReason.CompareAndSwap(nil, &reason)
 	if i.cmd == nil {
 		return
 	}
