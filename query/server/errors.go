@@ -30,9 +30,11 @@ func badParameter(name, format string, args ...any) error {
 }
 
 func unknownParameter(name string) error {
-	return &apiError{http.StatusBadRequest, api.Error{
-		Code: api.CodeUnknownParameter, Parameter: name, Message: fmt.Sprintf("unknown parameter %q", name),
-	}}
+	msg := fmt.Sprintf("unknown parameter %q", name)
+	if name == "" {
+		msg = `a query parameter has no name ("=value" or "&=")`
+	}
+	return &apiError{http.StatusBadRequest, api.Error{Code: api.CodeUnknownParameter, Parameter: name, Message: msg}}
 }
 
 func notFound(format string, args ...any) error {

@@ -42,7 +42,11 @@ func filterPrefix(name string) (string, bool) {
 
 // newParams accepts the named parameters (and attr.* when attrs is true).
 func (s *Server) newParams(c echo.Context, attrs bool, names ...string) (*params, error) {
-	q := c.QueryParams()
+	return s.newParamsOf(c.QueryParams(), attrs, names...)
+}
+
+// newParamsOf is newParams of the query q.
+func (s *Server) newParamsOf(q url.Values, attrs bool, names ...string) (*params, error) {
 	for name, values := range q {
 		_, isFilter := filterPrefix(name)
 		known := attrs && isFilter
