@@ -115,6 +115,14 @@ var (
 	goFnErr  error
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if goFnDir != "" {
+		os.RemoveAll(goFnDir)
+	}
+	os.Exit(code)
+}
+
 // goFunction is testdata/gofn (aws-lambda-go) built once per test binary.
 func goFunction(t *testing.T) string {
 	t.Helper()
