@@ -20,6 +20,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Job is one queued event.
@@ -135,7 +136,7 @@ func Open(cfg Config, inv Invoker, log *slog.Logger) (*Queue, error) {
 	}
 	db, err := bolt.Open(cfg.Path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("async queue %s is in use by another coldtrace process", cfg.Path)
 		}
 		return nil, fmt.Errorf("async queue %s: %w", cfg.Path, err)
@@ -233,7 +234,7 @@ func (q *Queue) dispatchDue() time.Time {
 		var batch []claimed
 		var next time.Time
 		now := time.Now()
-		q.db.View(func(tx *bolt.Tx) error {
+		err := q.db.View(func(tx *bolt.Tx) error {
 			c := tx.Bucket(pendingBucket).Cursor()
 			for k, v := c.First(); k != nil && len(batch) < q.cfg.Workers; k, v = c.Next() {
 				due := time.Unix(0, int64(binary.BigEndian.Uint64(k[:8])))
@@ -256,6 +257,11 @@ func (q *Queue) dispatchDue() time.Time {
 			}
 			return nil
 		})
+		if err != nil {
+			// Try again at the next wake-up; the events stay on disk.
+			q.log.Error("async queue: reading due events failed", "err", err)
+			return time.Now().Add(time.Second)
+		}
 		if len(batch) == 0 {
 			return next
 		}
@@ -443,7 +449,7 @@ func (q *Queue) Redrive(fn string) (int, error) {
 // Pending counts fn's queued events ("" for all).
 func (q *Queue) Pending(fn string) int {
 	n := 0
-	q.db.View(func(tx *bolt.Tx) error {
+	err := q.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(pendingBucket).ForEach(func(_, v []byte) error {
 			if fn == "" {
 				n++
@@ -456,6 +462,9 @@ func (q *Queue) Pending(fn string) int {
 			return nil
 		})
 	})
+	if err != nil {
+		q.log.Warn("async queue: counting pending events failed", "err", err)
+	}
 	return n
 }
 

@@ -65,7 +65,11 @@ func (g *Gateway) deployFunction(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, Error{Error: "want a multipart form with fields config (JSON) and code (zip): " + err.Error()})
 		return
 	}
-	defer r.MultipartForm.RemoveAll()
+	defer func() {
+		if err := r.MultipartForm.RemoveAll(); err != nil {
+			g.log.Warn("gateway: removing an upload's temporary files failed", "err", err)
+		}
+	}()
 	cfg, err := registry.DecodeConfig([]byte(r.FormValue(DeployConfigField)))
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, Error{Error: err.Error()})

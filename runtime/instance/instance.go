@@ -75,7 +75,7 @@ type Instance struct {
 	spanr   *lineReader // nil when the span pipe is off
 	logs    logBuffer
 
-	readyAt    time.Time
+	readyAt time.Time
 	// killReason is the first reason given to Kill.
 	killReason atomic.Pointer[string]
 	exited     chan struct{}
@@ -164,7 +164,11 @@ func Start(cfg Config) (_ *Instance, err error) {
 		closeAll(writeEnds)
 		return nil, err
 	}
-	cleanup = append(cleanup, func() { i.group.Remove() })
+	cleanup = append(cleanup, func() {
+		if err := i.group.Remove(); err != nil {
+			log.Warn("instance: cannot remove its cgroup", "instance", cfg.ID, "err", err)
+		}
+	})
 	if err := i.group.Prepare(cmd); err != nil {
 		closeAll(writeEnds)
 		return nil, fmt.Errorf("limits: %w", err)

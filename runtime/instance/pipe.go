@@ -47,8 +47,9 @@ func newLineReader(f *os.File, maxLine int, emit func([]byte, time.Time)) (*line
 func (r *lineReader) run() {
 	defer close(r.done)
 	// The callback runs whenever the poller says the pipe is readable;
-	// returning false waits for more.
-	r.rc.Read(func(fd uintptr) bool {
+	// returning false waits for more. An error means the pipe was closed,
+	// which ends reading as end of file does.
+	_ = r.rc.Read(func(fd uintptr) bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		return r.drain(int(fd))
@@ -113,7 +114,8 @@ func (r *lineReader) Sync() {
 	if r.eof {
 		return
 	}
-	r.rc.Control(func(fd uintptr) { r.drain(int(fd)) })
+	// An error means the pipe is closed: nothing is left to read.
+	_ = r.rc.Control(func(fd uintptr) { r.drain(int(fd)) })
 }
 
 // Seen reports whether anything has been read from the pipe yet.

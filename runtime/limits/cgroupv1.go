@@ -142,7 +142,7 @@ func (b *v1Backend) newGroup(id string, spec Spec) (group, error) {
 		}
 		// Without swap accounting the file is absent; the limit above
 		// still holds for RAM.
-		writeFile(filepath.Join(g.mem, "memory.memsw.limit_in_bytes"), strconv.FormatInt(spec.MemoryBytes, 10))
+		_ = writeFile(filepath.Join(g.mem, "memory.memsw.limit_in_bytes"), strconv.FormatInt(spec.MemoryBytes, 10))
 	}
 	if b.pidsDir != "" {
 		g.pids = filepath.Join(b.pidsDir, id)
@@ -152,8 +152,7 @@ func (b *v1Backend) newGroup(id string, spec Spec) (group, error) {
 		}
 		if spec.Pids > 0 {
 			if err := writeFile(filepath.Join(g.pids, "pids.max"), strconv.Itoa(spec.Pids)); err != nil {
-				g.remove()
-				return nil, err
+				return nil, errors.Join(err, g.remove())
 			}
 		}
 	}

@@ -117,8 +117,8 @@ func (b *v2Backend) newGroup(id string, spec Spec) (group, error) {
 		}
 		// Best effort: without swap the limit above holds anyway, and an
 		// OOM kills the whole instance rather than one of its processes.
-		writeFile(filepath.Join(g.dir, "memory.swap.max"), "0")
-		writeFile(filepath.Join(g.dir, "memory.oom.group"), "1")
+		_ = writeFile(filepath.Join(g.dir, "memory.swap.max"), "0")
+		_ = writeFile(filepath.Join(g.dir, "memory.oom.group"), "1")
 	}
 	if spec.Pids > 0 && b.pids {
 		if err := set("pids.max", strconv.Itoa(spec.Pids)); err != nil {
@@ -149,11 +149,15 @@ func (g *v2Group) prepare(cmd *exec.Cmd) error {
 }
 
 func (g *v2Group) started(int) error {
+	g.closeFD()
+	return nil
+}
+
+func (g *v2Group) closeFD() {
 	if g.fd >= 0 {
 		unix.Close(g.fd)
 		g.fd = -1
 	}
-	return nil
 }
 
 func (g *v2Group) oomKilled() bool {
@@ -171,7 +175,7 @@ func (g *v2Group) kill() {
 }
 
 func (g *v2Group) remove() error {
-	g.started(0)
+	g.closeFD()
 	g.peak.close()
 	return killAndRemove(g.dir)
 }

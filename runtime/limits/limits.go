@@ -288,7 +288,9 @@ func removeStaleHosts(parent string, log *slog.Logger) {
 		children, _ := os.ReadDir(dir)
 		for _, c := range children {
 			if c.IsDir() {
-				killAndRemove(filepath.Join(dir, c.Name()))
+				if err := killAndRemove(filepath.Join(dir, c.Name())); err != nil {
+					log.Warn("function limits: cannot remove a stale cgroup", "dir", filepath.Join(dir, c.Name()), "err", err)
+				}
 			}
 		}
 		if err := os.Remove(dir); err != nil {

@@ -331,8 +331,9 @@ func readLimited(r io.Reader) (body []byte, tooLarge bool, err error) {
 		return nil, false, err
 	}
 	if len(body) > MaxPayload {
-		// Drain so the connection can be reused.
-		io.Copy(io.Discard, r)
+		// Drain so the connection can be reused; if that fails, the
+		// connection is lost anyway.
+		_, _ = io.Copy(io.Discard, r)
 		return nil, true, nil
 	}
 	return body, false, nil

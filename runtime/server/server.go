@@ -111,7 +111,9 @@ func Start(cfg Config, log *slog.Logger) (_ *Server, err error) {
 	if s.tel, err = telemetry.New(cfg.Telemetry, log); err != nil {
 		return nil, err
 	}
-	undo = append(undo, func() { s.tel.Shutdown(context.Background()) })
+	// On a failed start nothing was traced yet: the exporter's own
+	// shutdown error has nothing to add to the start's.
+	undo = append(undo, func() { _ = s.tel.Shutdown(context.Background()) })
 	if s.limits, err = limits.New(cfg.Limits, log); err != nil {
 		return nil, err
 	}
