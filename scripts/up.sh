@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
 
 ./scripts/install-chdb.sh
+if command -v npm >/dev/null; then
+  # The example functions' packages (the Node example uses OpenTelemetry JS).
+  bash scripts/setup.d/30-runtime.sh
+fi
 if [[ -f ui/package.json ]]; then
   if command -v npm >/dev/null; then
     if [[ ! -f ui/dist/index.html || -n "$(find ui/src ui/index.html ui/package.json -newer ui/dist/index.html -print -quit)" ]]; then
