@@ -18,7 +18,7 @@ import (
 // materialized views), so few large inserts beat many small ones, and
 // acknowledgements do not wait for inserts.
 const (
-	drainBatchBytes  = 32 << 20
+	drainBatchBytes  = 16 << 20
 	drainTargetBytes = 8 << 20
 )
 

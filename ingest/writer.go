@@ -1,9 +1,12 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -25,6 +28,9 @@ type clickhouseWriter struct {
 	conn      driver.Conn
 	insertSQL string
 	cluster   bool
+	// batchOnly is set once the connection turns out not to take
+	// pre-encoded data (InsertFormat is HTTP-only in clickhouse-go).
+	batchOnly atomic.Bool
 }
 
 func newClickHouseWriter(conn driver.Conn, o schema.Options) *clickhouseWriter {
@@ -52,6 +58,26 @@ func (w *clickhouseWriter) Write(ctx context.Context, blocks []*rows, token stri
 		settings["distributed_foreground_insert"] = 1
 	}
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(settings))
+	if !w.batchOnly.Load() {
+		data, err := encodeNative(blocks)
+		if err != nil {
+			return err
+		}
+		err = w.conn.InsertFormat(ctx, "Native", w.insertSQL, bytes.NewReader(data))
+		if !errors.Is(err, clickhouse.ErrFormatNativeUnsupported) {
+			if err != nil {
+				return fmt.Errorf("insert %d spans: %w", countRows(blocks), err)
+			}
+			return nil
+		}
+		w.batchOnly.Store(true)
+	}
+	return w.writeBatch(ctx, blocks)
+}
+
+// writeBatch inserts through clickhouse-go's batch API, for the native
+// protocol.
+func (w *clickhouseWriter) writeBatch(ctx context.Context, blocks []*rows) error {
 	batch, err := w.conn.PrepareBatch(ctx, w.insertSQL)
 	if err != nil {
 		return fmt.Errorf("prepare insert: %w", err)
