@@ -2,45 +2,32 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/spf13/cobra"
 )
 
 type queryRoleOptions struct {
-	storage         storageOptions
-	query           queryOptions
-	admin           admin
-	security        securityOptions
-	shutdownTimeout time.Duration
+	storage   storageOptions
+	query     queryOptions
+	admin     admin
+	security  securityOptions
+	lifecycle lifecycle
 }
 
 func newQueryCommand() *cobra.Command {
 	o := &queryRoleOptions{}
-	cmd := &cobra.Command{
-		Use:   "query",
-		Short: "Run only the REST API and web UI, against a ClickHouse server",
-		Long: `Run the query role: the REST API (/api/v1, the Jaeger-compatible /api) and
+	cmd := roleCommand("query", "Run only the REST API and web UI, against a ClickHouse server",
+		`Run the query role: the REST API (/api/v1, the Jaeger-compatible /api) and
 the web UI, reading a ClickHouse server. It keeps no state of its own, so
 several can run behind a load balancer. /metrics, /healthz and /readyz are
 served on --http-addr unless --admin-addr gives them a listener of their own.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := newLogger(cmd)
-			if err != nil {
-				return err
-			}
-			return runQuery(cmd.Context(), o, log)
-		},
-	}
+		func(ctx context.Context, log *slog.Logger) error { return runQuery(ctx, o, log) })
 	o.storage.register(cmd.Flags(), "")
 	o.query.register(cmd.Flags(), "")
 	o.admin.registerShared(cmd.Flags())
 	o.security.register(cmd.Flags())
-	cmd.Flags().DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long to finish requests in flight")
+	o.lifecycle.register(cmd.Flags(), "to finish requests in flight")
 	return cmd
 }
 
@@ -61,15 +48,10 @@ func runQuery(ctx context.Context, o *queryRoleOptions, log *slog.Logger) error 
 	if err != nil {
 		return err
 	}
+	o.lifecycle.started(stopAdmin)
 	stop, err := startQuery(ctx, &o.query, client, o.storage.schemaOptions(), log)
-	if err != nil {
-		return errors.Join(err, stopAdmin(context.Background()))
+	if err == nil {
+		o.lifecycle.started(stop)
 	}
-	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
-	defer cancel()
-	if err := errors.Join(stop(sctx), stopAdmin(sctx)); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
+	return o.lifecycle.runUntilDone(ctx, log, err)
 }

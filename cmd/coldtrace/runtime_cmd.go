@@ -204,47 +204,35 @@ func trimNewline(p []byte) []byte {
 
 // runtimeRoleOptions are the flags of 'coldtrace runtime'.
 type runtimeRoleOptions struct {
-	runtime         runtimeOptions
-	security        securityOptions
-	otlpEndpoint    string
-	shutdownTimeout time.Duration
+	runtime      runtimeOptions
+	security     securityOptions
+	otlpEndpoint string
+	lifecycle    lifecycle
 }
 
 func newRuntimeCommand() *cobra.Command {
 	o := &runtimeRoleOptions{}
-	cmd := &cobra.Command{
-		Use:   "runtime",
-		Short: "Run only the function runtime (gateway, instances), exporting spans over OTLP",
-		Long: `Run the function runtime role: the gateway on --gateway-addr (HTTP trigger
+	cmd := roleCommand("runtime", "Run only the function runtime (gateway, instances), exporting spans over OTLP",
+		`Run the function runtime role: the gateway on --gateway-addr (HTTP trigger
 /fn/{name}/*, Lambda Invoke API, /api/v1/functions) and the function
 instances. Spans go to --otlp-endpoint, a coldtrace collector or any other
 OTLP/HTTP receiver; without it, nothing is traced.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			log, err := newLogger(cmd)
-			if err != nil {
-				return err
-			}
+		func(ctx context.Context, log *slog.Logger) error {
 			if err := o.security.load(); err != nil {
 				return err
 			}
 			o.runtime.security = &o.security
-			stop, err := startRuntime(cmd.Context(), &o.runtime, o.otlpEndpoint, log)
-			if err != nil {
-				return err
+			stop, err := startRuntime(ctx, &o.runtime, o.otlpEndpoint, log)
+			if err == nil {
+				o.lifecycle.started(stop)
 			}
-			<-cmd.Context().Done()
-			log.Info("shutting down", "timeout", o.shutdownTimeout)
-			sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
-			defer cancel()
-			return stop(sctx)
-		},
-	}
+			return o.lifecycle.runUntilDone(ctx, log, err)
+		})
 	fs := cmd.Flags()
 	fs.String("data-dir", server.DefaultConfig().DataDir, "directory for the function registry, function code and the async queue")
 	o.runtime.register(fs, "127.0.0.1")
 	o.security.register(fs)
 	fs.StringVar(&o.otlpEndpoint, "otlp-endpoint", "", "OTLP/HTTP base URL spans are sent to, e.g. http://127.0.0.1:4318 (empty: no tracing)")
-	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long invocations under way may take to finish")
+	o.lifecycle.register(fs, "invocations under way may take to finish")
 	return cmd
 }
