@@ -27,6 +27,7 @@ func (p *Pipeline) Metrics() []prometheus.Collector {
 		metrics.CounterFunc("ingest", "insert_seconds_total", "Time spent in successful inserts (divide by batches_total for the mean latency).",
 			func() float64 { return float64(s.InsertNanos.Load()) / 1e9 }),
 		g("queue_spans", "Spans accepted and waiting to be inserted (without a spool).", func() float64 { return float64(s.Queued.Load()) }),
+		p.batchSpans, p.insertSeconds,
 	}
 	if p.spool != nil {
 		out = append(out,

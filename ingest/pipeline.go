@@ -15,6 +15,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/cenkalti/backoff/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/coldtrace/coldtrace/ingest/schema"
@@ -117,6 +118,10 @@ type Pipeline struct {
 	spool  *spool.Spool // nil: direct mode
 	direct *direct
 
+	// batchSpans and insertSeconds are Prometheus histograms of the
+	// inserts (see Metrics).
+	batchSpans, insertSeconds prometheus.Histogram
+
 	mu      sync.RWMutex
 	closing bool
 	stop    context.CancelFunc
@@ -135,7 +140,12 @@ func newPipeline(cfg Config, w Writer, log *slog.Logger) (*Pipeline, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	p := &Pipeline{cfg: cfg, w: w, log: log}
+	p := &Pipeline{cfg: cfg, w: w, log: log,
+		batchSpans: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "coldtrace", Subsystem: "ingest", Name: "insert_batch_spans",
+			Help: "Spans per insert into ClickHouse.", Buckets: prometheus.ExponentialBuckets(16, 4, 9)}),
+		insertSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "coldtrace", Subsystem: "ingest", Name: "insert_duration_seconds",
+			Help: "Time of successful inserts into ClickHouse.", Buckets: prometheus.ExponentialBuckets(0.002, 2, 14)}),
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.stop = cancel
 	if cfg.Spool.Dir != "" {
@@ -260,7 +270,10 @@ func (p *Pipeline) write(ctx context.Context, blocks []*rows, token string, retr
 			p.log.Warn("insert failed, retrying", "spans", n, "err", err)
 			return struct{}{}, err
 		}
-		p.stats.InsertNanos.Add(int64(time.Since(start)))
+		took := time.Since(start)
+		p.stats.InsertNanos.Add(int64(took))
+		p.insertSeconds.Observe(took.Seconds())
+		p.batchSpans.Observe(float64(n))
 		return struct{}{}, nil
 	}
 	b := backoff.NewExponentialBackOff()

@@ -50,7 +50,11 @@ func TestReplayAfterCrashStoresOnce(t *testing.T) {
 	if err := sp.Begin(b); err != nil {
 		t.Fatal(err)
 	}
-	first := &Pipeline{cfg: DefaultConfig(), w: newClickHouseWriter(client, so), log: slog.Default()}
+	first, err := newPipeline(DefaultConfig(), newClickHouseWriter(client, so), slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Shutdown(ctx)
 	var blocks []*rows
 	for _, r := range b.Records {
 		rr, err := first.decodeRecord(r.Payload)

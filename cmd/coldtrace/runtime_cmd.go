@@ -39,6 +39,8 @@ type runtimeOptions struct {
 	token string
 	// security is the role's auth and TLS (set by the command).
 	security *securityOptions
+	// admin, when set, gets the runtime's metrics and readiness.
+	admin *admin
 }
 
 func (o *runtimeOptions) register(fs *pflag.FlagSet, host string) {
@@ -112,6 +114,9 @@ func startRuntime(ctx context.Context, o *runtimeOptions, otlpEndpoint string, l
 	srv, err := server.Start(cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("function runtime: %w", err)
+	}
+	if o.admin != nil {
+		o.admin.collect(srv.Host().Metrics()...)
 	}
 	if o.examples {
 		// Deploying builds (go build, npm ci): let the rest come up first.
@@ -206,6 +211,7 @@ func trimNewline(p []byte) []byte {
 type runtimeRoleOptions struct {
 	runtime      runtimeOptions
 	security     securityOptions
+	admin        admin
 	otlpEndpoint string
 	lifecycle    lifecycle
 }
@@ -222,9 +228,16 @@ OTLP/HTTP receiver; without it, nothing is traced.`,
 				return err
 			}
 			o.runtime.security = &o.security
+			o.admin.security = &o.security
+			o.runtime.admin = &o.admin
 			stop, err := startRuntime(ctx, &o.runtime, o.otlpEndpoint, log)
+			if err != nil {
+				return err
+			}
+			o.lifecycle.started(stop)
+			stopAdmin, err := o.admin.serve(ctx, log)
 			if err == nil {
-				o.lifecycle.started(stop)
+				o.lifecycle.started(stopAdmin)
 			}
 			return o.lifecycle.runUntilDone(ctx, log, err)
 		})
@@ -232,6 +245,7 @@ OTLP/HTTP receiver; without it, nothing is traced.`,
 	fs.String("data-dir", server.DefaultConfig().DataDir, "directory for the function registry, function code and the async queue")
 	o.runtime.register(fs, "127.0.0.1")
 	o.security.register(fs)
+	o.admin.register(fs, "127.0.0.1")
 	fs.StringVar(&o.otlpEndpoint, "otlp-endpoint", "", "OTLP/HTTP base URL spans are sent to, e.g. http://127.0.0.1:4318 (empty: no tracing)")
 	o.lifecycle.register(fs, "invocations under way may take to finish")
 	return cmd

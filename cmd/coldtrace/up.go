@@ -75,6 +75,7 @@ func (o *upOptions) start(ctx context.Context, client *chclient.Client, log *slo
 		return err
 	}
 	o.lifecycle.started(stopQuery)
+	o.runtime.admin = &o.admin
 	stopRuntime, err := startRuntime(ctx, &o.runtime, "http://"+ing.receiver.HTTPAddr(), log)
 	if err != nil {
 		return err

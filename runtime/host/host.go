@@ -74,6 +74,8 @@ type Host struct {
 	boot   *bootstrap.Set
 	log    *slog.Logger
 
+	metrics *metrics
+
 	mu     sync.Mutex
 	pools  map[string]*functionPool
 	closed bool
@@ -101,7 +103,7 @@ func New(cfg Config, reg *registry.Store, tel *telemetry.Telemetry, lim *limits.
 	if log == nil {
 		log = slog.Default()
 	}
-	h := &Host{cfg: cfg, reg: reg, tel: tel, limits: lim, boot: boot, log: log, pools: map[string]*functionPool{}}
+	h := &Host{cfg: cfg, reg: reg, tel: tel, limits: lim, boot: boot, log: log, metrics: newMetrics(), pools: map[string]*functionPool{}}
 	reg.Subscribe(h.onChange)
 	for _, fn := range reg.List() {
 		h.onChange(registry.Change{Name: fn.Name, Function: fn})
@@ -387,6 +389,7 @@ func (h *Host) finish(ctx context.Context, inv telemetry.Invocation, span trace.
 	if req.Finish != nil {
 		out.Attributes = append(out.Attributes, req.Finish(resp)...)
 	}
+	h.metrics.observe(resp)
 	telemetry.FinishInvocation(ctx, inv, span, out)
 }
 

@@ -248,6 +248,11 @@ try:
         for var, port in addrs.items():
             if var in known and var not in shared:
                 env[var] = f"127.0.0.1:{ports[port]}"
+        # Each container has its own :9464; here only the service whose
+        # health check uses it keeps the mapped port, others get their own.
+        if "COLDTRACE_ADMIN_ADDR" in known and "COLDTRACE_ADMIN_ADDR" not in shared and \
+                "9464" not in " ".join(svc["healthcheck"]["test"]):
+            env["COLDTRACE_ADMIN_ADDR"] = f"127.0.0.1:{free_port()}"
         if "COLDTRACE_CLICKHOUSE" not in known:
             del env["COLDTRACE_CLICKHOUSE"]
         proc = start(name, command, env)
