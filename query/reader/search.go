@@ -221,10 +221,10 @@ func (r *Reader) Summaries(ctx context.Context, ids []string) ([]api.TraceSummar
 	if len(ids) == 0 {
 		return []api.TraceSummary{}, nil
 	}
-	sql := `WITH (SELECT (toDateTime64(min(Start), 9), toDateTime64(max(End) + 1, 9)) FROM ` + r.traceTimes + ` WHERE TraceId IN @ids) AS w
+	sql := `WITH (SELECT (toDateTime64(min(Start), 9), toDateTime64(max(End) + 1, 9), groupUniqArrayArray(Services)) FROM ` + r.traceTimes + ` WHERE TraceId IN @ids) AS w
 SELECT ` + summaryColumns + `
 FROM ` + r.spans + `
-WHERE TenantId = @tenant AND TraceId IN @ids AND Timestamp >= w.1 AND Timestamp < w.2
+WHERE TenantId = @tenant AND TraceId IN @ids` + inLookupWindow + `
 GROUP BY TraceId`
 	byID := make(map[string]api.TraceSummary, len(ids))
 	err := r.each(ctx, "trace summaries", sql, []driver.NamedValue{clickhouse.Named("ids", clickhouse.GroupSet{Value: anySlice(ids)})},
