@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
@@ -34,14 +36,14 @@ type Receiver struct {
 	log   *slog.Logger
 	stats Stats
 
-	grpcOpts []grpc.ServerOption
-	httpWrap func(http.Handler) http.Handler
-	tls      *tls.Config
-	grpcSrv  *grpc.Server
-	httpSrv  *http.Server
-	grpcLn   net.Listener
-	httpLn   net.Listener
-	wg       sync.WaitGroup
+	grpcOpts  []grpc.ServerOption
+	httpWraps []func(http.Handler) http.Handler
+	tls       *tls.Config
+	grpcSrv   *grpc.Server
+	httpSrv   *http.Server
+	grpcLn    net.Listener
+	httpLn    net.Listener
+	wg        sync.WaitGroup
 }
 
 // Option customises a Receiver.
@@ -52,9 +54,10 @@ func WithGRPCServerOptions(opts ...grpc.ServerOption) Option {
 	return func(r *Receiver) { r.grpcOpts = append(r.grpcOpts, opts...) }
 }
 
-// WithHTTPMiddleware wraps the OTLP/HTTP handler (authentication).
+// WithHTTPMiddleware wraps the OTLP/HTTP handler (authentication,
+// tracing); the first given is the outermost.
 func WithHTTPMiddleware(wrap func(http.Handler) http.Handler) Option {
-	return func(r *Receiver) { r.httpWrap = wrap }
+	return func(r *Receiver) { r.httpWraps = append(r.httpWraps, wrap) }
 }
 
 // WithTLS serves both protocols over TLS.
@@ -99,6 +102,8 @@ func (r *Receiver) export(ctx context.Context, req ptraceotlp.ExportRequest) (pt
 		return resp, consumer.Permanent(fmt.Errorf("request has %d spans; the limit is %d per request: split it", n, r.cfg.MaxSpansPerRequest))
 	}
 	r.stats.SpansReceived.Add(int64(n))
+	// The request's span, when self-tracing traces receivers.
+	trace.SpanFromContext(ctx).SetAttributes(attribute.Int("coldtrace.spans", n))
 	err := r.next.ConsumeTraces(ctx, td)
 	var partial *consumer.PartialError
 	switch {
@@ -146,8 +151,8 @@ func (r *Receiver) Start(ctx context.Context) error {
 		}
 		r.httpLn = ln
 		h := r.HTTPHandler()
-		if r.httpWrap != nil {
-			h = r.httpWrap(h)
+		for i := len(r.httpWraps) - 1; i >= 0; i-- {
+			h = r.httpWraps[i](h)
 		}
 		r.httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 		r.wg.Add(1)

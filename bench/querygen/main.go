@@ -19,6 +19,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/coldtrace/coldtrace/ingest/schema"
@@ -39,6 +41,7 @@ type options struct {
 	seed      uint64
 	samples   int
 	out       string
+	serve     string
 }
 
 func main() {
@@ -56,6 +59,7 @@ func main() {
 	flag.Uint64Var(&o.seed, "seed", 1, "random seed")
 	flag.IntVar(&o.samples, "samples", 200, "requests per measured query")
 	flag.StringVar(&o.out, "out", "", "also write the results as JSON here")
+	flag.StringVar(&o.serve, "serve", "", "after -load/-measure, expose the engine's ClickHouse HTTP interface on this address until interrupted (to probe single queries with curl)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if err := run(context.Background(), o, log); err != nil {
@@ -65,8 +69,8 @@ func main() {
 }
 
 func run(ctx context.Context, o options, log *slog.Logger) error {
-	if !o.load && !o.measure {
-		return fmt.Errorf("give -load, -measure or both")
+	if !o.load && !o.measure && o.serve == "" {
+		return fmt.Errorf("give -load, -measure, -serve or a combination")
 	}
 	client, err := chclient.Open(ctx, chclient.Config{DSN: chclient.Embedded, DataDir: o.dataDir, Database: o.database, MaxConns: 4}, log)
 	if err != nil {
@@ -96,6 +100,16 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 				return err
 			}
 		}
+	}
+	if o.serve != "" {
+		addr, err := client.ServeHTTPInterface(ctx, o.serve)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "ClickHouse HTTP interface on http://%s/ (database %s); interrupt to stop\n", addr, o.database)
+		sigCtx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		<-sigCtx.Done()
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/spf13/cobra"
@@ -12,6 +13,7 @@ type collectorOptions struct {
 	ingest    ingestOptions
 	admin     admin
 	security  securityOptions
+	selfTrace selfTraceOptions
 	lifecycle lifecycle
 }
 
@@ -26,6 +28,7 @@ several can run behind a load balancer, each with its own --spool-dir.`,
 	o.ingest.register(cmd.Flags(), "")
 	o.admin.register(cmd.Flags(), "")
 	o.security.register(cmd.Flags())
+	o.selfTrace.register(cmd.Flags(), true)
 	o.lifecycle.register(cmd.Flags(), "to drain requests and store pending spans")
 	return cmd
 }
@@ -40,11 +43,16 @@ func runCollector(ctx context.Context, o *collectorOptions, log *slog.Logger) er
 		return err
 	}
 	defer client.Close()
-	ing, err := startIngest(ctx, &o.ingest, &o.security, o.storage.dataDir, client, o.storage.schemaOptions(), log)
-	if err != nil {
+	if err := o.selfTrace.start(ctx, "collector", o.ingest.receiver.HTTPAddr, &o.security); err != nil {
 		return err
 	}
+	ing, err := startIngest(ctx, &o.ingest, &o.security, o.storage.dataDir, client, o.storage.schemaOptions(), log, o.selfTrace.receiverOptions()...)
+	if err != nil {
+		return errors.Join(err, o.selfTrace.tracing.Shutdown(ctx))
+	}
 	o.lifecycle.started(ing.shutdown)
+	// Stopped before the receivers: its last spans go to them.
+	o.lifecycle.started(o.selfTrace.tracing.Shutdown)
 	ing.observe(&o.admin, client)
 	stopAdmin, err := o.admin.serve(ctx, log)
 	if err == nil {

@@ -149,7 +149,7 @@ type ingestStack struct {
 	spoolMaxBytes int64
 }
 
-func startIngest(ctx context.Context, o *ingestOptions, sec *securityOptions, dataDir string, client *chclient.Client, so schema.Options, log *slog.Logger) (*ingestStack, error) {
+func startIngest(ctx context.Context, o *ingestOptions, sec *securityOptions, dataDir string, client *chclient.Client, so schema.Options, log *slog.Logger, opts ...collector.Option) (*ingestStack, error) {
 	pcfg := o.pipeline
 	pcfg.MaxSpanAge = so.Retention
 	pcfg.Spool.SegmentBytes = ingest.DefaultConfig().Spool.SegmentBytes
@@ -163,7 +163,7 @@ func startIngest(ctx context.Context, o *ingestOptions, sec *securityOptions, da
 	if err != nil {
 		return nil, err
 	}
-	r, err := collector.New(o.receiver, p, log, sec.receiverOptions()...)
+	r, err := collector.New(o.receiver, p, log, append(opts, sec.receiverOptions()...)...)
 	if err != nil {
 		return nil, errors.Join(err, p.Shutdown(ctx))
 	}

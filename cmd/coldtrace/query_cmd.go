@@ -13,6 +13,7 @@ import (
 
 	"github.com/coldtrace/coldtrace/ingest/schema"
 	"github.com/coldtrace/coldtrace/internal/chclient"
+	"github.com/coldtrace/coldtrace/internal/selftrace"
 	"github.com/coldtrace/coldtrace/query/api"
 	"github.com/coldtrace/coldtrace/query/reader"
 	"github.com/coldtrace/coldtrace/query/server"
@@ -33,6 +34,8 @@ type queryOptions struct {
 	admin *admin
 	// security authenticates the APIs and adds TLS (nil: neither).
 	security *securityOptions
+	// tracing, when enabled, traces the API's requests and queries.
+	tracing *selftrace.Tracing
 }
 
 func (o *queryOptions) register(fs *pflag.FlagSet, host string) {
@@ -68,7 +71,12 @@ func startQuery(ctx context.Context, o *queryOptions, client *chclient.Client, s
 	if webUI != nil {
 		cfg.UI = webUI()
 	}
-	srv, err := server.New(cfg, reader.New(client, so, o.prices), log)
+	var readerOpts []reader.Option
+	if o.tracing.Enabled() {
+		cfg.TracerProvider = o.tracing.TracerProvider()
+		readerOpts = append(readerOpts, reader.WithTracerProvider(cfg.TracerProvider))
+	}
+	srv, err := server.New(cfg, reader.New(client, so, o.prices, readerOpts...), log)
 	if err != nil {
 		return nil, err
 	}

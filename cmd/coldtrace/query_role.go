@@ -12,6 +12,7 @@ type queryRoleOptions struct {
 	query     queryOptions
 	admin     admin
 	security  securityOptions
+	selfTrace selfTraceOptions
 	lifecycle lifecycle
 }
 
@@ -27,6 +28,7 @@ served on --http-addr unless --admin-addr gives them a listener of their own.`,
 	o.query.register(cmd.Flags(), "")
 	o.admin.registerShared(cmd.Flags())
 	o.security.register(cmd.Flags())
+	o.selfTrace.register(cmd.Flags(), false)
 	o.lifecycle.register(cmd.Flags(), "to finish requests in flight")
 	return cmd
 }
@@ -38,12 +40,17 @@ func runQuery(ctx context.Context, o *queryRoleOptions, log *slog.Logger) error 
 	o.admin.security = &o.security
 	o.query.security = &o.security
 	o.query.admin = &o.admin
+	if err := o.selfTrace.start(ctx, "query", "", &o.security); err != nil {
+		return err
+	}
 	client, err := o.storage.open(ctx, log)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
 	o.admin.addCheck("clickhouse", client.Ping)
+	o.lifecycle.started(o.selfTrace.tracing.Shutdown)
+	o.query.tracing = o.selfTrace.tracing
 	stopAdmin, err := o.admin.serve(ctx, log)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/spf13/cobra"
@@ -17,6 +18,7 @@ type upOptions struct {
 	runtime   runtimeOptions // runtime_cmd.go
 	admin     admin
 	security  securityOptions
+	selfTrace selfTraceOptions
 	lifecycle lifecycle
 }
 
@@ -35,6 +37,7 @@ to loopback unless an address says otherwise.`,
 	o.runtime.register(fs, "127.0.0.1")
 	o.admin.registerShared(fs)
 	o.security.register(fs)
+	o.selfTrace.register(fs, true)
 	o.lifecycle.register(fs, "to drain requests and store pending spans")
 	return cmd
 }
@@ -58,11 +61,16 @@ func runUp(ctx context.Context, o *upOptions, log *slog.Logger) error {
 // runtime emits spans into the receivers, the API reads what ingest
 // stored.
 func (o *upOptions) start(ctx context.Context, client *chclient.Client, log *slog.Logger) error {
-	ing, err := startIngest(ctx, &o.ingest, &o.security, o.storage.dataDir, client, o.storage.schemaOptions(), log)
-	if err != nil {
+	if err := o.selfTrace.start(ctx, "up", o.ingest.receiver.HTTPAddr, &o.security); err != nil {
 		return err
 	}
+	ing, err := startIngest(ctx, &o.ingest, &o.security, o.storage.dataDir, client, o.storage.schemaOptions(), log, o.selfTrace.receiverOptions()...)
+	if err != nil {
+		return errors.Join(err, o.selfTrace.tracing.Shutdown(ctx))
+	}
 	o.lifecycle.started(ing.shutdown)
+	// Stopped before the receivers: its last spans go to them.
+	o.lifecycle.started(o.selfTrace.tracing.Shutdown)
 	ing.observe(&o.admin, client)
 	stopAdmin, err := o.admin.serve(ctx, log)
 	if err != nil {
@@ -70,6 +78,7 @@ func (o *upOptions) start(ctx context.Context, client *chclient.Client, log *slo
 	}
 	o.lifecycle.started(stopAdmin)
 	o.query.admin = &o.admin
+	o.query.tracing = o.selfTrace.tracing
 	stopQuery, err := startQuery(ctx, &o.query, client, o.storage.schemaOptions(), log)
 	if err != nil {
 		return err

@@ -6,11 +6,16 @@ package reader
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/coldtrace/coldtrace/ingest/schema"
 	"github.com/coldtrace/coldtrace/internal/tenant"
@@ -29,17 +34,33 @@ type Reader struct {
 	prices api.Prices
 	// Qualified table names.
 	spans, traceTimes, functions string
+	database                     string
+	tracer                       trace.Tracer
+}
+
+// Option customises a Reader.
+type Option func(*Reader)
+
+// WithTracerProvider makes a client span of every query (self-tracing).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(r *Reader) { r.tracer = tp.Tracer("github.com/coldtrace/coldtrace/query/reader") }
 }
 
 // New returns a Reader on the tables described by so.
-func New(conn driver.Conn, so schema.Options, prices api.Prices) *Reader {
-	return &Reader{
+func New(conn driver.Conn, so schema.Options, prices api.Prices, opts ...Option) *Reader {
+	r := &Reader{
 		conn:       conn,
 		prices:     prices,
 		spans:      so.Table(schema.TracesTable),
 		traceTimes: so.Table(schema.TraceIDTimesTable),
 		functions:  so.Table(schema.FunctionStatsTable),
+		database:   so.Database,
+		tracer:     noop.NewTracerProvider().Tracer(""),
 	}
+	for _, opt := range opts {
+		opt(r)
+	}
+	return r
 }
 
 // Prices are the prices cost estimates use.
@@ -82,11 +103,35 @@ func (r *Reader) query(ctx context.Context, what, sql string, args ...driver.Nam
 	for _, a := range args {
 		params = append(params, a)
 	}
+	ctx, span := r.tracer.Start(ctx, what, trace.WithSpanKind(trace.SpanKindClient))
+	if span.IsRecording() {
+		// The text has placeholders only: values are bound apart.
+		span.SetAttributes(semconv.DBSystemNameClickHouse, semconv.DBNamespace(r.database),
+			semconv.DBOperationName("SELECT"), semconv.DBQuerySummary(what), semconv.DBQueryText(sql))
+	}
 	rows, err := r.conn.Query(ctx, sql, params...)
 	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+		span.End()
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	return rows, nil
+	return tracedRows{Rows: rows, span: span}, nil
+}
+
+// tracedRows ends a query's span when its rows are closed: a streamed
+// result is read long after the query returns.
+type tracedRows struct {
+	driver.Rows
+	span trace.Span
+}
+
+func (t tracedRows) Close() error {
+	err := t.Rows.Close()
+	if rerr := errors.Join(t.Rows.Err(), err); rerr != nil {
+		t.span.SetStatus(codes.Error, rerr.Error())
+	}
+	t.span.End()
+	return err
 }
 
 // each runs a statement and calls scan for every row.

@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/coldtrace/coldtrace/internal/tenant"
 	"github.com/coldtrace/coldtrace/query/api"
@@ -42,6 +43,9 @@ type Config struct {
 	// UI serves the web UI's static files; nil serves none. Paths it
 	// does not know fall back to its /index.html (SPA routing).
 	UI http.Handler
+	// TracerProvider, when set, traces every API request and the
+	// ClickHouse queries it makes (self-tracing).
+	TracerProvider trace.TracerProvider
 }
 
 // DefaultConfig returns the defaults.
@@ -99,6 +103,9 @@ func New(cfg Config, rd *reader.Reader, log *slog.Logger) (*Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
+	if cfg.TracerProvider != nil {
+		e.Use(s.traced(cfg.TracerProvider.Tracer(tracerName)))
+	}
 	e.Use(s.observe, middleware.Recover(), s.requestContext)
 	s.routes(e)
 	s.echo = e
@@ -112,6 +119,9 @@ func New(cfg Config, rd *reader.Reader, log *slog.Logger) (*Server, error) {
 	s.compressed = compress(e)
 	return s, nil
 }
+
+// tracerName is the instrumentation scope of the API's spans.
+const tracerName = "github.com/coldtrace/coldtrace/query/server"
 
 // compressMinSize is the smallest answer worth compressing (below about
 // one packet, compression saves nothing).

@@ -1,0 +1,55 @@
+package server
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// traced makes a server span of every API request (named by its route,
+// as the HTTP semantic conventions ask, so the span names stay few),
+// continuing the caller's traceparent. The web UI's files are not traced.
+func (s *Server) traced(tracer trace.Tracer) echo.MiddlewareFunc {
+	prop := propagation.TraceContext{}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if !strings.HasPrefix(req.URL.Path, "/api/") {
+				return next(c)
+			}
+			ctx := prop.Extract(req.Context(), propagation.HeaderCarrier(req.Header))
+			route := c.Path()
+			ctx, span := tracer.Start(ctx, req.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
+				trace.WithAttributes(
+					semconv.HTTPRequestMethodKey.String(req.Method),
+					semconv.HTTPRoute(route),
+					semconv.URLPath(req.URL.Path),
+					semconv.URLQuery(req.URL.RawQuery),
+				))
+			defer span.End()
+			c.SetRequest(req.WithContext(ctx))
+			err := next(c)
+			if err != nil {
+				// Write the error answer now, inside the span, so its
+				// status is the one recorded (the error handler skips
+				// answers already written).
+				c.Error(err)
+			}
+			status := c.Response().Status
+			span.SetAttributes(semconv.HTTPResponseStatusCode(status))
+			if status >= 500 {
+				span.SetStatus(codes.Error, "")
+			}
+			if err != nil && status >= 400 {
+				// error.type of an HTTP error answer is its status code.
+				span.SetAttributes(semconv.ErrorTypeKey.String(strconv.Itoa(status)))
+			}
+			return err
+		}
+	}
+}
