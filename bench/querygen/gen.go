@@ -144,7 +144,7 @@ type generator struct {
 const instancesPerFunction = 50
 
 func newGenerator(o options) *generator {
-	g := &generator{rng: rand.New(rand.NewPCG(o.seed, o.seed^0x9e3779b97f4a7c15)), o: o, now: time.Now(), customers: 100_000}
+	g := &generator{rng: rand.New(rand.NewPCG(o.seed, o.seed^0x9e3779b97f4a7c15)), o: o, now: time.Now().Add(o.ahead), customers: 100_000}
 	g.gateway = &resource{attrs: map[string]string{"service.name": "api-gateway", "deployment.environment": "bench", "host.name": "gw-1"}, types: empty}
 	routes := []string{"/orders", "/orders/{id}", "/users/{id}", "/cart", "/checkout", "/search", "/items/{id}", "/payments"}
 	for i := 0; i < o.functions; i++ {

@@ -42,6 +42,7 @@ type options struct {
 	samples   int
 	out       string
 	serve     string
+	ahead     time.Duration
 }
 
 func main() {
@@ -55,6 +56,7 @@ func main() {
 	flag.Float64Var(&o.coldRate, "cold-rate", 0.01, "share of invocations that are cold starts")
 	flag.Float64Var(&o.timeouts, "timeout-rate", 0.002, "share of invocations that time out")
 	flag.DurationVar(&o.span, "time-span", 24*time.Hour, "traces start uniformly over this long before now")
+	flag.DurationVar(&o.ahead, "ahead", 10*time.Minute, "let the data run this far past now, so that measuring after the load and its merges still finds the last hour full (searches read newest first)")
 	flag.IntVar(&o.batch, "batch", 200_000, "spans per insert")
 	flag.Uint64Var(&o.seed, "seed", 1, "random seed")
 	flag.IntVar(&o.samples, "samples", 200, "requests per measured query")

@@ -33,6 +33,9 @@ type Result struct {
 }
 
 func measure(ctx context.Context, client *chclient.Client, so schema.Options, o options) ([]Result, error) {
+	if err := waitForMerges(ctx, client); err != nil {
+		return nil, err
+	}
 	var spans, traces uint64
 	if err := client.QueryRow(ctx, "SELECT count() FROM "+so.Table(schema.TracesTable)).Scan(&spans); err != nil {
 		return nil, err
@@ -206,4 +209,19 @@ func size(b int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", b)
+}
+
+// waitForMerges returns once the engine runs no background merge: one
+// right after a load takes a core and would be measured with the queries.
+func waitForMerges(ctx context.Context, client *chclient.Client) error {
+	for deadline := time.Now().Add(15 * time.Minute); time.Now().Before(deadline); time.Sleep(2 * time.Second) {
+		var n uint64
+		if err := client.QueryRow(ctx, "SELECT count() FROM system.merges").Scan(&n); err != nil {
+			return fmt.Errorf("system.merges: %w", err)
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("merges still running after 15 minutes")
 }
