@@ -62,6 +62,8 @@ var (
 	createViewRe  = regexp.MustCompile(`^CREATE MATERIALIZED VIEW IF NOT EXISTS (\S+) ON CLUSTER (\S+) TO (\S+) AS SELECT .* FROM (\S+)`)
 	alterTTLRe    = regexp.MustCompile(`^ALTER TABLE (\S+) ON CLUSTER (\S+) \(MODIFY TTL `)
 	createDBRe    = regexp.MustCompile(`^CREATE DATABASE IF NOT EXISTS (\S+) ON CLUSTER (\S+)$`)
+	// A backfill: INSERT INTO table SELECT ... FROM table.
+	insertSelectRe = regexp.MustCompile(`^INSERT INTO (\S+) SELECT .* FROM (\S+) WHERE`)
 	// Distributed(cluster, database, table, sharding key)
 	distributedArgsRe = regexp.MustCompile(`^(\S+), (\S+), (\S+), (.+)$`)
 	replicatedArgsRe  = regexp.MustCompile(`^'([^']+)', '([^']+)'$`)
@@ -77,6 +79,7 @@ func TestClusterDDL(t *testing.T) {
 	replicated := map[string]string{}  // table -> Keeper path
 	views := map[string][2]string{}    // view -> TO, FROM
 	var altered []string
+	var backfills [][2]string // INTO, FROM
 
 	for _, stmt := range everyStatement(t, o) {
 		c := canonical(t, conn, stmt)
@@ -137,6 +140,12 @@ func TestClusterDDL(t *testing.T) {
 			m := createViewRe.FindStringSubmatch(c)
 			cluster = m[2]
 			views[m[1]] = [2]string{m[3], m[4]}
+		case insertSelectRe.MatchString(c):
+			// Runs on the node that migrates, for every shard: it must
+			// read and write the canonical (Distributed) tables.
+			m := insertSelectRe.FindStringSubmatch(c)
+			backfills = append(backfills, [2]string{m[1], m[2]})
+			continue
 		case alterTTLRe.MatchString(c):
 			m := alterTTLRe.FindStringSubmatch(c)
 			cluster = m[2]
@@ -152,7 +161,7 @@ func TestClusterDDL(t *testing.T) {
 
 	// Reads and writes use the canonical names: each must be a
 	// Distributed table over its replicated *_local table.
-	for _, name := range []string{TracesTable, TraceIDTimesTable, FunctionStatsTable} {
+	for _, name := range []string{TracesTable, TraceIDTimesTable, FunctionStatsTable, HourlyFunctionStatsTable} {
 		table := db + "." + name
 		f, ok := fronts[table]
 		if !ok {
@@ -177,18 +186,33 @@ func TestClusterDDL(t *testing.T) {
 	// Materialized views fire on inserts into the table they select from:
 	// on a cluster that is the shard's own _local table (inserts reach
 	// shards there), and they write next to it.
-	for _, v := range []struct{ view, to string }{
-		{TraceIDTimesView, TraceIDTimesTable},
-		{FunctionStatsView, FunctionStatsTable},
+	for _, v := range []struct{ view, to, from string }{
+		{TraceIDTimesView, TraceIDTimesTable, TracesTable},
+		{FunctionStatsView, FunctionStatsTable, TracesTable},
+		{HourlyFunctionStatsView, HourlyFunctionStatsTable, FunctionStatsTable},
 	} {
 		tf, ok := views[db+"."+v.view]
 		if !ok {
 			t.Errorf("view %s not created", v.view)
 			continue
 		}
-		if tf[0] != db+"."+v.to+"_local" || tf[1] != db+"."+TracesTable+"_local" {
-			t.Errorf("view %s: TO %s FROM %s, want TO %s.%s_local FROM %s.%s_local", v.view, tf[0], tf[1], db, v.to, db, TracesTable)
+		if tf[0] != db+"."+v.to+"_local" || tf[1] != db+"."+v.from+"_local" {
+			t.Errorf("view %s: TO %s FROM %s, want TO %s.%s_local FROM %s.%s_local", v.view, tf[0], tf[1], db, v.to, db, v.from)
 		}
+	}
+	// The hourly rollup is built from the per-minute one, sharded alike.
+	if k := fronts[db+"."+HourlyFunctionStatsTable].shardKey; k != fronts[db+"."+FunctionStatsTable].shardKey {
+		t.Errorf("hourly rollup sharded by %q, the per-minute one by %q", k, fronts[db+"."+FunctionStatsTable].shardKey)
+	}
+	for _, b := range backfills {
+		for _, table := range b {
+			if _, ok := fronts[table]; !ok {
+				t.Errorf("backfill INTO %s FROM %s: %s is not a Distributed table", b[0], b[1], table)
+			}
+		}
+	}
+	if len(backfills) != 1 {
+		t.Errorf("%d backfills, want 1 (the hourly rollup)", len(backfills))
 	}
 	// TTLs live on the tables that store rows.
 	if len(altered) != len(ttlTables) {

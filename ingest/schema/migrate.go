@@ -117,6 +117,7 @@ var ttlTables = []struct{ table, expr string }{
 	{TracesTable, "toDateTime(Timestamp)"},
 	{TraceIDTimesTable, "Start"},
 	{FunctionStatsTable, "Minute"},
+	{HourlyFunctionStatsTable, "Hour"},
 }
 
 // ensureRetention changes the tables' TTL when --retention changed since

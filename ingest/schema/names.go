@@ -16,7 +16,10 @@ const (
 	TraceIDTimesView   = "otel_traces_trace_id_ts_mv"
 	FunctionStatsTable = "faas_invocations_1m"
 	FunctionStatsView  = "faas_invocations_1m_mv"
-	MigrationsTable    = "schema_migrations"
+	// HourlyFunctionStatsTable rolls FunctionStatsTable up by the hour.
+	HourlyFunctionStatsTable = "faas_invocations_1h"
+	HourlyFunctionStatsView  = "faas_invocations_1h_mv"
+	MigrationsTable          = "schema_migrations"
 )
 
 // Columns of TracesTable shared with the OpenTelemetry exporter.

@@ -30,21 +30,48 @@ func StepWindow(w Window, step time.Duration) Window {
 // never with DateTime64 (see Trace).
 const rollupWindow = "Minute >= toDateTime(intDiv(toInt64(@start), 1000000000), 'UTC') AND Minute < toDateTime(intDiv(toInt64(@end), 1000000000), 'UTC')"
 
+// rollupMeasures are the columns Functions reads from either rollup.
+const rollupMeasures = `FunctionName, FunctionVersion, Invocations, ColdStarts, Errors, Timeouts,
+    OutOfMemory, Crashes, HandlerErrors, InitErrors, Throttles, DurationSum, DurationQuantiles,
+    InitDurationQuantiles, BilledDurationMs, BilledGBSeconds, MaxMemoryUsedBytes, MemoryLimitBytes`
+
+// functionRollup is the tenant's rollup rows covering w (whole minutes):
+// the whole hours of w from the hourly rollup (a 24 h summary merges 24
+// t-digests per function instead of 1,440) and the minutes at either end
+// from the per-minute one.
+func (r *Reader) functionRollup(w Window) (string, []driver.NamedValue) {
+	args := windowArgs(w)
+	hourStart, hourEnd := w.Start.Truncate(time.Hour), w.End.Truncate(time.Hour)
+	if hourStart.Before(w.Start) {
+		hourStart = hourStart.Add(time.Hour)
+	}
+	if !hourStart.Before(hourEnd) {
+		return `(SELECT ` + rollupMeasures + ` FROM ` + r.functions + ` WHERE TenantId = @tenant AND ` + rollupWindow + `)`, args
+	}
+	args = append(args, clickhouse.Named("hourStart", hourStart.Unix()), clickhouse.Named("hourEnd", hourEnd.Unix()))
+	return `(SELECT ` + rollupMeasures + ` FROM ` + r.hourlyFunctions + `
+    WHERE TenantId = @tenant AND Hour >= toDateTime(@hourStart, 'UTC') AND Hour < toDateTime(@hourEnd, 'UTC')
+  UNION ALL
+  SELECT ` + rollupMeasures + ` FROM ` + r.functions + `
+    WHERE TenantId = @tenant AND ` + rollupWindow + `
+      AND (Minute < toDateTime(@hourStart, 'UTC') OR Minute >= toDateTime(@hourEnd, 'UTC')))`, args
+}
+
 // Functions summarises every function version's invocations in w (whole
-// minutes) from the per-minute rollup.
+// minutes) from the rollups.
 func (r *Reader) Functions(ctx context.Context, w Window) ([]api.FunctionSummary, error) {
+	rollup, args := r.functionRollup(w)
 	sql := `SELECT FunctionName, FunctionVersion,
     sum(Invocations), sum(ColdStarts), sum(Errors), sum(Timeouts), sum(OutOfMemory), sum(Crashes),
     sum(HandlerErrors), sum(InitErrors), sum(Throttles), sum(DurationSum),
     arrayMap(x -> toFloat64(x), quantilesTDigestMerge(0.5, 0.95, 0.99)(DurationQuantiles)),
     arrayMap(x -> toFloat64(x), quantilesTDigestMerge(0.5, 0.95, 0.99)(InitDurationQuantiles)),
     sum(BilledDurationMs), sum(BilledGBSeconds), max(MaxMemoryUsedBytes), max(MemoryLimitBytes)
-FROM ` + r.functions + `
-WHERE TenantId = @tenant AND ` + rollupWindow + `
+FROM ` + rollup + `
 GROUP BY FunctionName, FunctionVersion
 ORDER BY FunctionName, FunctionVersion`
 	out := []api.FunctionSummary{}
-	err := r.each(ctx, "functions", sql, windowArgs(w), func(rows driver.Rows) error {
+	err := r.each(ctx, "functions", sql, args, func(rows driver.Rows) error {
 		var (
 			f                     api.FunctionSummary
 			durationSum, billedMs uint64

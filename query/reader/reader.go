@@ -33,9 +33,9 @@ type Reader struct {
 	conn   driver.Conn
 	prices api.Prices
 	// Qualified table names.
-	spans, traceTimes, functions string
-	database                     string
-	tracer                       trace.Tracer
+	spans, traceTimes, functions, hourlyFunctions string
+	database                                      string
+	tracer                                        trace.Tracer
 }
 
 // Option customises a Reader.
@@ -49,13 +49,14 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 // New returns a Reader on the tables described by so.
 func New(conn driver.Conn, so schema.Options, prices api.Prices, opts ...Option) *Reader {
 	r := &Reader{
-		conn:       conn,
-		prices:     prices,
-		spans:      so.Table(schema.TracesTable),
-		traceTimes: so.Table(schema.TraceIDTimesTable),
-		functions:  so.Table(schema.FunctionStatsTable),
-		database:   so.Database,
-		tracer:     noop.NewTracerProvider().Tracer(""),
+		conn:            conn,
+		prices:          prices,
+		spans:           so.Table(schema.TracesTable),
+		traceTimes:      so.Table(schema.TraceIDTimesTable),
+		functions:       so.Table(schema.FunctionStatsTable),
+		hourlyFunctions: so.Table(schema.HourlyFunctionStatsTable),
+		database:        so.Database,
+		tracer:          noop.NewTracerProvider().Tracer(""),
 	}
 	for _, opt := range opts {
 		opt(r)

@@ -26,14 +26,8 @@ const quantileTenant = "quantiles"
 func sendSpread(t *testing.T, addr string) time.Time {
 	t.Helper()
 	ctx := context.Background()
-	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(addr), otlptracegrpc.WithInsecure(),
-		otlptracegrpc.WithHeaders(map[string]string{"X-Scope-OrgID": quantileTenant}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(resource.NewSchemaless(
-		attribute.String("service.name", "spread"), attribute.String("faas.name", "spread"), attribute.String("faas.version", "1"),
-		attribute.String("faas.instance", "spread-1"), attribute.Int64("faas.max_memory", memoryLimit))))
+	tp := tenantProvider(t, addr, quantileTenant, attribute.String("service.name", "spread"), attribute.String("faas.name", "spread"),
+		attribute.String("faas.version", "1"), attribute.String("faas.instance", "spread-1"), attribute.Int64("faas.max_memory", memoryLimit))
 	tr := tp.Tracer("coldtrace.runtime")
 	minute := time.Now().Add(-10 * time.Minute).Truncate(time.Minute)
 	for i := 1; i <= 100; i++ {
@@ -101,4 +95,16 @@ func testTimeseriesQuantiles(t *testing.T) {
 	if series.Points[0].Value != nil {
 		t.Errorf("default tenant sees spread's p50: %g", *series.Points[0].Value)
 	}
+}
+
+// tenantProvider is an OTel SDK tracer provider that exports to the
+// collector at addr as tenant, with a resource of attrs.
+func tenantProvider(t *testing.T, addr, tenant string, attrs ...attribute.KeyValue) *sdktrace.TracerProvider {
+	t.Helper()
+	exp, err := otlptracegrpc.New(context.Background(), otlptracegrpc.WithEndpoint(addr), otlptracegrpc.WithInsecure(),
+		otlptracegrpc.WithHeaders(map[string]string{"X-Scope-OrgID": tenant}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(resource.NewSchemaless(attrs...)))
 }

@@ -43,6 +43,7 @@ func TestAPI(t *testing.T) {
 	t.Run("Functions", testFunctions)
 	t.Run("Timeseries", testTimeseries)
 	t.Run("TimeseriesQuantiles", testTimeseriesQuantiles)
+	t.Run("FunctionsAcrossHours", testFunctionsAcrossHours)
 	t.Run("Instances", testInstances)
 	t.Run("Dependencies", testDependencies)
 	t.Run("Attributes", testAttributes)

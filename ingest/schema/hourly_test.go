@@ -1,0 +1,90 @@
+package schema
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/coldtrace/coldtrace/internal/chclient"
+	"github.com/coldtrace/coldtrace/internal/chtest"
+)
+
+// rollupTotals sums a rollup per function: its counts, and the p95 of
+// the merged duration digests in units of 4 ms (t-digests merged
+// by the hour first need not give the same estimate to the nanosecond;
+// the durations run from 1 to 100 ms, so p95 is ~95.5 ms: 24 units).
+func rollupTotals(t *testing.T, c *chclient.Client, table string) string {
+	t.Helper()
+	var out string
+	err := c.QueryRow(context.Background(), `SELECT toString(groupArray((FunctionName, inv, cold, dur, p95))) FROM (
+		SELECT FunctionName, sum(Invocations) AS inv, sum(ColdStarts) AS cold, sum(DurationSum) AS dur,
+			round(quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(DurationQuantiles)[3] / 4e6) AS p95
+		FROM `+table+` GROUP BY FunctionName ORDER BY FunctionName)`).Scan(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// insertInvocations stores n invocations of fn per hour over the last
+// hours, through otel_traces and the per-minute view.
+func insertInvocations(t *testing.T, c *chclient.Client, o Options, fn string, hours, n int) {
+	t.Helper()
+	err := c.Exec(context.Background(), fmt.Sprintf(`INSERT INTO %s (Timestamp, TraceId, SpanId, ServiceName, SpanName, SpanKind, ResourceAttributes, SpanAttributes, Duration)
+		SELECT now64(9) - toIntervalSecond(number * 3600 / %d), lower(hex(randomString(16))), lower(hex(randomString(8))), '%s', '%s', 'Server',
+			map('faas.name', '%s', 'faas.version', '1'), map('faas.trigger', 'http', 'faas.coldstart', if(number %% 10 = 0, 'true', 'false')), (number %% 100 + 1) * 1000000
+		FROM numbers(%d)`, o.Table(TracesTable), n, fn, fn, fn, hours*n))
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A database at version 1 gains the hourly rollup, backfilled from the
+// per-minute one; the view keeps it in step afterwards, and running the
+// migration's statements again stores nothing twice.
+func TestHourlyRollupBackfillAndView(t *testing.T) {
+	c := chtest.Client(t)
+	ctx := context.Background()
+	o := Options{Database: c.Database, Retention: 7 * 24 * time.Hour}
+	// Version 1 as released: its migration, its tables' TTLs.
+	allMigrations, allTTLs := Migrations, ttlTables
+	Migrations, ttlTables = allMigrations[:1], allTTLs[:3]
+	err := Migrate(ctx, c, o, nil)
+	Migrations, ttlTables = allMigrations, allTTLs
+	if err != nil {
+		t.Fatal(err)
+	}
+	insertInvocations(t, c, o, "before", 30, 40)
+	if err := Migrate(ctx, c, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	minute, hourly := o.Table(FunctionStatsTable), o.Table(HourlyFunctionStatsTable)
+	if got, want := rollupTotals(t, c, hourly), rollupTotals(t, c, minute); got != want {
+		t.Fatalf("backfilled hourly rollup %s, per-minute %s", got, want)
+	}
+	insertInvocations(t, c, o, "after", 5, 100)
+	want := rollupTotals(t, c, minute)
+	if got := rollupTotals(t, c, hourly); got != want {
+		t.Fatalf("hourly rollup %s, per-minute %s", got, want)
+	}
+	stmts, err := Migrations[1].Statements(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stmts {
+		if err := c.Exec(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := rollupTotals(t, c, hourly); got != want {
+		t.Fatalf("after running migration 2 again: hourly rollup %s, per-minute %s", got, want)
+	}
+	var rows, hours uint64
+	if err := c.QueryRow(ctx, "SELECT count(), uniqExact(Hour) FROM "+hourly+" FINAL").Scan(&rows, &hours); err != nil {
+		t.Fatal(err)
+	}
+	if hours < 30 || rows > 2*(hours+1) {
+		t.Fatalf("hourly rollup: %d rows over %d hours", rows, hours)
+	}
+}
