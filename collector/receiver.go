@@ -103,7 +103,9 @@ func (r *Receiver) export(ctx context.Context, req ptraceotlp.ExportRequest) (pt
 	}
 	r.stats.SpansReceived.Add(int64(n))
 	// The request's span, when self-tracing traces receivers.
-	trace.SpanFromContext(ctx).SetAttributes(attribute.Int("coldtrace.spans", n))
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		span.SetAttributes(attribute.Int("coldtrace.spans", n))
+	}
 	err := r.next.ConsumeTraces(ctx, td)
 	var partial *consumer.PartialError
 	switch {

@@ -126,6 +126,26 @@ func waitHTTP(t *testing.T, p *process, u string) {
 	t.Fatalf("%s did not come up:\n%s", u, p.out.String())
 }
 
+// getWith GETs u through httpClient with headers given as name, value
+// pairs.
+func getWith(t *testing.T, u string, headers ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
 func httpGet(t *testing.T, u string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(u)

@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -12,20 +11,10 @@ import (
 // getWithToken GETs u with a bearer token ("" for none).
 func getWithToken(t *testing.T, u, token string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, u, nil)
-	if err != nil {
-		t.Fatal(err)
+	if token == "" {
+		return getWith(t, u)
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := httpClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
+	return getWith(t, u, "Authorization", "Bearer "+token)
 }
 
 // requestCount reads the request count of one series of

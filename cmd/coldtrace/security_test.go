@@ -203,25 +203,10 @@ func TestTenantIsolation(t *testing.T) {
 		traceIDs[tenantID] = span.SpanContext().TraceID().String()
 	}
 	get := func(tenantID, path string) (int, string) {
-		req, _ := http.NewRequest("GET", "http://"+httpAddr+path, nil)
-		if tenantID != "" {
-			req.Header.Set("X-Scope-OrgID", tenantID)
+		if tenantID == "" {
+			return getWith(t, "http://"+httpAddr+path)
 		}
-		resp, err := httpClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b strings.Builder
-		buf := make([]byte, 8192)
-		for {
-			n, err := resp.Body.Read(buf)
-			b.Write(buf[:n])
-			if err != nil {
-				break
-			}
-		}
-		return resp.StatusCode, b.String()
+		return getWith(t, "http://"+httpAddr+path, "X-Scope-OrgID", tenantID)
 	}
 	// Wait until both are stored (spool, then ClickHouse).
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {

@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"context"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -42,16 +41,9 @@ func TestSelfTracing(t *testing.T) {
 
 	// An API request in the caller's trace.
 	const traceID, parentID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
-	req, _ := http.NewRequest(http.MethodGet, "http://"+apiAddr+"/api/v1/services", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("traceparent", "00-"+traceID+"-"+parentID+"-01")
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("services: %d", resp.StatusCode)
+	if code, body := getWith(t, "http://"+apiAddr+"/api/v1/services",
+		"Authorization", "Bearer "+token, "traceparent", "00-"+traceID+"-"+parentID+"-01"); code != 200 {
+		t.Fatalf("services: %d %s", code, body)
 	}
 
 	trace := "SELECT SpanName, SpanKind, ParentSpanId = '" + parentID + "', SpanAttributes['http.route'], SpanAttributes['http.response.status_code'], " +

@@ -16,33 +16,33 @@ import (
 	"github.com/coldtrace/coldtrace/ingest/ingesttest"
 )
 
-// sendWideTrace sends one trace of n spans, each with a few attributes
-// (the shape of the web UI's 10,000-span end-to-end trace), and returns
-// its id.
-func sendWideTrace(b *testing.B, addr string, n int) string {
-	b.Helper()
+// sendWideTrace sends one trace of n spans, a root named root and its
+// children, each with a few attributes (the shape of the web UI's
+// 10,000-span end-to-end trace), and returns its id.
+func sendWideTrace(tb testing.TB, addr string, n int, root string) string {
+	tb.Helper()
 	ctx := context.Background()
 	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(addr), otlptracegrpc.WithInsecure())
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	tp := sdktrace.NewTracerProvider(
 		sdktrace.WithBatcher(exp, sdktrace.WithMaxQueueSize(n), sdktrace.WithMaxExportBatchSize(2000)),
 		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "batch-report"))))
 	tr := tp.Tracer("bench")
 	base := time.Now().Add(-10 * time.Minute)
-	rctx, root := tr.Start(ctx, "nightly report", trace.WithTimestamp(base))
+	rctx, rootSpan := tr.Start(ctx, root, trace.WithTimestamp(base))
 	for i := 1; i < n; i++ {
 		st := base.Add(time.Duration(i) * time.Millisecond)
 		_, sp := tr.Start(rctx, "query part", trace.WithTimestamp(st), trace.WithSpanKind(trace.SpanKindClient),
 			trace.WithAttributes(attribute.Int("part.index", i), attribute.String("db.system", "clickhouse")))
 		sp.End(trace.WithTimestamp(st.Add(time.Millisecond)))
 	}
-	root.End(trace.WithTimestamp(base.Add(time.Duration(n) * time.Millisecond)))
+	rootSpan.End(trace.WithTimestamp(base.Add(time.Duration(n) * time.Millisecond)))
 	if err := tp.Shutdown(ctx); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	return root.SpanContext().TraceID().String()
+	return rootSpan.SpanContext().TraceID().String()
 }
 
 // discardWriter is a ResponseWriter that keeps only the byte count.
@@ -63,7 +63,7 @@ func (w *discardWriter) Flush()                      {}
 //	go test ./query/server -run '^$' -bench TraceResponse -benchtime 20x
 func BenchmarkTraceResponse(b *testing.B) {
 	s := ingesttest.Start(b)
-	id := sendWideTrace(b, s.GRPCAddr, 10_000)
+	id := sendWideTrace(b, s.GRPCAddr, 10_000, "nightly report")
 	srv := apiHandler(b, s)
 	for _, enc := range []string{"identity", "gzip", "zstd"} {
 		want := enc

@@ -2,19 +2,11 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
-
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	"go.opentelemetry.io/otel/sdk/resource"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/coldtrace/coldtrace/ingest/ingesttest"
 	"github.com/coldtrace/coldtrace/query/api"
@@ -28,27 +20,7 @@ func TestLargeTraceIsStreamed(t *testing.T) {
 	}
 	const spans = 50_000
 	s := ingesttest.Start(t)
-	ctx := context.Background()
-	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(s.GRPCAddr), otlptracegrpc.WithInsecure())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithBatcher(exp, sdktrace.WithMaxQueueSize(spans), sdktrace.WithMaxExportBatchSize(5000), sdktrace.WithBatchTimeout(time.Hour)),
-		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "big"))))
-	tr := tp.Tracer("big")
-	base := time.Now().Add(-10 * time.Minute)
-	rctx, root := tr.Start(ctx, "root", trace.WithTimestamp(base))
-	for i := 1; i < spans; i++ {
-		st := base.Add(time.Duration(i) * time.Millisecond)
-		_, sp := tr.Start(rctx, "child", trace.WithTimestamp(st), trace.WithAttributes(attribute.Int("i", i)))
-		sp.End(trace.WithTimestamp(st.Add(time.Millisecond)))
-	}
-	root.End(trace.WithTimestamp(base.Add(spans * time.Millisecond)))
-	if err := tp.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	id := root.SpanContext().TraceID().String()
+	id := sendWideTrace(t, s.GRPCAddr, spans, "root")
 
 	srv := apiHandler(t, s)
 	ts := httptest.NewServer(srv)

@@ -33,13 +33,9 @@ func (s *Server) traced(tracer trace.Tracer) echo.MiddlewareFunc {
 				))
 			defer span.End()
 			c.SetRequest(req.WithContext(ctx))
+			// observe, inside this middleware, has written an error
+			// answer by now, so the status is the one sent.
 			err := next(c)
-			if err != nil {
-				// Write the error answer now, inside the span, so its
-				// status is the one recorded (the error handler skips
-				// answers already written).
-				c.Error(err)
-			}
 			status := c.Response().Status
 			span.SetAttributes(semconv.HTTPResponseStatusCode(status))
 			if status >= 500 {
