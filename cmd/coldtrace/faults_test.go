@@ -132,7 +132,7 @@ func (l *otlpLoad) halt() {
 func verifyExactlyOnce(t *testing.T, chAddr, db string, l *otlpLoad) {
 	t.Helper()
 	q := url.QueryEscape(fmt.Sprintf("SELECT TraceId, count() FROM %s.otel_traces GROUP BY TraceId", db))
-	_, body := httpGet(t, "http://"+chAddr+"/?query="+q)
+	_, body := getWith(t, "http://"+chAddr+"/?query="+q)
 	stored := map[string]int{}
 	for _, line := range strings.Split(strings.TrimSpace(body), "\n") {
 		if f := strings.Split(line, "\t"); len(f) == 2 {
@@ -412,7 +412,7 @@ func TestOverloadSDKRetriesDeliverEverything(t *testing.T) {
 	}
 	waitDrained(t, "http://"+adminAddr+"/metrics", 2*time.Minute)
 	q := url.QueryEscape("SELECT count(), uniqExact(SpanName) FROM coldtrace.otel_traces WHERE ServiceName = 'overloaded'")
-	if _, got := httpGet(t, "http://"+chAddr+"/?query="+q); got != fmt.Sprintf("%d\t%d\n", senders*perSender, senders*perSender) {
+	if _, got := getWith(t, "http://"+chAddr+"/?query="+q); got != fmt.Sprintf("%d\t%d\n", senders*perSender, senders*perSender) {
 		t.Fatalf("stored (spans, distinct spans) = %q, want %d each", got, senders*perSender)
 	}
 	_, m := httpGetQuiet("http://" + adminAddr + "/metrics")

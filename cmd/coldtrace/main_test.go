@@ -146,17 +146,6 @@ func getWith(t *testing.T, u string, headers ...string) (int, string) {
 	return res.StatusCode, string(b)
 }
 
-func httpGet(t *testing.T, u string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 // noLibraryEnv hides libchdb from a child process.
 func noLibraryEnv(t *testing.T) []string {
 	home := t.TempDir()
@@ -193,7 +182,7 @@ func TestCollectorAgainstServerDSNWithoutLibrary(t *testing.T) {
 	coll := start(t, noLibraryEnv(t), "collector", "--clickhouse", "http://"+chAddr, "--clickhouse-database", "remote",
 		"--otlp-grpc-addr", freeAddr(t), "--otlp-http-addr", otlpHTTP, "--admin-addr", adminAddr, "--data-dir", t.TempDir())
 	waitHTTP(t, coll, "http://"+adminAddr+"/readyz")
-	if code, body := httpGet(t, "http://"+adminAddr+"/readyz"); code != 200 || !strings.Contains(body, `"clickhouse":"ok"`) {
+	if code, body := getWith(t, "http://"+adminAddr+"/readyz"); code != 200 || !strings.Contains(body, `"clickhouse":"ok"`) {
 		t.Fatalf("readyz: %d %s", code, body)
 	}
 
@@ -214,7 +203,7 @@ func TestCollectorAgainstServerDSNWithoutLibrary(t *testing.T) {
 	q := url.QueryEscape("SELECT ServiceName, SpanName FROM remote.otel_traces")
 	var got string
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if _, got = httpGet(t, "http://"+chAddr+"/?query="+q); got != "" {
+		if _, got = getWith(t, "http://"+chAddr+"/?query="+q); got != "" {
 			break
 		}
 	}
@@ -224,7 +213,7 @@ func TestCollectorAgainstServerDSNWithoutLibrary(t *testing.T) {
 	// The rows are visible a moment before the counter moves.
 	var m string
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if _, m = httpGet(t, "http://"+adminAddr+"/metrics"); strings.Contains(m, "coldtrace_ingest_spans_stored_total 1\n") {
+		if _, m = getWith(t, "http://"+adminAddr+"/metrics"); strings.Contains(m, "coldtrace_ingest_spans_stored_total 1\n") {
 			break
 		}
 	}

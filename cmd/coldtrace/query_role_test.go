@@ -43,7 +43,7 @@ func TestQueryRole(t *testing.T) {
 		"--http-addr", httpAddr, "--admin-addr", adminAddr, "--auth-token", token)
 	waitHTTP(t, q, "http://"+adminAddr+"/healthz")
 	waitHTTP(t, q, "http://"+httpAddr+"/")
-	if code, body := httpGet(t, "http://"+adminAddr+"/readyz"); code != http.StatusOK || !strings.Contains(body, `"clickhouse":"ok"`) {
+	if code, body := getWith(t, "http://"+adminAddr+"/readyz"); code != http.StatusOK || !strings.Contains(body, `"clickhouse":"ok"`) {
 		t.Fatalf("readyz: %d %s", code, body)
 	}
 	api := "http://" + httpAddr + "/api/v1"
@@ -95,7 +95,7 @@ func TestUpQueryMetrics(t *testing.T) {
 	base := "http://" + httpAddr
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if code, _ := httpGet(t, base+"/api/v1/services"); code == http.StatusOK {
+		if code, _ := getWith(t, base+"/api/v1/services"); code == http.StatusOK {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -103,7 +103,7 @@ func TestUpQueryMetrics(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	_, metrics := httpGet(t, base+"/metrics")
+	_, metrics := getWith(t, base+"/metrics")
 	if got := requestCount(metrics, "/api/v1/services", "200"); got == "0" {
 		t.Errorf("/metrics has no timing of /api/v1/services:\n%s", metrics)
 	}
