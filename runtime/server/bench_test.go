@@ -289,15 +289,15 @@ func waitGone(b *testing.B, srv *server.Server, name string) {
 	}
 }
 
-// cpuTime is the CPU this process and its live children (the function
-// instances) have used.
-func cpuTime(b *testing.B) time.Duration {
+// cpuTime is the CPU this process (host and callers) and its live
+// children (the function instances) have used.
+func cpuTime(b *testing.B) (self, children time.Duration) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		b.Fatal(err)
 	}
-	total := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	self := strconv.Itoa(os.Getpid())
+	self = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	pid := strconv.Itoa(os.Getpid())
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
@@ -308,14 +308,14 @@ func cpuTime(b *testing.B) time.Duration {
 			continue
 		}
 		f := strings.Fields(string(st[bytes.LastIndexByte(st, ')')+1:]))
-		if len(f) < 13 || f[1] != self {
+		if len(f) < 13 || f[1] != pid {
 			continue
 		}
 		utime, _ := strconv.ParseInt(f[11], 10, 64)
 		stime, _ := strconv.ParseInt(f[12], 10, 64)
-		total += time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ = 100
+		children += time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ = 100
 	}
-	return total
+	return self, children
 }
 
 // BenchmarkThroughput: warm invocations per second of a trivial Node
@@ -339,10 +339,13 @@ func BenchmarkThroughput(b *testing.B) {
 		invokers[i] = newInvoker(servers[i], "tp")
 	}
 	const workers = 8
-	run := func(i int, d time.Duration) (perSecond float64, cpuPerInvocation time.Duration) {
+	// A round's CPU per invocation, split between this process (host and
+	// callers) and the function instances, says where tracing's cost lies.
+	type round struct{ perSecond, hostCPU, fnCPU float64 }
+	run := func(i int, d time.Duration) round {
 		var n atomic.Int64
 		var wg sync.WaitGroup
-		cpu0 := cpuTime(b)
+		self0, children0 := cpuTime(b)
 		stop := time.Now().Add(d)
 		for w := 0; w < workers; w++ {
 			wg.Add(1)
@@ -360,27 +363,45 @@ func BenchmarkThroughput(b *testing.B) {
 		wg.Wait()
 		// Exporting belongs to the round that made the spans.
 		servers[i].Flush(context.Background())
-		return float64(n.Load()) / d.Seconds(), (cpuTime(b) - cpu0) / time.Duration(max(n.Load(), 1))
+		self1, children1 := cpuTime(b)
+		calls := float64(max(n.Load(), 1))
+		return round{float64(n.Load()) / d.Seconds(),
+			float64((self1 - self0).Microseconds()) / calls, float64((children1 - children0).Microseconds()) / calls}
 	}
 	for i := range servers { // warm-up: instances, JIT, connections
 		run(i, time.Second)
 	}
-	var off, on, ratio, cpuOff, cpuOn []float64
-	for round := 0; round < 8; round++ {
-		a, ca := run(0, 1500*time.Millisecond)
-		c, cc := run(1, 1500*time.Millisecond)
-		off, on, ratio = append(off, a), append(on, c), append(ratio, c/a)
-		cpuOff, cpuOn = append(cpuOff, float64(ca.Microseconds())), append(cpuOn, float64(cc.Microseconds()))
+	var rounds [2][]round
+	var ratio []float64
+	for r := 0; r < 8; r++ {
+		off, on := run(0, 1500*time.Millisecond), run(1, 1500*time.Millisecond)
+		rounds[0], rounds[1] = append(rounds[0], off), append(rounds[1], on)
+		ratio = append(ratio, on.perSecond/off.perSecond)
 	}
 	median := func(xs []float64) float64 {
 		s := append([]float64(nil), xs...)
 		sort.Float64s(s)
 		return (s[len(s)/2-1] + s[len(s)/2]) / 2
 	}
-	b.ReportMetric(median(off), "tracing-off-inv/s")
-	b.ReportMetric(median(on), "tracing-on-inv/s")
+	medianOf := func(rs []round, f func(round) float64) float64 {
+		xs := make([]float64, len(rs))
+		for i, r := range rs {
+			xs[i] = f(r)
+		}
+		return median(xs)
+	}
+	perSecond := func(r round) float64 { return r.perSecond }
+	host := func(r round) float64 { return r.hostCPU }
+	fns := func(r round) float64 { return r.fnCPU }
+	total := func(r round) float64 { return r.hostCPU + r.fnCPU }
+	b.ReportMetric(medianOf(rounds[0], perSecond), "tracing-off-inv/s")
+	b.ReportMetric(medianOf(rounds[1], perSecond), "tracing-on-inv/s")
 	b.ReportMetric(100*(1-median(ratio)), "throughput-cost-%")
-	b.ReportMetric(median(cpuOff), "cpu-µs/inv-off")
-	b.ReportMetric(median(cpuOn), "cpu-µs/inv-on")
-	b.ReportMetric(100*(median(cpuOn)/median(cpuOff)-1), "cpu-cost-%")
+	b.ReportMetric(medianOf(rounds[0], total), "cpu-µs/inv-off")
+	b.ReportMetric(medianOf(rounds[1], total), "cpu-µs/inv-on")
+	b.ReportMetric(medianOf(rounds[0], host), "host-cpu-µs/inv-off")
+	b.ReportMetric(medianOf(rounds[1], host), "host-cpu-µs/inv-on")
+	b.ReportMetric(medianOf(rounds[0], fns), "function-cpu-µs/inv-off")
+	b.ReportMetric(medianOf(rounds[1], fns), "function-cpu-µs/inv-on")
+	b.ReportMetric(100*(medianOf(rounds[1], total)/medianOf(rounds[0], total)-1), "cpu-cost-%")
 }
