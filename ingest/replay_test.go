@@ -87,7 +87,7 @@ func TestReplayAfterCrashStoresOnce(t *testing.T) {
 	if err := client.QueryRow(ctx, "SELECT count(), uniqExact(TraceId) FROM "+so.Table(schema.TracesTable)).Scan(&spans, &traces); err != nil {
 		t.Fatal(err)
 	}
-	if err := client.QueryRow(ctx, "SELECT sum(SpanCount) FROM "+so.Table(schema.TraceIDTimesTable)).Scan(&lookups); err != nil {
+	if err := client.QueryRow(ctx, "SELECT sum(SpanCount) FROM "+so.Table(schema.TraceIDLookupTable)).Scan(&lookups); err != nil {
 		t.Fatal(err)
 	}
 	if spans != 100 || traces != 10 || lookups != 100 {

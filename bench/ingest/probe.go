@@ -25,7 +25,7 @@ func (e *benchEnv) probeInsert(ctx context.Context, spans int) error {
 	}
 	defer sys.client.Close()
 	if os.Getenv("PROBE_NO_VIEWS") != "" {
-		for _, v := range []string{schema.TraceIDTimesView, schema.FunctionStatsView} {
+		for _, v := range []string{schema.TraceIDLookupView, schema.FunctionStatsView} {
 			if err := sys.client.Exec(ctx, "DROP VIEW `"+sys.client.Database+"`.`"+v+"`"); err != nil {
 				return err
 			}

@@ -321,7 +321,7 @@ func load(ctx context.Context, client *chclient.Client, so schema.Options, o opt
 	fmt.Fprintf(os.Stderr, "\nloaded %d spans, %d traces in %v\n", total, traces, time.Since(began).Round(time.Second))
 	// Merge parts, as a running system's background merges would.
 	optStart := time.Now()
-	for _, t := range []string{schema.TracesTable, schema.TraceIDTimesTable, schema.FunctionStatsTable} {
+	for _, t := range []string{schema.TracesTable, schema.TraceIDLookupTable, schema.FunctionStatsTable} {
 		if err := client.Exec(ctx, "OPTIMIZE TABLE "+so.Table(t)+" FINAL"); err != nil {
 			return fmt.Errorf("optimize %s: %w", t, err)
 		}

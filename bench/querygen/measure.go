@@ -40,7 +40,7 @@ func measure(ctx context.Context, client *chclient.Client, so schema.Options, o 
 	if err := client.QueryRow(ctx, "SELECT count() FROM "+so.Table(schema.TracesTable)).Scan(&spans); err != nil {
 		return nil, err
 	}
-	if err := client.QueryRow(ctx, "SELECT uniqExact(TraceId) FROM "+so.Table(schema.TraceIDTimesTable)).Scan(&traces); err != nil {
+	if err := client.QueryRow(ctx, "SELECT uniqExact(TraceId) FROM "+so.Table(schema.TraceIDLookupTable)).Scan(&traces); err != nil {
 		return nil, err
 	}
 	cfg := server.DefaultConfig()
@@ -58,7 +58,7 @@ func measure(ctx context.Context, client *chclient.Client, so schema.Options, o 
 	defer hs.Close()
 	base := "http://" + ln.Addr().String()
 
-	ids, err := sampleStrings(ctx, client, "SELECT TraceId FROM "+so.Table(schema.TraceIDTimesTable)+" ORDER BY cityHash64(TraceId) LIMIT ?", o.samples)
+	ids, err := sampleStrings(ctx, client, "SELECT TraceId FROM "+so.Table(schema.TraceIDLookupTable)+" ORDER BY cityHash64(TraceId) LIMIT ?", o.samples)
 	if err != nil {
 		return nil, err
 	}

@@ -58,10 +58,12 @@ func canonical(t *testing.T, conn driver.Conn, stmt string) string {
 }
 
 var (
-	createTableRe = regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS (\S+) ON CLUSTER (\S+) .*ENGINE = (\w+)\((.*?)\)( |$)`)
-	createViewRe  = regexp.MustCompile(`^CREATE MATERIALIZED VIEW IF NOT EXISTS (\S+) ON CLUSTER (\S+) TO (\S+) AS SELECT .* FROM (\S+)`)
-	alterTTLRe    = regexp.MustCompile(`^ALTER TABLE (\S+) ON CLUSTER (\S+) \(MODIFY TTL `)
-	createDBRe    = regexp.MustCompile(`^CREATE DATABASE IF NOT EXISTS (\S+) ON CLUSTER (\S+)$`)
+	createTableRe     = regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS (\S+) ON CLUSTER (\S+) .*ENGINE = (\w+)\((.*?)\)( |$)`)
+	createViewRe      = regexp.MustCompile(`^CREATE MATERIALIZED VIEW IF NOT EXISTS (\S+) ON CLUSTER (\S+) TO (\S+) AS SELECT .* FROM (\S+)`)
+	alterTTLRe        = regexp.MustCompile(`^ALTER TABLE (\S+) ON CLUSTER (\S+) \(MODIFY TTL `)
+	createDBRe        = regexp.MustCompile(`^CREATE DATABASE IF NOT EXISTS (\S+) ON CLUSTER (\S+)$`)
+	dropRe            = regexp.MustCompile(`^DROP (?:TABLE|VIEW) IF EXISTS (\S+) ON CLUSTER (\S+)$`)
+	createPlainViewRe = regexp.MustCompile(`^CREATE VIEW IF NOT EXISTS (\S+) ON CLUSTER (\S+) AS SELECT .* FROM (\S+)$`)
 	// A backfill: INSERT INTO table SELECT ... FROM table.
 	insertSelectRe = regexp.MustCompile(`^INSERT INTO (\S+) SELECT .* FROM (\S+) WHERE`)
 	// Distributed(cluster, database, table, sharding key)
@@ -78,6 +80,8 @@ func TestClusterDDL(t *testing.T) {
 	fronts := map[string]distributed{} // Distributed table -> what it fronts
 	replicated := map[string]string{}  // table -> Keeper path
 	views := map[string][2]string{}    // view -> TO, FROM
+	plainViews := map[string]string{}  // view -> FROM
+	dropped := map[string]bool{}
 	var altered []string
 	var backfills [][2]string // INTO, FROM
 
@@ -140,6 +144,14 @@ func TestClusterDDL(t *testing.T) {
 			m := createViewRe.FindStringSubmatch(c)
 			cluster = m[2]
 			views[m[1]] = [2]string{m[3], m[4]}
+		case dropRe.MatchString(c):
+			m := dropRe.FindStringSubmatch(c)
+			cluster = m[2]
+			dropped[m[1]] = true
+		case createPlainViewRe.MatchString(c):
+			m := createPlainViewRe.FindStringSubmatch(c)
+			cluster = m[2]
+			plainViews[m[1]] = m[3]
 		case insertSelectRe.MatchString(c):
 			// Runs on the node that migrates, for every shard: it must
 			// read and write the canonical (Distributed) tables.
@@ -161,7 +173,7 @@ func TestClusterDDL(t *testing.T) {
 
 	// Reads and writes use the canonical names: each must be a
 	// Distributed table over its replicated *_local table.
-	for _, name := range []string{TracesTable, TraceIDTimesTable, FunctionStatsTable, HourlyFunctionStatsTable} {
+	for _, name := range []string{TracesTable, TraceIDLookupTable, FunctionStatsTable, HourlyFunctionStatsTable} {
 		table := db + "." + name
 		f, ok := fronts[table]
 		if !ok {
@@ -178,7 +190,7 @@ func TestClusterDDL(t *testing.T) {
 	// One trace on one shard: spans and their trace-id lookup rows are
 	// spread by the same function of the trace id alone, so a trace-by-id
 	// read needs one shard's lookup row and the same shard's spans.
-	for _, name := range []string{TracesTable, TraceIDTimesTable} {
+	for _, name := range []string{TracesTable, TraceIDLookupTable} {
 		if k := fronts[db+"."+name].shardKey; k != "cityHash64(TraceId)" {
 			t.Errorf("%s sharded by %q, want cityHash64(TraceId)", name, k)
 		}
@@ -187,7 +199,7 @@ func TestClusterDDL(t *testing.T) {
 	// on a cluster that is the shard's own _local table (inserts reach
 	// shards there), and they write next to it.
 	for _, v := range []struct{ view, to, from string }{
-		{TraceIDTimesView, TraceIDTimesTable, TracesTable},
+		{TraceIDLookupView, TraceIDLookupTable, TracesTable},
 		{FunctionStatsView, FunctionStatsTable, TracesTable},
 		{HourlyFunctionStatsView, HourlyFunctionStatsTable, FunctionStatsTable},
 	} {
@@ -211,8 +223,19 @@ func TestClusterDDL(t *testing.T) {
 			}
 		}
 	}
-	if len(backfills) != 1 {
-		t.Errorf("%d backfills, want 1 (the hourly rollup)", len(backfills))
+	if len(backfills) != 2 {
+		t.Errorf("%d backfills, want 2 (the hourly rollup, the trace-id lookup)", len(backfills))
+	}
+	// The exporter's lookup name ends as a view of the new lookup: its
+	// Distributed table, the shards' tables behind it and the view that
+	// fed them are dropped first.
+	for _, name := range []string{TraceIDTimesView, TraceIDTimesTable, TraceIDTimesTable + "_local"} {
+		if !dropped[db+"."+name] {
+			t.Errorf("%s.%s is not dropped", db, name)
+		}
+	}
+	if from := plainViews[db+"."+TraceIDTimesTable]; from != db+"."+TraceIDLookupTable {
+		t.Errorf("view %s reads %q, want the Distributed %s.%s", TraceIDTimesTable, from, db, TraceIDLookupTable)
 	}
 	// TTLs live on the tables that store rows.
 	if len(altered) != len(ttlTables) {

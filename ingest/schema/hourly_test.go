@@ -27,6 +27,25 @@ func rollupTotals(t *testing.T, c *chclient.Client, table string) string {
 	return out
 }
 
+// ttlTablesAt are the tables whose TTL Migrate kept up to version 2.
+var ttlTablesAt = map[uint32][]struct{ table, expr string }{
+	1: {{TracesTable, "toDateTime(Timestamp)"}, {TraceIDTimesTable, "Start"}, {FunctionStatsTable, "Minute"}},
+	2: {{TracesTable, "toDateTime(Timestamp)"}, {TraceIDTimesTable, "Start"}, {FunctionStatsTable, "Minute"}, {HourlyFunctionStatsTable, "Hour"}},
+}
+
+// migrateTo brings o's database to version as it was released: its
+// migrations and its tables' TTLs.
+func migrateTo(t *testing.T, c *chclient.Client, o Options, version uint32) {
+	t.Helper()
+	allMigrations, allTTLs := Migrations, ttlTables
+	Migrations, ttlTables = allMigrations[:version], ttlTablesAt[version]
+	err := Migrate(context.Background(), c, o, nil)
+	Migrations, ttlTables = allMigrations, allTTLs
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // insertInvocations stores n invocations of fn per hour over the last
 // hours, through otel_traces and the per-minute view.
 func insertInvocations(t *testing.T, c *chclient.Client, o Options, fn string, hours, n int) {
@@ -47,14 +66,7 @@ func TestHourlyRollupBackfillAndView(t *testing.T) {
 	c := chtest.Client(t)
 	ctx := context.Background()
 	o := Options{Database: c.Database, Retention: 7 * 24 * time.Hour}
-	// Version 1 as released: its migration, its tables' TTLs.
-	allMigrations, allTTLs := Migrations, ttlTables
-	Migrations, ttlTables = allMigrations[:1], allTTLs[:3]
-	err := Migrate(ctx, c, o, nil)
-	Migrations, ttlTables = allMigrations, allTTLs
-	if err != nil {
-		t.Fatal(err)
-	}
+	migrateTo(t, c, o, 1)
 	insertInvocations(t, c, o, "before", 30, 40)
 	if err := Migrate(ctx, c, o, nil); err != nil {
 		t.Fatal(err)

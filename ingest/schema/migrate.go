@@ -115,7 +115,7 @@ func AppliedVersions(ctx context.Context, conn driver.Conn, o Options) (map[uint
 // expression each one's TTL is computed from.
 var ttlTables = []struct{ table, expr string }{
 	{TracesTable, "toDateTime(Timestamp)"},
-	{TraceIDTimesTable, "Start"},
+	{TraceIDLookupTable, "Start"},
 	{FunctionStatsTable, "Minute"},
 	{HourlyFunctionStatsTable, "Hour"},
 }

@@ -35,7 +35,7 @@ func TestMigrateIsIdempotentAndRecorded(t *testing.T) {
 	if n != uint64(len(schema.Migrations)) {
 		t.Errorf("%d migration records, want %d", n, len(schema.Migrations))
 	}
-	for _, tbl := range []string{schema.TracesTable, schema.TraceIDTimesTable, schema.TraceIDTimesView, schema.FunctionStatsTable, schema.FunctionStatsView,
+	for _, tbl := range []string{schema.TracesTable, schema.TraceIDLookupTable, schema.TraceIDLookupView, schema.TraceIDTimesTable, schema.FunctionStatsTable, schema.FunctionStatsView,
 		schema.HourlyFunctionStatsTable, schema.HourlyFunctionStatsView} {
 		var exists uint8
 		if err := c.QueryRow(ctx, "EXISTS TABLE "+o.Table(tbl)).Scan(&exists); err != nil {
@@ -58,7 +58,7 @@ func TestRetentionChangeUpdatesTTL(t *testing.T) {
 	if err := schema.Migrate(ctx, c, o, nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, tbl := range []string{schema.TracesTable, schema.TraceIDTimesTable, schema.FunctionStatsTable, schema.HourlyFunctionStatsTable} {
+	for _, tbl := range []string{schema.TracesTable, schema.TraceIDLookupTable, schema.FunctionStatsTable, schema.HourlyFunctionStatsTable} {
 		var full string
 		if err := c.QueryRow(ctx, "SELECT engine_full FROM system.tables WHERE database = ? AND name = ?", c.Database, tbl).Scan(&full); err != nil {
 			t.Fatal(err)

@@ -11,7 +11,15 @@ package schema
 
 // Table names.
 const (
-	TracesTable        = "otel_traces"
+	TracesTable = "otel_traces"
+	// TraceIDLookupTable maps a trace id to its time range, span count
+	// and services; TraceIDLookupView feeds it from TracesTable.
+	TraceIDLookupTable = "otel_traces_trace_id_lookup"
+	TraceIDLookupView  = "otel_traces_trace_id_lookup_mv"
+	// TraceIDTimesTable is the OpenTelemetry exporter's name for the
+	// lookup, which Grafana's ClickHouse data source reads: since
+	// migration 4 a view of TraceIDLookupTable. It was a table fed by
+	// TraceIDTimesView up to migration 3.
 	TraceIDTimesTable  = "otel_traces_trace_id_ts"
 	TraceIDTimesView   = "otel_traces_trace_id_ts_mv"
 	FunctionStatsTable = "faas_invocations_1m"

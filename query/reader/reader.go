@@ -52,7 +52,7 @@ func New(conn driver.Conn, so schema.Options, prices api.Prices, opts ...Option)
 		conn:            conn,
 		prices:          prices,
 		spans:           so.Table(schema.TracesTable),
-		traceTimes:      so.Table(schema.TraceIDTimesTable),
+		traceTimes:      so.Table(schema.TraceIDLookupTable),
 		functions:       so.Table(schema.FunctionStatsTable),
 		hourlyFunctions: so.Table(schema.HourlyFunctionStatsTable),
 		database:        so.Database,

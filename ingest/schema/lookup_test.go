@@ -1,0 +1,88 @@
+package schema
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coldtrace/coldtrace/internal/chclient"
+	"github.com/coldtrace/coldtrace/internal/chtest"
+)
+
+// lookupTotals sums a trace-id lookup: traces, spans, the span time range
+// and the services, from table (merged rows or not, as reads see them).
+func lookupTotals(t *testing.T, c *chclient.Client, table string) string {
+	t.Helper()
+	var out string
+	err := c.QueryRow(context.Background(), `SELECT toString((count(), sum(n), sum(toUInt64(s)), sum(toUInt64(e)), groupUniqArrayArray(svcs))) FROM (
+		SELECT TraceId, sum(SpanCount) AS n, min(Start) AS s, max(End) AS e, groupUniqArrayArray(Services) AS svcs
+		FROM `+table+` GROUP BY TraceId)`).Scan(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// A database at version 2 moves its trace-id lookup to the table with
+// 1,024-row granules: the rows are copied, the exporter's name becomes a
+// view of the new table, new spans reach it through the new view only,
+// and running migrations 3 and 4 again copies nothing twice.
+func TestTraceIDLookupMoves(t *testing.T) {
+	c := chtest.Client(t)
+	ctx := context.Background()
+	o := Options{Database: c.Database, Retention: 7 * 24 * time.Hour}
+	migrateTo(t, c, o, 2)
+	insertInvocations(t, c, o, "before", 3, 50)
+	old, lookup := o.Table(TraceIDTimesTable), o.Table(TraceIDLookupTable)
+	before := lookupTotals(t, c, old)
+	if !strings.HasPrefix(before, "(150,150,") {
+		t.Fatalf("old lookup before the move: %s", before)
+	}
+	if err := Migrate(ctx, c, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := lookupTotals(t, c, lookup); got != before {
+		t.Fatalf("moved lookup %s, old one %s", got, before)
+	}
+	var engine, query string
+	if err := c.QueryRow(ctx, "SELECT engine, create_table_query FROM system.tables WHERE database = ? AND name = ?", c.Database, TraceIDTimesTable).Scan(&engine, &query); err != nil {
+		t.Fatal(err)
+	}
+	if engine != "View" {
+		t.Errorf("%s is a %s, want a View", TraceIDTimesTable, engine)
+	}
+	if err := c.QueryRow(ctx, "SELECT create_table_query FROM system.tables WHERE database = ? AND name = ?", c.Database, TraceIDLookupTable).Scan(&query); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(query, "index_granularity = 1024") {
+		t.Errorf("lookup table: %s", query)
+	}
+	var oldView uint8
+	if err := c.QueryRow(ctx, "EXISTS TABLE "+o.Table(TraceIDTimesView)).Scan(&oldView); err != nil || oldView != 0 {
+		t.Errorf("old lookup view still exists (%d, %v)", oldView, err)
+	}
+
+	insertInvocations(t, c, o, "after", 1, 20)
+	after := lookupTotals(t, c, lookup)
+	if !strings.HasPrefix(after, "(170,170,") {
+		t.Fatalf("lookup after new spans: %s", after)
+	}
+	if got := lookupTotals(t, c, old); got != after {
+		t.Fatalf("the exporter's name reads %s, the lookup holds %s", got, after)
+	}
+	for _, m := range Migrations[2:4] {
+		stmts, err := m.Statements(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range stmts {
+			if err := c.Exec(ctx, s); err != nil {
+				t.Fatalf("migration %d again: %v\n%s", m.Version, err, s)
+			}
+		}
+	}
+	if got := lookupTotals(t, c, lookup); got != after {
+		t.Fatalf("after running migrations 3 and 4 again: %s, want %s", got, after)
+	}
+}
