@@ -226,6 +226,25 @@ WHERE TenantId = @tenant AND TraceId IN @ids AND ` + inWindow + spansOrder
 	return r.openSpans(ctx, sql, args...)
 }
 
+// OpenTraces queries the spans of the traces ids, the traces in the order
+// given and each one's spans in start order; ok is false when the lookup
+// table knows none of them.
+func (r *Reader) OpenTraces(ctx context.Context, ids []string) (st *SpanStream, ok bool, err error) {
+	w, ok, err := r.TraceWindow(ctx, ids)
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	if w.End.Sub(w.Start) <= sharedWindowSpan {
+		st, err = r.OpenSpans(ctx, ids, w)
+		return st, true, err
+	}
+	sql := `SELECT ` + spanColumns + `
+FROM ` + r.spans + `
+WHERE ` + r.inTraceWindows() + spansOrder
+	st, err = r.openSpans(ctx, sql, clickhouse.Named("ids", clickhouse.GroupSet{Value: anySlice(ids)}), clickhouse.Named("idList", ids))
+	return st, true, err
+}
+
 // OpenTraceSpans queries the spans of traceID in the range the lookup
 // table knows for it (see Trace), in one round trip.
 func (r *Reader) OpenTraceSpans(ctx context.Context, traceID string) (*SpanStream, error) {

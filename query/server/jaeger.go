@@ -258,16 +258,12 @@ func (s *Server) jaegerTraces(c echo.Context, rawIDs []string) error {
 		return jaegerOK(c, []jaeger.Trace{}, 0)
 	}
 	ctx := c.Request().Context()
-	w, ok, err := s.rd.TraceWindow(ctx, ids)
+	st, ok, err := s.rd.OpenTraces(ctx, ids)
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return jaegerOK(c, []jaeger.Trace{}, 0)
-	}
-	st, err := s.rd.OpenSpans(ctx, ids, w)
-	if err != nil {
-		return err
 	}
 	defer st.Close()
 	if err := s.streamJaegerTraces(c, st); !errors.Is(err, errNoSpans) {

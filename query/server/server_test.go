@@ -44,6 +44,7 @@ func TestAPI(t *testing.T) {
 	t.Run("Timeseries", testTimeseries)
 	t.Run("TimeseriesQuantiles", testTimeseriesQuantiles)
 	t.Run("FunctionsAcrossHours", testFunctionsAcrossHours)
+	t.Run("TracesSpreadOverDay", testTracesSpreadOverDay)
 	t.Run("Instances", testInstances)
 	t.Run("Dependencies", testDependencies)
 	t.Run("Attributes", testAttributes)

@@ -134,11 +134,7 @@ func (s *Server) searchTraces(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ids := make([]string, len(matches))
-	for i, m := range matches {
-		ids[i] = m.TraceID
-	}
-	summaries, err := s.rd.Summaries(ctx, ids)
+	summaries, err := s.rd.Summaries(ctx, matches)
 	if err != nil {
 		return err
 	}
