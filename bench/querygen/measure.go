@@ -103,6 +103,9 @@ func measure(ctx context.Context, client *chclient.Client, so schema.Options, o 
 		{"search by attribute (customer.id, rare), last 24 h", "p95 ≤ 300 ms", func(i int) string {
 			return q("/api/v1/traces", "attr.customer.id", pick(customers, i), "start", "now-24h")
 		}},
+		{"Jaeger search by tag (customer.id, rare; span or resource attribute), 24 h", "", func(i int) string {
+			return q("/api/traces", "service", "api-gateway", "tags", `{"customer.id":"`+pick(customers, i)+`"}`, "lookback", "24h")
+		}},
 		{"search by attribute (http.route, common), last 24 h", "p95 ≤ 300 ms", func(i int) string {
 			return q("/api/v1/traces", "attr.http.route", "/orders/{id}", "start", "now-24h")
 		}},

@@ -41,6 +41,7 @@ var Migrations = []Migration{
 	{2, "hourly function rollup", rollupMeasures + migration2},
 	{3, "trace-id lookup with 1024-row granules", traceIDLookup + migration3},
 	{4, "the exporter's trace-id lookup name becomes a view", traceIDLookup + migration4},
+	{5, "bloom filter on resource attribute values", migration5},
 }
 
 // rollupMeasures are the measure columns of the function rollups, the
@@ -307,4 +308,17 @@ DROP TABLE IF EXISTS {{.Store "otel_traces_trace_id_ts"}} {{.OnCluster}};
 
 CREATE VIEW IF NOT EXISTS {{.Table "otel_traces_trace_id_ts"}} {{.OnCluster}} AS
 SELECT {{template "lookupColumns"}} FROM {{.Table "otel_traces_trace_id_lookup"}}
+`
+
+// Migration 5: a filter on resource attributes (resource.KEY, and Jaeger's
+// tag search, which matches span or resource attributes) read every
+// resource map of its window: 1.6 s p50 over 24 h of 10M spans. A bloom
+// filter on their values, as span attributes have, takes that to ~0.1 s
+// (ClickHouse combines both indexes for span OR resource) for 0.04 bytes
+// per span: a granule holds one service's few resources. Parts written
+// before it get the index as merges rewrite them; until then they are read
+// as before.
+const migration5 = `
+ALTER TABLE {{.Store "otel_traces"}} {{.OnCluster}}
+ADD INDEX IF NOT EXISTS idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1
 `

@@ -34,9 +34,7 @@ type Search struct {
 // AttributeFilter matches spans whose attribute Key has Value (string
 // form), or, with an empty Value, that have the key. Scope picks span
 // attributes (api.ScopeSpan), resource attributes (api.ScopeResource),
-// or either (""). Span attributes have a bloom-filter index; resource
-// attributes do not, so a filter that may match them reads the resource
-// attribute maps of the whole window.
+// or either (""). The values of both maps have bloom-filter indexes.
 type AttributeFilter struct{ Key, Value, Scope string }
 
 // Cursor is where a page of search results ended: the sort key of its
