@@ -265,8 +265,9 @@ GROUP BY TraceId{{end}}`
 // granularity cannot be altered, so the lookup moves to a new table. The
 // backfill runs before the new view exists, while the new table is
 // empty: a rerun after a failure finds it filled and copies nothing.
-// Spans stored while the migration runs reach only the old table, which
-// is why migrations run before ingest starts.
+// Spans stored between the backfill and the view reach only the old
+// table; a process migrates before it receives spans, and deploy.md asks
+// scaled-out deployments to stop their collectors while upgrading.
 const migration3 = `
 CREATE TABLE IF NOT EXISTS {{.Store "otel_traces_trace_id_lookup"}} {{.OnCluster}} (
     TraceId String CODEC(ZSTD(1)),

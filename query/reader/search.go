@@ -228,17 +228,16 @@ func (r *Reader) Summaries(ctx context.Context, matches []Match) ([]api.TraceSum
 	// The matches' times are those of their newest matching spans: close
 	// enough to the traces' own to tell a page of neighbours from one
 	// spread over the window.
-	sql := `SELECT ` + summaryColumns + `
-FROM ` + r.spans + `
-WHERE ` + r.inTraceWindows() + `
-GROUP BY TraceId`
+	with, where := "", r.inTraceWindows()
 	if time.Duration(last-first) <= sharedWindowSpan {
-		sql = `WITH (SELECT (toDateTime64(min(Start), 9), toDateTime64(max(End) + 1, 9), groupUniqArrayArray(Services)) FROM ` + r.traceTimes + ` WHERE TraceId IN @ids) AS w
-SELECT ` + summaryColumns + `
-FROM ` + r.spans + `
-WHERE TenantId = @tenant AND TraceId IN @ids` + inLookupWindow + `
-GROUP BY TraceId`
+		with = `WITH (SELECT (toDateTime64(min(Start), 9), toDateTime64(max(End) + 1, 9), groupUniqArrayArray(Services)) FROM ` + r.traceTimes + ` WHERE TraceId IN @ids) AS w
+`
+		where = `TenantId = @tenant AND TraceId IN @ids` + inLookupWindow
 	}
+	sql := with + `SELECT ` + summaryColumns + `
+FROM ` + r.spans + `
+WHERE ` + where + `
+GROUP BY TraceId`
 	byID := make(map[string]api.TraceSummary, len(ids))
 	err := r.each(ctx, "trace summaries", sql, []driver.NamedValue{clickhouse.Named("ids", clickhouse.GroupSet{Value: anySlice(ids)})},
 		func(rows driver.Rows) error {
