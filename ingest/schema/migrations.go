@@ -260,8 +260,9 @@ GROUP BY TraceId{{end}}`
 
 // Migration 3: a search page summarises 20 traces, and finding their time
 // ranges read 20 granules of the lookup: with 8,192-row granules that was
-// 9-14 ms of a ~32 ms summary query, with 1,024 rows it is a third of
-// that, for 0.1 byte per span more marks (docs/benchmarks.md). A table's
+// 9-14 ms of a ~30 ms summary query; with 1,024 rows, an eighth of the
+// rows, the query takes ~24 ms, for 0.1 byte per span more marks
+// (docs/benchmarks.md). A table's
 // granularity cannot be altered, so the lookup moves to a new table. The
 // backfill runs before the new view exists, while the new table is
 // empty: a rerun after a failure finds it filled and copies nothing.
