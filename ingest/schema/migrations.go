@@ -37,7 +37,7 @@ type Migration struct {
 // Migrations are applied in order. Never edit a released migration: add a
 // new one.
 var Migrations = []Migration{
-	{1, "spans, trace-id time lookup, per-minute function rollup", rollupMeasures + migration1},
+	{1, "spans, trace-id time lookup, per-minute function rollup", rollupMeasures + traceIDLookup + migration1},
 	{2, "hourly function rollup", rollupMeasures + migration2},
 	{3, "trace-id lookup with 1024-row granules", traceIDLookup + migration3},
 	{4, "the exporter's trace-id lookup name becomes a view", traceIDLookup + migration4},
@@ -135,15 +135,7 @@ SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_dedup
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{.Table "otel_traces_trace_id_ts_mv"}} {{.OnCluster}}
 TO {{.Store "otel_traces_trace_id_ts"}} AS
-SELECT
-    TraceId,
-    min(toDateTime(Timestamp)) AS Start,
-    max(toDateTime(Timestamp)) AS End,
-    toUInt64(count()) AS SpanCount,
-    groupUniqArray(ServiceName) AS Services
-FROM {{.Store "otel_traces"}}
-WHERE TraceId != ''
-GROUP BY TraceId;
+{{template "lookupRow" .}};
 
 CREATE TABLE IF NOT EXISTS {{.Store "faas_invocations_1m"}} {{.OnCluster}} (
     TenantId LowCardinality(String),
