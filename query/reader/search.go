@@ -230,8 +230,7 @@ func (r *Reader) Summaries(ctx context.Context, matches []Match) ([]api.TraceSum
 	// spread over the window.
 	with, where := "", r.inTraceWindows()
 	if time.Duration(last-first) <= sharedWindowSpan {
-		with = `WITH (SELECT (toDateTime64(min(Start), 9), toDateTime64(max(End) + 1, 9), groupUniqArrayArray(Services)) FROM ` + r.traceTimes + ` WHERE TraceId IN @ids) AS w
-`
+		with = r.lookupWindow("IN @ids")
 		where = `TenantId = @tenant AND TraceId IN @ids` + inLookupWindow
 	}
 	sql := with + `SELECT ` + summaryColumns + `
@@ -257,8 +256,8 @@ GROUP BY TraceId`
 	return out, nil
 }
 
-// sharedWindowSpan is how far apart in time the traces of one span read
-// may lie for the read to use one window for all of them (a search page
+// sharedWindowSpan is how far apart in time the traces of a search page
+// may lie for their summaries to read one window for all of them (a page
 // of recent traces); beyond it each trace's own window is read. Measured
 // on 10M spans (docs/benchmarks.md): 20 traces of the same hour are
 // summarised in ~26 ms through a shared window and ~27 ms through their
@@ -284,26 +283,4 @@ func (r *Reader) inTraceWindows() string {
     ARRAY JOIN services AS service
     ARRAY JOIN arrayMap(i -> toStartOfFifteenMinutes(first) + toIntervalSecond(i * 900),
         range(least(toUInt64((toStartOfFifteenMinutes(last) - toStartOfFifteenMinutes(first)) / 900) + 1, ` + strconv.Itoa(maxTraceBuckets) + `))) AS bucket)`
-}
-
-// TraceWindow is the range of span starts of the traces ids, from the
-// lookup table; ok is false when none is known.
-func (r *Reader) TraceWindow(ctx context.Context, ids []string) (w Window, ok bool, err error) {
-	var start, end time.Time
-	var n uint64
-	rows, err := r.query(ctx, "trace window", `SELECT min(Start), max(End) + 1, count() FROM `+r.traceTimes+` WHERE TraceId IN @ids`,
-		clickhouse.Named("ids", clickhouse.GroupSet{Value: anySlice(ids)}))
-	if err != nil {
-		return w, false, err
-	}
-	defer rows.Close()
-	if rows.Next() {
-		if err := rows.Scan(&start, &end, &n); err != nil {
-			return w, false, fmt.Errorf("trace window: %w", err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return w, false, fmt.Errorf("trace window: %w", err)
-	}
-	return Window{Start: start, End: end}, n > 0, nil
 }

@@ -258,12 +258,9 @@ func (s *Server) jaegerTraces(c echo.Context, rawIDs []string) error {
 		return jaegerOK(c, []jaeger.Trace{}, 0)
 	}
 	ctx := c.Request().Context()
-	st, ok, err := s.rd.OpenTraces(ctx, ids)
+	st, err := s.rd.OpenTraces(ctx, ids)
 	if err != nil {
 		return err
-	}
-	if !ok {
-		return jaegerOK(c, []jaeger.Trace{}, 0)
 	}
 	defer st.Close()
 	if err := s.streamJaegerTraces(c, st); !errors.Is(err, errNoSpans) {
