@@ -43,6 +43,8 @@ type options struct {
 	out       string
 	serve     string
 	ahead     time.Duration
+	only      string
+	profile   string
 }
 
 func main() {
@@ -61,6 +63,8 @@ func main() {
 	flag.Uint64Var(&o.seed, "seed", 1, "random seed")
 	flag.IntVar(&o.samples, "samples", 200, "requests per measured query")
 	flag.StringVar(&o.out, "out", "", "also write the results as JSON here")
+	flag.StringVar(&o.only, "only", "", "measure only the queries whose name contains this")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the measured requests here (engine and API run in this process)")
 	flag.StringVar(&o.serve, "serve", "", "after -load/-measure, expose the engine's ClickHouse HTTP interface on this address until interrupted (to probe single queries with curl)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -121,8 +122,22 @@ func measure(ctx context.Context, client *chclient.Client, so schema.Options, o 
 		{"dependencies, last 1 h", "", func(i int) string { return q("/api/v1/dependencies") }},
 	}
 	hc := &http.Client{Timeout: time.Minute}
+	if o.profile != "" {
+		f, err := os.Create(o.profile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var results []Result
 	for _, c := range cases {
+		if !strings.Contains(c.name, o.only) {
+			continue
+		}
 		n := o.samples
 		if strings.HasPrefix(c.name, "dependencies") || strings.HasPrefix(c.name, "services") {
 			n = min(n, 30)
