@@ -16,12 +16,17 @@ import (
 // the durations run from 1 to 100 ms, so p95 is ~95.5 ms: 24 units).
 func rollupTotals(t *testing.T, c *chclient.Client, table string) string {
 	t.Helper()
-	var out string
-	err := c.QueryRow(context.Background(), `SELECT toString(groupArray((FunctionName, inv, cold, dur, p95))) FROM (
+	return queryString(t, c, `SELECT toString(groupArray((FunctionName, inv, cold, dur, p95))) FROM (
 		SELECT FunctionName, sum(Invocations) AS inv, sum(ColdStarts) AS cold, sum(DurationSum) AS dur,
 			round(quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(DurationQuantiles)[3] / 4e6) AS p95
-		FROM `+table+` GROUP BY FunctionName ORDER BY FunctionName)`).Scan(&out)
-	if err != nil {
+		FROM `+table+` GROUP BY FunctionName ORDER BY FunctionName)`)
+}
+
+// queryString is the one string value sql returns.
+func queryString(t *testing.T, c *chclient.Client, sql string) string {
+	t.Helper()
+	var out string
+	if err := c.QueryRow(context.Background(), sql).Scan(&out); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -43,6 +48,23 @@ func migrateTo(t *testing.T, c *chclient.Client, o Options, version uint32) {
 	Migrations, ttlTables = allMigrations, allTTLs
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// runAgain runs the statements of migrations ms once more, as a rerun
+// after a failure part-way would.
+func runAgain(t *testing.T, c *chclient.Client, o Options, ms ...Migration) {
+	t.Helper()
+	for _, m := range ms {
+		stmts, err := m.Statements(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range stmts {
+			if err := c.Exec(context.Background(), s); err != nil {
+				t.Fatalf("migration %d again: %v\n%s", m.Version, err, s)
+			}
+		}
 	}
 }
 
@@ -80,15 +102,7 @@ func TestHourlyRollupBackfillAndView(t *testing.T) {
 	if got := rollupTotals(t, c, hourly); got != want {
 		t.Fatalf("hourly rollup %s, per-minute %s", got, want)
 	}
-	stmts, err := Migrations[1].Statements(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range stmts {
-		if err := c.Exec(ctx, s); err != nil {
-			t.Fatal(err)
-		}
-	}
+	runAgain(t, c, o, Migrations[1])
 	if got := rollupTotals(t, c, hourly); got != want {
 		t.Fatalf("after running migration 2 again: hourly rollup %s, per-minute %s", got, want)
 	}

@@ -14,14 +14,9 @@ import (
 // and the services, from table (merged rows or not, as reads see them).
 func lookupTotals(t *testing.T, c *chclient.Client, table string) string {
 	t.Helper()
-	var out string
-	err := c.QueryRow(context.Background(), `SELECT toString((count(), sum(n), sum(toUInt64(s)), sum(toUInt64(e)), groupUniqArrayArray(svcs))) FROM (
+	return queryString(t, c, `SELECT toString((count(), sum(n), sum(toUInt64(s)), sum(toUInt64(e)), groupUniqArrayArray(svcs))) FROM (
 		SELECT TraceId, sum(SpanCount) AS n, min(Start) AS s, max(End) AS e, groupUniqArrayArray(Services) AS svcs
-		FROM `+table+` GROUP BY TraceId)`).Scan(&out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+		FROM `+table+` GROUP BY TraceId)`)
 }
 
 // A database at version 2 moves its trace-id lookup to the table with
@@ -71,17 +66,7 @@ func TestTraceIDLookupMoves(t *testing.T) {
 	if got := lookupTotals(t, c, old); got != after {
 		t.Fatalf("the exporter's name reads %s, the lookup holds %s", got, after)
 	}
-	for _, m := range Migrations[2:4] {
-		stmts, err := m.Statements(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range stmts {
-			if err := c.Exec(ctx, s); err != nil {
-				t.Fatalf("migration %d again: %v\n%s", m.Version, err, s)
-			}
-		}
-	}
+	runAgain(t, c, o, Migrations[2:4]...)
 	if got := lookupTotals(t, c, lookup); got != after {
 		t.Fatalf("after running migrations 3 and 4 again: %s, want %s", got, after)
 	}
