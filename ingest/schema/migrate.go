@@ -53,16 +53,30 @@ func setupStatements(o Options) []string {
 
 // Migrate brings the database to the newest schema version, records each
 // applied migration in MigrationsTable, and sets the retention TTL. It is
-// safe to run on every start and from several processes at once: every
-// statement is idempotent.
-func Migrate(ctx context.Context, conn driver.Conn, o Options, log *slog.Logger) error {
+// safe to run on every start and from several processes at once: they
+// take turns through MigrationLockTable, and every statement is safe to
+// rerun after a process died part-way.
+func Migrate(ctx context.Context, conn driver.Conn, o Options, log *slog.Logger) (err error) {
 	if err := o.Validate(); err != nil {
 		return err
 	}
 	if log == nil {
 		log = slog.Default()
 	}
-	for _, stmt := range setupStatements(o) {
+	setup := setupStatements(o)
+	if err := conn.Exec(ctx, setup[0]); err != nil {
+		return fmt.Errorf("schema setup: %w\n%s", err, setup[0])
+	}
+	lock, err := acquireLock(ctx, conn, o, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if rerr := lock.release(ctx); rerr != nil && err == nil {
+			err = rerr
+		}
+	}()
+	for _, stmt := range setup[1:] {
 		if err := conn.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("schema setup: %w\n%s", err, stmt)
 		}

@@ -28,6 +28,8 @@ const (
 	HourlyFunctionStatsTable = "faas_invocations_1h"
 	HourlyFunctionStatsView  = "faas_invocations_1h_mv"
 	MigrationsTable          = "schema_migrations"
+	// MigrationLockTable exists while a process migrates the schema.
+	MigrationLockTable = "schema_migrations_lock"
 )
 
 // Columns of TracesTable shared with the OpenTelemetry exporter.
