@@ -61,7 +61,7 @@ var (
 	createTableRe     = regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS (\S+) ON CLUSTER (\S+) .*ENGINE = (\w+)\((.*?)\)( |$)`)
 	createViewRe      = regexp.MustCompile(`^CREATE MATERIALIZED VIEW IF NOT EXISTS (\S+) ON CLUSTER (\S+) TO (\S+) AS SELECT .* FROM (\S+)`)
 	alterTTLRe        = regexp.MustCompile(`^ALTER TABLE (\S+) ON CLUSTER (\S+) \(MODIFY TTL `)
-	addIndexRe        = regexp.MustCompile(`^ALTER TABLE (\S+) ON CLUSTER (\S+) \(ADD INDEX IF NOT EXISTS `)
+	alterLocalRe      = regexp.MustCompile(`^ALTER TABLE (\S+) ON CLUSTER (\S+) \((?:ADD INDEX IF NOT EXISTS |MODIFY SETTING )`)
 	createDBRe        = regexp.MustCompile(`^CREATE DATABASE IF NOT EXISTS (\S+) ON CLUSTER (\S+)$`)
 	dropRe            = regexp.MustCompile(`^DROP (?:TABLE|VIEW) IF EXISTS (\S+) ON CLUSTER (\S+)$`)
 	createPlainViewRe = regexp.MustCompile(`^CREATE VIEW IF NOT EXISTS (\S+) ON CLUSTER (\S+) AS SELECT .* FROM (\S+)$`)
@@ -159,12 +159,13 @@ func TestClusterDDL(t *testing.T) {
 			m := insertSelectRe.FindStringSubmatch(c)
 			backfills = append(backfills, [2]string{m[1], m[2]})
 			continue
-		case addIndexRe.MatchString(c):
-			// Indexes live with the rows, in the shards' tables.
-			m := addIndexRe.FindStringSubmatch(c)
+		case alterLocalRe.MatchString(c):
+			// Indexes and storage settings live with the rows, in the
+			// shards' tables.
+			m := alterLocalRe.FindStringSubmatch(c)
 			cluster = m[2]
 			if _, ok := replicated[m[1]]; !ok {
-				t.Errorf("index added to %s, want a replicated _local table", m[1])
+				t.Errorf("%s alters %s, want a replicated _local table", c, m[1])
 			}
 		case alterTTLRe.MatchString(c):
 			m := alterTTLRe.FindStringSubmatch(c)
