@@ -259,6 +259,18 @@ func TestClusterDDL(t *testing.T) {
 
 // The single-node DDL has none of the cluster's parts, and parses too
 // (migrate_test.go runs it).
+// The migration lock's statements parse and run ON CLUSTER, so processes
+// on different nodes share it.
+func TestClusterMigrationLockStatements(t *testing.T) {
+	c := chtest.Client(t)
+	l := &migrationLock{o: clusterOptions(), owner: lockOwner()}
+	for _, stmt := range []string{l.createStatement(), l.heartbeatStatement(3), l.dropStatement()} {
+		if got := canonical(t, c, stmt); !strings.Contains(got, "ON CLUSTER `"+testCluster+"`") {
+			t.Errorf("not ON CLUSTER: %s", got)
+		}
+	}
+}
+
 func TestSingleNodeDDLHasNoClusterParts(t *testing.T) {
 	conn := chtest.Client(t)
 	o := clusterOptions()

@@ -120,9 +120,7 @@ func acquireLock(ctx context.Context, conn driver.Conn, o Options, log *slog.Log
 
 // tryCreate creates the lock table: errLockHeld if it exists already.
 func (l *migrationLock) tryCreate(ctx context.Context) error {
-	stmt := fmt.Sprintf("CREATE TABLE %s %s (Owner String) ENGINE = Null COMMENT '%s'",
-		l.o.Table(MigrationLockTable), tmplData{Options: l.o}.OnCluster(), l.beat(0))
-	err := l.conn.Exec(ctx, stmt)
+	err := l.conn.Exec(ctx, l.createStatement())
 	if err == nil {
 		return nil
 	}
@@ -141,6 +139,21 @@ func tableExists(err error) bool {
 		return ex.Code == code
 	}
 	return strings.Contains(err.Error(), "TABLE_ALREADY_EXISTS")
+}
+
+// The lock's statements run ON CLUSTER on a cluster, so that processes
+// talking to different nodes see one lock.
+func (l *migrationLock) createStatement() string {
+	return fmt.Sprintf("CREATE TABLE %s %s (Owner String) ENGINE = Null COMMENT '%s'",
+		l.o.Table(MigrationLockTable), tmplData{Options: l.o}.OnCluster(), l.beat(0))
+}
+
+func (l *migrationLock) heartbeatStatement(n int) string {
+	return fmt.Sprintf("ALTER TABLE %s %s MODIFY COMMENT '%s'", l.o.Table(MigrationLockTable), tmplData{Options: l.o}.OnCluster(), l.beat(n))
+}
+
+func (l *migrationLock) dropStatement() string {
+	return fmt.Sprintf("DROP TABLE IF EXISTS %s %s SYNC", l.o.Table(MigrationLockTable), tmplData{Options: l.o}.OnCluster())
 }
 
 // beat is the comment for heartbeat n.
@@ -163,8 +176,7 @@ func (l *migrationLock) comment(ctx context.Context) (string, error) {
 }
 
 func (l *migrationLock) drop(ctx context.Context) error {
-	stmt := fmt.Sprintf("DROP TABLE IF EXISTS %s %s SYNC", l.o.Table(MigrationLockTable), tmplData{Options: l.o}.OnCluster())
-	if err := l.conn.Exec(ctx, stmt); err != nil {
+	if err := l.conn.Exec(ctx, l.dropStatement()); err != nil {
 		return fmt.Errorf("drop the schema migration lock: %w", err)
 	}
 	return nil
@@ -182,8 +194,7 @@ func (l *migrationLock) heartbeat() {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), lockHeartbeat)
-		stmt := fmt.Sprintf("ALTER TABLE %s %s MODIFY COMMENT '%s'", l.o.Table(MigrationLockTable), tmplData{Options: l.o}.OnCluster(), l.beat(n))
-		if err := l.conn.Exec(ctx, stmt); err != nil {
+		if err := l.conn.Exec(ctx, l.heartbeatStatement(n)); err != nil {
 			l.log.Warn("schema migration lock heartbeat failed", "err", err)
 		}
 		cancel()

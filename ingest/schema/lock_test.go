@@ -74,23 +74,25 @@ func TestConcurrentUpgradeBackfillsOnce(t *testing.T) {
 	}
 }
 
-// withLockTiming shortens the lock's heartbeat and staleness for a test.
-func withLockTiming(t *testing.T, heartbeat, stale time.Duration) {
+// emptyDatabaseWithLockTiming shortens the lock's heartbeat and staleness
+// for a test and gives it an empty database.
+func emptyDatabaseWithLockTiming(t *testing.T, heartbeat, stale time.Duration) (*chclient.Client, Options) {
 	hb, st, poll := lockHeartbeat, lockStaleAfter, lockPoll
 	lockHeartbeat, lockStaleAfter, lockPoll = heartbeat, stale, 20*time.Millisecond
 	t.Cleanup(func() { lockHeartbeat, lockStaleAfter, lockPoll = hb, st, poll })
+	c := chtest.Client(t)
+	o := Options{Database: c.Database, Retention: 7 * 24 * time.Hour}
+	if err := c.Exec(context.Background(), "CREATE DATABASE IF NOT EXISTS `"+o.Database+"`"); err != nil {
+		t.Fatal(err)
+	}
+	return c, o
 }
 
 // A lock left by a process that died is broken once its comment has not
 // changed for lockStaleAfter, and the migration goes ahead.
 func TestStaleMigrationLockIsBroken(t *testing.T) {
-	withLockTiming(t, 100*time.Millisecond, 500*time.Millisecond)
-	c := chtest.Client(t)
-	o := Options{Database: c.Database, Retention: 7 * 24 * time.Hour}
+	c, o := emptyDatabaseWithLockTiming(t, 100*time.Millisecond, 500*time.Millisecond)
 	ctx := context.Background()
-	if err := c.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+o.Database+"`"); err != nil {
-		t.Fatal(err)
-	}
 	if err := c.Exec(ctx, "CREATE TABLE "+o.Table(MigrationLockTable)+" (Owner String) ENGINE = Null COMMENT 'dead pid 1 beat 7'"); err != nil {
 		t.Fatal(err)
 	}
@@ -106,13 +108,8 @@ func TestStaleMigrationLockIsBroken(t *testing.T) {
 // heartbeat keeps it fresh. Migrate waits and goes ahead once it is
 // released.
 func TestLiveMigrationLockIsWaitedFor(t *testing.T) {
-	withLockTiming(t, 50*time.Millisecond, 300*time.Millisecond)
-	c := chtest.Client(t)
-	o := Options{Database: c.Database, Retention: 7 * 24 * time.Hour}
+	c, o := emptyDatabaseWithLockTiming(t, 50*time.Millisecond, 300*time.Millisecond)
 	ctx := context.Background()
-	if err := c.Exec(ctx, "CREATE DATABASE IF NOT EXISTS `"+o.Database+"`"); err != nil {
-		t.Fatal(err)
-	}
 	held, err := acquireLock(ctx, c, o, nil)
 	if err != nil {
 		t.Fatal(err)
