@@ -56,7 +56,7 @@ func setupStatements(o Options) []string {
 // safe to run on every start and from several processes at once: they
 // take turns through MigrationLockTable, and every statement is safe to
 // rerun after a process died part-way.
-func Migrate(ctx context.Context, conn driver.Conn, o Options, log *slog.Logger) (err error) {
+func Migrate(ctx context.Context, conn driver.Conn, o Options, log *slog.Logger) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
@@ -72,8 +72,10 @@ func Migrate(ctx context.Context, conn driver.Conn, o Options, log *slog.Logger)
 		return err
 	}
 	defer func() {
-		if rerr := lock.release(ctx); rerr != nil && err == nil {
-			err = rerr
+		// The schema is what matters to this process; a lock left behind
+		// costs the next process lockStaleAfter before it breaks it.
+		if rerr := lock.release(ctx); rerr != nil {
+			log.Warn("schema migration lock left behind; the next process to migrate breaks it after a wait", "err", rerr, "wait", lockStaleAfter)
 		}
 	}()
 	for _, stmt := range setup[1:] {
