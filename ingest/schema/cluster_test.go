@@ -257,8 +257,6 @@ func TestClusterDDL(t *testing.T) {
 	}
 }
 
-// The single-node DDL has none of the cluster's parts, and parses too
-// (migrate_test.go runs it).
 // The migration lock's statements parse and run ON CLUSTER, so processes
 // on different nodes share it.
 func TestClusterMigrationLockStatements(t *testing.T) {
@@ -271,6 +269,8 @@ func TestClusterMigrationLockStatements(t *testing.T) {
 	}
 }
 
+// The single-node DDL has none of the cluster's parts, and parses too
+// (migrate_test.go runs it).
 func TestSingleNodeDDLHasNoClusterParts(t *testing.T) {
 	conn := chtest.Client(t)
 	o := clusterOptions()

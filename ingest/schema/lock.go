@@ -124,15 +124,15 @@ func (l *migrationLock) tryCreate(ctx context.Context) error {
 	if err == nil {
 		return nil
 	}
-	if tableExists(err) {
+	if isAlreadyExists(err) {
 		return errLockHeld
 	}
 	return fmt.Errorf("create the schema migration lock: %w", err)
 }
 
-// tableExists reports whether err is ClickHouse's TABLE_ALREADY_EXISTS:
+// isAlreadyExists reports whether err is ClickHouse's TABLE_ALREADY_EXISTS:
 // an exception over the native protocol, its text over HTTP.
-func tableExists(err error) bool {
+func isAlreadyExists(err error) bool {
 	const code = 57
 	var ex *clickhouse.Exception
 	if errors.As(err, &ex) {

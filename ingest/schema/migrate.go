@@ -35,7 +35,17 @@ func DDL(o Options) ([]string, error) {
 
 // setupStatements create the database and the migration history.
 func setupStatements(o Options) []string {
-	d := tmplData{Options: o}
+	return []string{databaseStatement(o), historyStatement(o)}
+}
+
+// databaseStatement creates the database, which the migration lock
+// lives in.
+func databaseStatement(o Options) string {
+	return fmt.Sprintf("CREATE DATABASE IF NOT EXISTS `%s` %s", o.Database, tmplData{Options: o}.OnCluster())
+}
+
+// historyStatement creates the migration history.
+func historyStatement(o Options) string {
 	engine := "ReplacingMergeTree()"
 	if o.Cluster != "" {
 		// One history for the whole cluster: every node of every shard is
@@ -43,12 +53,9 @@ func setupStatements(o Options) []string {
 		// shard, so the shard is part of this table's replica name.
 		engine = fmt.Sprintf("ReplicatedReplacingMergeTree('/clickhouse/tables/all/%s/%s', '{shard}-{replica}')", o.Database, MigrationsTable)
 	}
-	return []string{
-		fmt.Sprintf("CREATE DATABASE IF NOT EXISTS `%s` %s", o.Database, d.OnCluster()),
-		fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s %s (
+	return fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s %s (
     Version UInt32, Description String, AppliedAt DateTime64(3)
-) ENGINE = %s ORDER BY Version`, o.Table(MigrationsTable), d.OnCluster(), engine),
-	}
+) ENGINE = %s ORDER BY Version`, o.Table(MigrationsTable), tmplData{Options: o}.OnCluster(), engine)
 }
 
 // Migrate brings the database to the newest schema version, records each
@@ -63,9 +70,15 @@ func Migrate(ctx context.Context, conn driver.Conn, o Options, log *slog.Logger)
 	if log == nil {
 		log = slog.Default()
 	}
-	setup := setupStatements(o)
-	if err := conn.Exec(ctx, setup[0]); err != nil {
-		return fmt.Errorf("schema setup: %w\n%s", err, setup[0])
+	setup := func(stmt string) error {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("schema setup: %w\n%s", err, stmt)
+		}
+		return nil
+	}
+	// The database first: the lock lives in it.
+	if err := setup(databaseStatement(o)); err != nil {
+		return err
 	}
 	lock, err := acquireLock(ctx, conn, o, log)
 	if err != nil {
@@ -78,10 +91,8 @@ func Migrate(ctx context.Context, conn driver.Conn, o Options, log *slog.Logger)
 			log.Warn("schema migration lock left behind; the next process to migrate breaks it after a wait", "err", rerr, "wait", lockStaleAfter)
 		}
 	}()
-	for _, stmt := range setup[1:] {
-		if err := conn.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("schema setup: %w\n%s", err, stmt)
-		}
+	if err := setup(historyStatement(o)); err != nil {
+		return err
 	}
 	applied, err := AppliedVersions(ctx, conn, o)
 	if err != nil {
