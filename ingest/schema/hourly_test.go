@@ -16,10 +16,10 @@ import (
 // the durations run from 1 to 100 ms, so p95 is ~95.5 ms: 24 units).
 func rollupTotals(t *testing.T, c *chclient.Client, table string) string {
 	t.Helper()
-	return queryString(t, c, `SELECT toString(groupArray((FunctionName, inv, cold, dur, p95))) FROM (
+	return queryString(t, c, `SELECT toString(arraySort(groupArray((FunctionName, inv, cold, dur, p95)))) FROM (
 		SELECT FunctionName, sum(Invocations) AS inv, sum(ColdStarts) AS cold, sum(DurationSum) AS dur,
 			round(quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)(DurationQuantiles)[3] / 4e6) AS p95
-		FROM `+table+` GROUP BY FunctionName ORDER BY FunctionName)`)
+		FROM `+table+` GROUP BY FunctionName)`)
 }
 
 // queryString is the one string value sql returns.

@@ -12,9 +12,11 @@ import (
 
 // lookupTotals sums a trace-id lookup: traces, spans, the span time range
 // and the services, from table (merged rows or not, as reads see them).
+// The services are sorted: groupUniqArray's order depends on how the
+// engine split the work, so unsorted it differs between equal tables.
 func lookupTotals(t *testing.T, c *chclient.Client, table string) string {
 	t.Helper()
-	return queryString(t, c, `SELECT toString((count(), sum(n), sum(toUInt64(s)), sum(toUInt64(e)), groupUniqArrayArray(svcs))) FROM (
+	return queryString(t, c, `SELECT toString((count(), sum(n), sum(toUInt64(s)), sum(toUInt64(e)), arraySort(groupUniqArrayArray(svcs)))) FROM (
 		SELECT TraceId, sum(SpanCount) AS n, min(Start) AS s, max(End) AS e, groupUniqArrayArray(Services) AS svcs
 		FROM `+table+` GROUP BY TraceId)`)
 }
