@@ -3,6 +3,8 @@ package ingest
 import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/coldtrace/coldtrace/ingest/schema"
 )
 
 // attrMap is an attribute map as parallel key and value slices, in the
@@ -33,31 +35,45 @@ func (it *attrIter) Next() bool { it.i++; return it.i < len(it.m.keys) }
 func (it *attrIter) Key() any   { return it.m.keys[it.i] }
 func (it *attrIter) Value() any { return it.m.values[it.i] }
 
-// Value type names stored in the *AttributeTypes columns. String values
-// are not recorded: a key without a type entry is a string.
-const (
-	typeBool   = "bool"
-	typeInt    = "int"
-	typeDouble = "double"
-	typeBytes  = "bytes"
-	typeArray  = "array"
-	typeMap    = "map"
-)
+// storedAttrs are one attribute map as ingest stores it: values and the
+// types of the non-string ones.
+type storedAttrs struct{ values, types *attrMap }
+
+var _ schema.Attributes = storedAttrs{}
+
+// Lookup implements schema.Attributes. With a key given twice (OTLP
+// forbids it, but it arrives) the last value wins, as in the Go map a
+// span read decodes the column into.
+func (a storedAttrs) Lookup(key string) (value, typ string, ok bool) {
+	if value, ok = a.values.last(key); ok {
+		typ, _ = a.types.last(key)
+	}
+	return value, typ, ok
+}
+
+func (m *attrMap) last(key string) (string, bool) {
+	for i := len(m.keys) - 1; i >= 0; i-- {
+		if m.keys[i] == key {
+			return m.values[i], true
+		}
+	}
+	return "", false
+}
 
 func typeName(t pcommon.ValueType) string {
 	switch t {
 	case pcommon.ValueTypeBool:
-		return typeBool
+		return schema.TypeBool
 	case pcommon.ValueTypeInt:
-		return typeInt
+		return schema.TypeInt
 	case pcommon.ValueTypeDouble:
-		return typeDouble
+		return schema.TypeDouble
 	case pcommon.ValueTypeBytes:
-		return typeBytes
+		return schema.TypeBytes
 	case pcommon.ValueTypeSlice:
-		return typeArray
+		return schema.TypeArray
 	case pcommon.ValueTypeMap:
-		return typeMap
+		return schema.TypeMap
 	default:
 		return ""
 	}

@@ -104,3 +104,15 @@ func BenchmarkEncode(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*r.len()), "ns/span")
 	})
 }
+
+// BenchmarkToRows is the conversion of OTLP spans into column rows:
+// attributes stringified, typed columns derived, limits applied.
+func BenchmarkToRows(b *testing.B) {
+	td := fullSpans(2000)
+	lim := DefaultConfig().Limits
+	b.ReportAllocs()
+	for b.Loop() {
+		toRows(td, "", lim)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*td.SpanCount()), "ns/span")
+}

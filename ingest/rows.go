@@ -78,10 +78,9 @@ func init() {
 
 // resourceInfo is what every span of one resource shares.
 type resourceInfo struct {
-	attrs, types                *attrMap
-	service                     string
-	function, version, instance string
-	memoryLimit                 uint64
+	attrs, types *attrMap
+	service      string
+	function     schema.Function
 }
 
 // toRows converts td into rows for tenant, applying limits.
@@ -96,11 +95,8 @@ func toRows(td ptrace.Traces, tenant string, lim Limits) *rows {
 		ra, rt := conv.convert(res)
 		ri := resourceInfo{
 			attrs: &ra, types: &rt,
-			service:     strAttr(res, schema.AttrServiceName),
-			function:    strAttr(res, schema.AttrFaasName),
-			version:     strAttr(res, schema.AttrFaasVersion),
-			instance:    strAttr(res, schema.AttrFaasInstance),
-			memoryLimit: uintAttr(res, schema.AttrFaasMaxMemory),
+			service:  strAttr(res, schema.AttrServiceName),
+			function: schema.FunctionOf(storedAttrs{&ra, &rt}),
 		}
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
@@ -140,8 +136,7 @@ func (r *rows) appendSpan(s ptrace.Span, ri *resourceInfo, scope pcommon.Instrum
 	if end > start {
 		dur = uint64(end - start)
 	}
-	attrs := s.Attributes()
-	sa, st := conv.convert(attrs)
+	sa, st := conv.convert(s.Attributes())
 	status := s.Status()
 
 	r.timestamp = append(r.timestamp, time.Unix(0, int64(start)))
@@ -162,21 +157,22 @@ func (r *rows) appendSpan(s ptrace.Span, ri *resourceInfo, scope pcommon.Instrum
 	r.appendEvents(s.Events(), conv, lim.MaxEvents)
 	r.appendLinks(s.Links(), conv, lim.MaxLinks)
 
-	_, hasTrigger := attrs.Get(schema.AttrFaasTrigger)
-	_, hasInvocation := attrs.Get(schema.AttrFaasInvocationID)
+	// The typed columns come from the attributes as stored, as a span
+	// read derives them (schema.Serverless).
+	sv := schema.ServerlessOf(storedAttrs{&sa, &st}, ri.function)
 	r.tenantID = append(r.tenantID, tenant)
-	r.functionName = append(r.functionName, ri.function)
-	r.functionVersion = append(r.functionVersion, ri.version)
-	r.faasInstance = append(r.faasInstance, ri.instance)
-	r.faasTrigger = append(r.faasTrigger, strAttr(attrs, schema.AttrFaasTrigger))
-	r.isInvocation = append(r.isInvocation, ri.function != "" && (hasTrigger || hasInvocation))
-	r.coldStart = append(r.coldStart, boolAttr(attrs, schema.AttrFaasColdstart))
-	r.errorType = append(r.errorType, strAttr(attrs, schema.AttrErrorType))
-	r.initDurationMs = append(r.initDurationMs, floatAttr(attrs, schema.AttrInitDurationMs))
-	r.billedDurationMs = append(r.billedDurationMs, uintAttr(attrs, schema.AttrBilledDurationMs))
-	r.maxMemoryUsed = append(r.maxMemoryUsed, uintAttr(attrs, schema.AttrMaxMemoryUsed))
-	r.memoryLimit = append(r.memoryLimit, ri.memoryLimit)
-	r.timeoutMs = append(r.timeoutMs, uintAttr(attrs, schema.AttrTimeoutMs))
+	r.functionName = append(r.functionName, sv.Name)
+	r.functionVersion = append(r.functionVersion, sv.Version)
+	r.faasInstance = append(r.faasInstance, sv.Instance)
+	r.faasTrigger = append(r.faasTrigger, sv.Trigger)
+	r.isInvocation = append(r.isInvocation, sv.IsInvocation)
+	r.coldStart = append(r.coldStart, sv.ColdStart)
+	r.errorType = append(r.errorType, sv.ErrorType)
+	r.initDurationMs = append(r.initDurationMs, sv.InitDurationMs)
+	r.billedDurationMs = append(r.billedDurationMs, sv.BilledDurationMs)
+	r.maxMemoryUsed = append(r.maxMemoryUsed, sv.MaxMemoryUsedBytes)
+	r.memoryLimit = append(r.memoryLimit, sv.MemoryLimitBytes)
+	r.timeoutMs = append(r.timeoutMs, sv.TimeoutMs)
 	r.spanAttrTypes = append(r.spanAttrTypes, &st)
 	r.resAttrTypes = append(r.resAttrTypes, ri.types)
 }
@@ -258,57 +254,4 @@ func strAttr(m pcommon.Map, key string) string {
 		return v.AsString()
 	}
 	return ""
-}
-
-func boolAttr(m pcommon.Map, key string) bool {
-	v, ok := m.Get(key)
-	if !ok {
-		return false
-	}
-	switch v.Type() {
-	case pcommon.ValueTypeBool:
-		return v.Bool()
-	case pcommon.ValueTypeStr:
-		b, _ := strconv.ParseBool(v.Str())
-		return b
-	}
-	return false
-}
-
-func floatAttr(m pcommon.Map, key string) float64 {
-	v, ok := m.Get(key)
-	if !ok {
-		return 0
-	}
-	switch v.Type() {
-	case pcommon.ValueTypeDouble:
-		return v.Double()
-	case pcommon.ValueTypeInt:
-		return float64(v.Int())
-	case pcommon.ValueTypeStr:
-		f, _ := strconv.ParseFloat(v.Str(), 64)
-		return f
-	}
-	return 0
-}
-
-func uintAttr(m pcommon.Map, key string) uint64 {
-	v, ok := m.Get(key)
-	if !ok {
-		return 0
-	}
-	switch v.Type() {
-	case pcommon.ValueTypeInt:
-		if v.Int() > 0 {
-			return uint64(v.Int())
-		}
-	case pcommon.ValueTypeDouble:
-		if v.Double() > 0 {
-			return uint64(v.Double())
-		}
-	case pcommon.ValueTypeStr:
-		u, _ := strconv.ParseUint(v.Str(), 10, 64)
-		return u
-	}
-	return 0
 }
