@@ -108,12 +108,8 @@ func storedServerless(t *testing.T, c *chclient.Client, table string) (stored, d
 // attributes give: with wrong types, a key given twice, and attributes
 // the limits dropped or cut.
 func TestTypedColumnsAreTheStoredAttributes(t *testing.T) {
-	client := chtest.Client(t)
 	ctx := context.Background()
-	o := schema.Options{Database: client.Database, Retention: 24 * time.Hour}
-	if err := schema.Migrate(ctx, client, o, nil); err != nil {
-		t.Fatal(err)
-	}
+	client, o := migrated(t)
 	td := serverlessTraces(t)
 	lim := DefaultConfig().Limits
 	cut := Limits{MaxAttributes: 4, MaxValueLength: 12}
@@ -158,12 +154,8 @@ func TestTypedColumnsAreTheStoredAttributes(t *testing.T) {
 // the derivation for the values the exporter writes (bools as "true",
 // numbers in decimal).
 func TestTypedColumnDefaultsAgreeWithTheDerivation(t *testing.T) {
-	client := chtest.Client(t)
 	ctx := context.Background()
-	o := schema.Options{Database: client.Database, Retention: 24 * time.Hour}
-	if err := schema.Migrate(ctx, client, o, nil); err != nil {
-		t.Fatal(err)
-	}
+	client, o := migrated(t)
 	td := serverlessTraces(t)
 	stringified := toRows(td, "", DefaultConfig().Limits)
 	w := newClickHouseWriter(client, o)
@@ -201,6 +193,17 @@ func sameServerless(a, b schema.Serverless) bool {
 		a.InitDurationMs, b.InitDurationMs = 0, 0
 	}
 	return a == b
+}
+
+// migrated is a test database with the schema.
+func migrated(t *testing.T) (*chclient.Client, schema.Options) {
+	t.Helper()
+	client := chtest.Client(t)
+	o := schema.Options{Database: client.Database, Retention: 24 * time.Hour}
+	if err := schema.Migrate(context.Background(), client, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	return client, o
 }
 
 // renamed prefixes every span name of a copy of td.
