@@ -41,7 +41,7 @@ func TestEmbeddedRoundTrip(t *testing.T) {
 	if err := c.Exec(ctx, "CREATE DATABASE IF NOT EXISTS rt"); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Exec(ctx, `CREATE TABLE IF NOT EXISTS rt.t (ts DateTime64(9), s String, m Map(LowCardinality(String), String), b Array(UInt8)) ENGINE = MergeTree ORDER BY ts`); err != nil {
+	if err := c.Exec(ctx, `CREATE OR REPLACE TABLE rt.t (ts DateTime64(9), s String, m Map(LowCardinality(String), String), b Array(UInt8)) ENGINE = MergeTree ORDER BY ts`); err != nil {
 		t.Fatal(err)
 	}
 	batch, err := c.PrepareBatch(ctx, "INSERT INTO rt.t")

@@ -105,7 +105,7 @@ func TestClickHouseGoOverHTTP(t *testing.T) {
 		if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+db); err != nil {
 			t.Fatal(err)
 		}
-		if err := conn.Exec(ctx, "CREATE TABLE IF NOT EXISTS "+db+".t (s String, b Array(UInt8)) ENGINE = MergeTree ORDER BY tuple()"); err != nil {
+		if err := conn.Exec(ctx, "CREATE OR REPLACE TABLE "+db+".t (s String, b Array(UInt8)) ENGINE = MergeTree ORDER BY tuple()"); err != nil {
 			t.Fatal(err)
 		}
 		batch, err := conn.PrepareBatch(ctx, "INSERT INTO "+db+".t")
