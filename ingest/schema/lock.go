@@ -144,16 +144,20 @@ func isAlreadyExists(err error) bool {
 // The lock's statements run ON CLUSTER on a cluster, so that processes
 // talking to different nodes see one lock.
 func (l *migrationLock) createStatement() string {
-	return fmt.Sprintf("CREATE TABLE %s %s (Owner String) ENGINE = Null COMMENT '%s'",
-		l.o.Table(MigrationLockTable), tmplData{Options: l.o}.OnCluster(), l.beat(0))
+	return fmt.Sprintf("CREATE TABLE %s (Owner String) ENGINE = Null COMMENT '%s'", l.table(), l.beat(0))
 }
 
 func (l *migrationLock) heartbeatStatement(n int) string {
-	return fmt.Sprintf("ALTER TABLE %s %s MODIFY COMMENT '%s'", l.o.Table(MigrationLockTable), tmplData{Options: l.o}.OnCluster(), l.beat(n))
+	return fmt.Sprintf("ALTER TABLE %s MODIFY COMMENT '%s'", l.table(), l.beat(n))
 }
 
 func (l *migrationLock) dropStatement() string {
-	return fmt.Sprintf("DROP TABLE IF EXISTS %s %s SYNC", l.o.Table(MigrationLockTable), tmplData{Options: l.o}.OnCluster())
+	return fmt.Sprintf("DROP TABLE IF EXISTS %s SYNC", l.table())
+}
+
+// table is the lock table's name, with ON CLUSTER on a cluster.
+func (l *migrationLock) table() string {
+	return l.o.Table(MigrationLockTable) + " " + tmplData{Options: l.o}.OnCluster()
 }
 
 // beat is the comment for heartbeat n.

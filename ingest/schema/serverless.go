@@ -28,7 +28,9 @@ type Function struct {
 	MemoryLimitBytes        uint64
 }
 
-// FunctionOf reads the function a resource describes.
+// FunctionOf reads the function a resource describes. It and ServerlessOf
+// are generic so that ingest's per-span calls box nothing (allocations
+// per span are unchanged in BenchmarkToRows).
 func FunctionOf[A Attributes](resource A) Function {
 	return Function{
 		Name:             stringOf(resource, AttrFaasName),

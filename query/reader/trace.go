@@ -99,10 +99,10 @@ const spanColumns = `
 
 // oneTraceSettings end the reads of one trace's spans (trace by id).
 // ClickHouse's query analyzer (the default since 24.3) spends ~2.5 ms more
-// than the one before it planning such a read of these ~36 columns: 12 %
-// of a trace-by-id read on 10M spans, for the same granules and rows
-// (docs/benchmarks.md). The reads of several traces keep the analyzer:
-// the old one cannot plan their two ARRAY JOINs.
+// than the one before it planning such a read of the span columns, of ~20
+// ms of engine time per read on 10M spans when measured, for the same
+// granules and rows (docs/benchmarks.md). The reads of several traces keep
+// the analyzer: the old one cannot plan their two ARRAY JOINs.
 const oneTraceSettings = "\nSETTINGS enable_analyzer = 0"
 
 // SpanFunc receives spans one at a time. The span is reused: copy what
