@@ -94,13 +94,33 @@ func Migrate(ctx context.Context, conn driver.Conn, o Options, log *slog.Logger)
 	if err := setup(historyStatement(o)); err != nil {
 		return err
 	}
+	if err := apply(ctx, conn, o, Migrations, log); err != nil {
+		return err
+	}
+	return ensureRetention(ctx, conn, o, log)
+}
+
+// apply runs the migrations of ms not yet recorded, in order, and
+// records each.
+func apply(ctx context.Context, conn driver.Conn, o Options, ms []Migration, log *slog.Logger) error {
 	applied, err := AppliedVersions(ctx, conn, o)
 	if err != nil {
 		return err
 	}
-	for _, m := range Migrations {
+	for _, m := range ms {
 		if applied[m.Version] {
 			continue
+		}
+		if m.RequiresSetting != "" {
+			known, err := knowsMergeTreeSetting(ctx, conn, m.RequiresSetting)
+			if err != nil {
+				return fmt.Errorf("migration %d: %w", m.Version, err)
+			}
+			if !known {
+				log.Info("schema migration skipped until the server is upgraded: it changes a MergeTree setting this ClickHouse does not have",
+					"version", m.Version, "description", m.Description, "setting", m.RequiresSetting)
+				continue
+			}
 		}
 		stmts, err := m.Statements(o)
 		if err != nil {
@@ -117,7 +137,17 @@ func Migrate(ctx context.Context, conn driver.Conn, o Options, log *slog.Logger)
 		}
 		log.Info("schema migration applied", "version", m.Version, "description", m.Description, "database", o.Database)
 	}
-	return ensureRetention(ctx, conn, o, log)
+	return nil
+}
+
+// knowsMergeTreeSetting reports whether the server has the MergeTree
+// setting name.
+func knowsMergeTreeSetting(ctx context.Context, conn driver.Conn, name string) (bool, error) {
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM system.merge_tree_settings WHERE name = ?", name).Scan(&n); err != nil {
+		return false, fmt.Errorf("look up MergeTree setting %s: %w", name, err)
+	}
+	return n > 0, nil
 }
 
 // AppliedVersions reads the migration history.

@@ -115,18 +115,23 @@ func TestExporterShapedInsertFillsTypedColumns(t *testing.T) {
 
 // Spans are written in compressed blocks of 16 KB and up (migration 6):
 // trace by id decompresses 43 % as much as with 64 KB ones.
-func TestSpansUseSmallCompressedBlocks(t *testing.T) {
+func TestSmallCompressedBlocks(t *testing.T) {
 	c := chtest.Client(t)
 	ctx := context.Background()
 	o := schema.Options{Database: c.Database, Retention: 24 * time.Hour}
 	if err := schema.Migrate(ctx, c, o, nil); err != nil {
 		t.Fatal(err)
 	}
-	var full string
-	if err := c.QueryRow(ctx, "SELECT engine_full FROM system.tables WHERE database = ? AND name = ?", c.Database, schema.TracesTable).Scan(&full); err != nil {
-		t.Fatal(err)
-	}
-	if want := "min_compress_block_size = 16384"; !strings.Contains(full, want) {
-		t.Errorf("%s: no %s in %s", schema.TracesTable, want, full)
+	for table, want := range map[string]string{
+		schema.TracesTable:        "min_compress_block_size = 16384",
+		schema.TraceIDLookupTable: "min_compress_block_size = 4096, max_compress_block_size = 16384",
+	} {
+		var full string
+		if err := c.QueryRow(ctx, "SELECT engine_full FROM system.tables WHERE database = ? AND name = ?", c.Database, table).Scan(&full); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(full, want) {
+			t.Errorf("%s: no %s in %s", table, want, full)
+		}
 	}
 }

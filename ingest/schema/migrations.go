@@ -6,6 +6,10 @@ type Migration struct {
 	Version     uint32
 	Description string
 	SQL         string
+	// RequiresSetting names a MergeTree setting the migration changes.
+	// A server that lacks it (an older ClickHouse) skips the migration
+	// without recording it, so it runs once the server is upgraded.
+	RequiresSetting string
 }
 
 // Storage choices in migration 1, measured with bench/ingest on the
@@ -37,12 +41,14 @@ type Migration struct {
 // Migrations are applied in order. Never edit a released migration: add a
 // new one.
 var Migrations = []Migration{
-	{1, "spans, trace-id time lookup, per-minute function rollup", rollupMeasures + traceIDLookup + migration1},
-	{2, "hourly function rollup", rollupMeasures + migration2},
-	{3, "trace-id lookup with 1024-row granules", traceIDLookup + migration3},
-	{4, "the exporter's trace-id lookup name becomes a view", traceIDLookup + migration4},
-	{5, "bloom filter on resource attribute values", migration5},
-	{6, "16 KB compressed blocks for spans", migration6},
+	{Version: 1, Description: "spans, trace-id time lookup, per-minute function rollup", SQL: rollupMeasures + traceIDLookup + migration1},
+	{Version: 2, Description: "hourly function rollup", SQL: rollupMeasures + migration2},
+	{Version: 3, Description: "trace-id lookup with 1024-row granules", SQL: traceIDLookup + migration3},
+	{Version: 4, Description: "the exporter's trace-id lookup name becomes a view", SQL: traceIDLookup + migration4},
+	{Version: 5, Description: "bloom filter on resource attribute values", SQL: migration5},
+	{Version: 6, Description: "16 KB compressed blocks for spans", SQL: migration6},
+	{Version: 7, Description: "no automatic column statistics", SQL: migration7, RequiresSetting: "auto_statistics_types"},
+	{Version: 8, Description: "4-16 KB compressed blocks for the trace-id lookup", SQL: migration8},
 }
 
 // rollupMeasures are the measure columns of the function rollups, the
@@ -334,4 +340,41 @@ ADD INDEX IF NOT EXISTS idx_res_attr_value mapValues(ResourceAttributes) TYPE bl
 const migration6 = `
 ALTER TABLE {{.Store "otel_traces"}} {{.OnCluster}}
 MODIFY SETTING min_compress_block_size = 16384
+`
+
+// Migration 7: since 26.4, ClickHouse builds minmax and uniq statistics
+// of every column on each merge (auto_statistics_types) and loads them
+// when it plans a query. Coldtrace's reads are primary-key and skip-index
+// reads that statistics do not improve, and a part's statistics are
+// cached only from the next refresh (refresh_statistics_interval, 300 s)
+// on: with ingest merging parts all the time, a query loads the newest
+// parts' statistics from disk. On 10M spans that was ~3.7 ms more engine
+// time per read of one trace with two uncached parts, and 0.3-1 ms with
+// every part cached; building them was 5 % of the CPU of loading the 10M
+// spans, and they took 0.34 bytes per span (docs/benchmarks.md). Parts
+// keep the statistics they have until merges rewrite them.
+const migration7 = `
+ALTER TABLE {{.Store "otel_traces"}} {{.OnCluster}}
+MODIFY SETTING auto_statistics_types = '';
+
+ALTER TABLE {{.Store "otel_traces_trace_id_lookup"}} {{.OnCluster}}
+MODIFY SETTING auto_statistics_types = '';
+
+ALTER TABLE {{.Store "faas_invocations_1m"}} {{.OnCluster}}
+MODIFY SETTING auto_statistics_types = '';
+
+ALTER TABLE {{.Store "faas_invocations_1h"}} {{.OnCluster}}
+MODIFY SETTING auto_statistics_types = ''
+`
+
+// Migration 8: the lookup a trace-by-id read starts with reads one
+// 1,024-row granule of four columns, but decompressed the 64 KB-1 MB
+// blocks around it (~460 KB a lookup). With blocks of 4-16 KB the lookup
+// took 2.4 instead of 2.8 ms p50 of engine time on 1M traces, for 0.15
+// bytes per span more (docs/benchmarks.md). Parts written before it keep
+// their blocks until merges rewrite them, which for this table, merged
+// often, is soon.
+const migration8 = `
+ALTER TABLE {{.Store "otel_traces_trace_id_lookup"}} {{.OnCluster}}
+MODIFY SETTING min_compress_block_size = 4096, max_compress_block_size = 16384
 `
