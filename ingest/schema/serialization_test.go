@@ -1,0 +1,38 @@
+package schema
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/coldtrace/coldtrace/internal/chtest"
+)
+
+// Strings of the spans and the trace-id lookup keep their lengths inline
+// (migration 9): no column of an inserted or a merged part has a length
+// stream of its own. The embedded engine, ClickHouse 26.5, writes one by
+// default: without the migration every String column of both has one.
+func TestStringsKeepTheirLengthsInline(t *testing.T) {
+	c := chtest.Client(t)
+	ctx := context.Background()
+	o := Options{Database: c.Database, Retention: 7 * 24 * time.Hour}
+	if err := Migrate(ctx, c, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	insertInvocations(t, c, o, "first", 2, 50)
+	insertInvocations(t, c, o, "second", 2, 50)
+	for _, table := range []string{TracesTable, TraceIDLookupTable} {
+		lengthStreams := fmt.Sprintf(`SELECT toString((count(), arraySort(groupUniqArrayIf(column, arrayExists(s -> endsWith(s, '.size'), substreams)))))
+			FROM system.parts_columns WHERE database = '%s' AND table = '%s' AND active`, c.Database, table)
+		if got := queryString(t, c, lengthStreams); got[len(got)-3:] != "[])" || got == "(0,[])" {
+			t.Errorf("%s, inserted parts: (columns, those with a length stream) = %s, want none", table, got)
+		}
+		if err := c.Exec(ctx, "OPTIMIZE TABLE "+o.Table(table)+" FINAL"); err != nil {
+			t.Fatal(err)
+		}
+		if got := queryString(t, c, lengthStreams); got[len(got)-3:] != "[])" || got == "(0,[])" {
+			t.Errorf("%s, merged part: (columns, those with a length stream) = %s, want none", table, got)
+		}
+	}
+}
