@@ -140,24 +140,68 @@ def handler(event, context):
 	}
 }
 
+// invokeInTrace calls fn through the Invoke API as a caller in a new
+// trace; it returns the answer and the caller's trace and span ids.
+func (e *env) invokeInTrace(fn string) (body, traceID, spanID string) {
+	e.t.Helper()
+	traceID, spanID = randomHex(16), randomHex(8)
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost,
+		e.srv.URL()+"/2015-03-31/functions/"+fn+"/invocations", bytes.NewReader([]byte(`{}`)))
+	req.Header.Set("traceparent", "00-"+traceID+"-"+spanID+"-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return readAll(e.t, resp), traceID, spanID
+}
+
+// xrayRoot is the start of the X-Ray trace header of traceID.
+func xrayRoot(traceID string) string { return "Root=1-" + traceID[:8] + "-" + traceID[8:] + ";Parent=" }
+
 // The Invoke API honours a caller's traceparent like the HTTP trigger.
 func TestInvokeAPIHonoursTraceparent(t *testing.T) {
 	e := newEnv(t)
 	e.deploy(goConfig("traced"), goFunction(t))
-	traceID, spanID := randomHex(16), randomHex(8)
-	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost,
-		e.srv.URL()+"/2015-03-31/functions/traced/invocations", bytes.NewReader([]byte(`{}`)))
-	req.Header.Set("traceparent", "00-"+traceID+"-"+spanID+"-01")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := readAll(t, resp)
-	if got := decode[goResult](t, []byte(body)).TraceID; !strings.HasPrefix(got, "Root=1-"+traceID[:8]+"-"+traceID[8:]+";Parent=") {
+	body, traceID, spanID := e.invokeInTrace("traced")
+	if got := decode[goResult](t, []byte(body)).TraceID; !strings.HasPrefix(got, xrayRoot(traceID)) {
 		t.Fatalf("the function saw trace %q", got)
 	}
 	inv := e.invocations("traced", 1)[0]
 	if inv.TraceID != traceID || inv.ParentSpanID != spanID || inv.Kind != "Server" {
 		t.Fatalf("span %+v", inv)
+	}
+}
+
+// Node and Python handlers find each invocation's trace in
+// _X_AMZN_TRACE_ID, as the X-Ray SDKs read it: through process.env and
+// os.environ, in enumerations of the environment, and (Node) in a child
+// process started with the default environment.
+func TestHandlersSeeTheTraceInTheEnvironment(t *testing.T) {
+	e := newEnv(t)
+	e.deploy(registry.Config{Name: "node-env", Runtime: registry.NodeJS20, Handler: "index.handler"},
+		writeFunction(t, map[string]string{"index.js": `exports.handler = async () => ({
+			env: process.env._X_AMZN_TRACE_ID, has: '_X_AMZN_TRACE_ID' in process.env,
+			listed: Object.keys({ ...process.env }).includes('_X_AMZN_TRACE_ID'),
+			child: require('child_process').execSync('printenv _X_AMZN_TRACE_ID').toString().trim(),
+			home: process.env.AWS_LAMBDA_FUNCTION_NAME === "node-env" });`}))
+	e.deploy(registry.Config{Name: "python-env", Runtime: registry.Python311, Handler: "app.handler"},
+		writeFunction(t, map[string]string{"app.py": `import os
+def handler(event, context):
+    env = os.environ.get("_X_AMZN_TRACE_ID")
+    return {"env": env, "has": os.getenv("_X_AMZN_TRACE_ID") == env, "listed": "_X_AMZN_TRACE_ID" in dict(os.environ),
+            "child": env, "home": os.environ.get("AWS_LAMBDA_FUNCTION_NAME") == "python-env"}
+`}))
+	type seen struct {
+		Env, Child        string
+		Has, Listed, Home bool
+	}
+	for _, fn := range []string{"node-env", "python-env"} {
+		for range 3 { // a new trace each time, in a warm instance after the first
+			body, traceID, _ := e.invokeInTrace(fn)
+			got := decode[seen](t, []byte(body))
+			if !strings.HasPrefix(got.Env, xrayRoot(traceID)) || got.Child != got.Env || !got.Has || !got.Listed || !got.Home {
+				t.Errorf("%s in trace %s saw %+v", fn, traceID, got)
+			}
+		}
 	}
 }

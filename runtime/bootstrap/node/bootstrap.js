@@ -135,6 +135,51 @@ function patchConsole() {
   }
 }
 
+// The trace header of the current invocation, as _X_AMZN_TRACE_ID in
+// process.env. Setting a variable through process.env calls glibc's
+// setenv, which keeps every value it was ever given in a search tree: with
+// a new trace id per call, a warm instance leaked ~160 bytes an invocation
+// and searched an ever larger tree (~6 us a call after tens of thousands,
+// docs/benchmarks.md). So the variable lives here and process.env becomes
+// a view that adds it to the real environment: reads, `in`, enumeration
+// and child processes started with the default environment all see it;
+// only native code calling getenv() does not.
+const TRACE_ENV = '_X_AMZN_TRACE_ID';
+let traceEnv;
+
+function installTraceEnv() {
+  const env = process.env;
+  if (traceEnv === undefined && env[TRACE_ENV] !== undefined) traceEnv = env[TRACE_ENV];
+  delete env[TRACE_ENV];
+  const descriptor = () => ({ value: traceEnv, writable: true, enumerable: true, configurable: true });
+  process.env = new Proxy(env, {
+    get: (t, k) => (k === TRACE_ENV ? traceEnv : t[k]),
+    set: (t, k, v) => {
+      if (k === TRACE_ENV) traceEnv = String(v);
+      else t[k] = v;
+      return true;
+    },
+    has: (t, k) => (k === TRACE_ENV ? traceEnv !== undefined : k in t),
+    deleteProperty: (t, k) => {
+      if (k === TRACE_ENV) traceEnv = undefined;
+      else delete t[k];
+      return true;
+    },
+    ownKeys: (t) => {
+      const keys = Reflect.ownKeys(t);
+      if (traceEnv !== undefined) keys.push(TRACE_ENV);
+      return keys;
+    },
+    getOwnPropertyDescriptor: (t, k) =>
+      k === TRACE_ENV ? (traceEnv === undefined ? undefined : descriptor()) : Reflect.getOwnPropertyDescriptor(t, k),
+    defineProperty: (t, k, d) => {
+      if (k !== TRACE_ENV) return Reflect.defineProperty(t, k, d);
+      traceEnv = String(d.value);
+      return true;
+    },
+  });
+}
+
 class UserError extends Error {
   constructor(type, message, cause) {
     super(message);
@@ -349,8 +394,7 @@ async function invoke(handler, next, api) {
   const h = next.headers;
   const id = h['lambda-runtime-aws-request-id'];
   currentRequestId = id;
-  if (h['lambda-runtime-trace-id']) process.env._X_AMZN_TRACE_ID = h['lambda-runtime-trace-id'];
-  else delete process.env._X_AMZN_TRACE_ID;
+  traceEnv = h['lambda-runtime-trace-id'] || undefined;
   let event;
   try {
     event = next.body.length ? JSON.parse(next.body.toString('utf8')) : null;
@@ -381,6 +425,7 @@ async function invoke(handler, next, api) {
 
 async function main() {
   patchConsole();
+  installTraceEnv();
   // An exception nobody catches ends the process, as in Lambda; the host
   // reports the invocation as a crash and the next call starts cold.
   process.on('uncaughtException', (err) => {
