@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
-
-	"github.com/coldtrace/coldtrace/internal/chtest"
 )
 
 // Strings of the spans and the trace-id lookup keep their lengths inline
@@ -14,14 +11,8 @@ import (
 // stream of its own. The embedded engine, ClickHouse 26.5, writes one by
 // default: without the migration every String column of both has one.
 func TestStringsKeepTheirLengthsInline(t *testing.T) {
-	c := chtest.Client(t)
+	c, o := twoPartsOfEachTable(t)
 	ctx := context.Background()
-	o := Options{Database: c.Database, Retention: 7 * 24 * time.Hour}
-	if err := Migrate(ctx, c, o, nil); err != nil {
-		t.Fatal(err)
-	}
-	insertInvocations(t, c, o, "first", 2, 50)
-	insertInvocations(t, c, o, "second", 2, 50)
 	for _, table := range []string{TracesTable, TraceIDLookupTable} {
 		lengthStreams := fmt.Sprintf(`SELECT toString((count(), arraySort(groupUniqArrayIf(column, arrayExists(s -> endsWith(s, '.size'), substreams)))))
 			FROM system.parts_columns WHERE database = '%s' AND table = '%s' AND active`, c.Database, table)

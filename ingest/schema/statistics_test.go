@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coldtrace/coldtrace/internal/chclient"
 	"github.com/coldtrace/coldtrace/internal/chtest"
 )
 
@@ -15,15 +16,8 @@ import (
 // 26.5, builds them by default: without the migration every column of a
 // merged part has some.
 func TestMergesBuildNoColumnStatistics(t *testing.T) {
-	c := chtest.Client(t)
+	c, o := twoPartsOfEachTable(t)
 	ctx := context.Background()
-	o := Options{Database: c.Database, Retention: 7 * 24 * time.Hour}
-	if err := Migrate(ctx, c, o, nil); err != nil {
-		t.Fatal(err)
-	}
-	// Two inserts make two parts of each table, which OPTIMIZE merges.
-	insertInvocations(t, c, o, "first", 2, 50)
-	insertInvocations(t, c, o, "second", 2, 50)
 	for _, table := range []string{TracesTable, TraceIDLookupTable, FunctionStatsTable, HourlyFunctionStatsTable} {
 		if err := c.Exec(ctx, "OPTIMIZE TABLE "+o.Table(table)+" FINAL"); err != nil {
 			t.Fatal(err)
@@ -34,6 +28,20 @@ func TestMergesBuildNoColumnStatistics(t *testing.T) {
 			t.Errorf("%s: (merged parts, columns with statistics, those columns) = %s, want one part and none", table, got)
 		}
 	}
+}
+
+// twoPartsOfEachTable migrates a new database and inserts into it twice:
+// two parts of each table, for OPTIMIZE to merge.
+func twoPartsOfEachTable(t *testing.T) (*chclient.Client, Options) {
+	t.Helper()
+	c := chtest.Client(t)
+	o := Options{Database: c.Database, Retention: 7 * 24 * time.Hour}
+	if err := Migrate(context.Background(), c, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	insertInvocations(t, c, o, "first", 2, 50)
+	insertInvocations(t, c, o, "second", 2, 50)
+	return c, o
 }
 
 // A migration that changes a MergeTree setting the server does not have
