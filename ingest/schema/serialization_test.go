@@ -16,14 +16,15 @@ func TestStringsKeepTheirLengthsInline(t *testing.T) {
 	for _, table := range []string{TracesTable, TraceIDLookupTable} {
 		lengthStreams := fmt.Sprintf(`SELECT toString((count(), arraySort(groupUniqArrayIf(column, arrayExists(s -> endsWith(s, '.size'), substreams)))))
 			FROM system.parts_columns WHERE database = '%s' AND table = '%s' AND active`, c.Database, table)
-		if got := queryString(t, c, lengthStreams); got[len(got)-3:] != "[])" || got == "(0,[])" {
-			t.Errorf("%s, inserted parts: (columns, those with a length stream) = %s, want none", table, got)
+		check := func(parts string) {
+			if got := queryString(t, c, lengthStreams); got[len(got)-3:] != "[])" || got == "(0,[])" {
+				t.Errorf("%s, %s: (columns, those with a length stream) = %s, want none", table, parts, got)
+			}
 		}
+		check("inserted parts")
 		if err := c.Exec(ctx, "OPTIMIZE TABLE "+o.Table(table)+" FINAL"); err != nil {
 			t.Fatal(err)
 		}
-		if got := queryString(t, c, lengthStreams); got[len(got)-3:] != "[])" || got == "(0,[])" {
-			t.Errorf("%s, merged part: (columns, those with a length stream) = %s, want none", table, got)
-		}
+		check("merged part")
 	}
 }

@@ -139,7 +139,7 @@ function patchConsole() {
 // process.env. Setting a variable through process.env calls glibc's
 // setenv, which keeps every value it was ever given in a search tree: with
 // a new trace id per call, a warm instance leaked ~160 bytes an invocation
-// and searched an ever larger tree (~6 us a call after tens of thousands,
+// and searched an ever larger tree (4-6 us of CPU a call in a perf profile,
 // docs/benchmarks.md). So the variable lives here and process.env becomes
 // a view that adds it to the real environment: reads, `in`, enumeration
 // and child processes started with the default environment all see it;
@@ -149,9 +149,8 @@ let traceEnv;
 
 function installTraceEnv() {
   const env = process.env;
-  if (traceEnv === undefined && env[TRACE_ENV] !== undefined) traceEnv = env[TRACE_ENV];
+  traceEnv = env[TRACE_ENV];
   delete env[TRACE_ENV];
-  const descriptor = () => ({ value: traceEnv, writable: true, enumerable: true, configurable: true });
   process.env = new Proxy(env, {
     get: (t, k) => (k === TRACE_ENV ? traceEnv : t[k]),
     set: (t, k, v) => {
@@ -171,7 +170,11 @@ function installTraceEnv() {
       return keys;
     },
     getOwnPropertyDescriptor: (t, k) =>
-      k === TRACE_ENV ? (traceEnv === undefined ? undefined : descriptor()) : Reflect.getOwnPropertyDescriptor(t, k),
+      k !== TRACE_ENV
+        ? Reflect.getOwnPropertyDescriptor(t, k)
+        : traceEnv === undefined
+          ? undefined
+          : { value: traceEnv, writable: true, enumerable: true, configurable: true },
     defineProperty: (t, k, d) => {
       if (k !== TRACE_ENV) return Reflect.defineProperty(t, k, d);
       traceEnv = String(d.value);
