@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"runtime"
 	"sort"
 	"strconv"
 	"sync"
@@ -358,8 +359,14 @@ func (h *Host) run(fp *functionPool, req Request, parent context.Context, arriva
 		return nil, err
 	}
 	// The next invocation may have the instance while this one's span
-	// is finished.
-	fp.pool.Release(inst)
+	// is finished. When a waiting caller got it, yield: its goroutine
+	// was readied on this one's processor and would otherwise wait there
+	// until this span is ended and this answer written, with the
+	// instance idle (docs/benchmarks.md: 7 % more warm invocations/s
+	// with tracing on, 14 % with it off, 8 callers on 2 instances).
+	if fp.pool.Release(inst) {
+		runtime.Gosched()
+	}
 	out := telemetry.Outcome{
 		Cold: cold, Ran: true, Duration: res.End.Sub(res.Delivered), MaxMemory: res.MaxMemory,
 		ErrorType: res.ErrorType, Logs: res.Logs, LogsDropped: res.LogsDropped, End: res.End,

@@ -238,28 +238,30 @@ func (p *Pool[T]) track(inst T, gen int) {
 	}()
 }
 
-// Release gives an instance back after an invocation. An instance that
-// ended, or belongs to a replaced version, is not reused.
-func (p *Pool[T]) Release(inst T) {
+// Release gives an instance back after an invocation and reports whether
+// a waiting caller got it. An instance that ended, or belongs to a
+// replaced version, is not reused.
+func (p *Pool[T]) Release(inst T) (handedOver bool) {
 	select {
 	case <-inst.Exited():
-		return // its watcher frees the slot
+		return false // its watcher frees the slot
 	default:
 	}
 	p.mu.Lock()
 	if p.closed || p.gen[any(inst)] != p.generation {
 		p.mu.Unlock()
 		inst.Kill("replaced by a new version")
-		return
+		return false
 	}
 	if el := p.waiters.Front(); el != nil {
 		p.waiters.Remove(el)
 		p.mu.Unlock()
 		el.Value.(*waiter[T]).ch <- grant[T]{inst: inst}
-		return
+		return true
 	}
 	p.idle = append(p.idle, idleEntry[T]{inst: inst, since: time.Now()})
 	p.mu.Unlock()
+	return false
 }
 
 // handOffSlotLocked gives a freed slot to the first waiter.

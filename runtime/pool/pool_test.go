@@ -69,7 +69,9 @@ func TestWaitersAreServedInArrivalOrder(t *testing.T) {
 		}()
 		waitUntil(t, "the waiter to queue", func() bool { return p.Stats().Waiting == i })
 	}
-	p.Release(first)
+	if !p.Release(first) {
+		t.Fatal("Release did not report handing the instance to a waiter")
+	}
 	for want := 1; want <= 3; want++ {
 		if got := <-order; got != want {
 			t.Fatalf("waiter %d served before waiter %d", got, want)
@@ -131,8 +133,9 @@ func TestScaleToZeroKeepsTheMinimum(t *testing.T) {
 	if coldA || !coldB {
 		t.Fatalf("the pre-warmed instance should serve warm, the second start cold: %v %v", coldA, coldB)
 	}
-	p.Release(a)
-	p.Release(b)
+	if p.Release(a) || p.Release(b) {
+		t.Fatal("Release reported a hand-over with nobody waiting")
+	}
 	waitUntil(t, "scale down to the minimum", func() bool { st := p.Stats(); return st.Live == 1 && st.Idle == 1 })
 	if b.killedBy.Load() != "idle timeout" && a.killedBy.Load() != "idle timeout" {
 		t.Fatal("no instance stopped for the idle timeout")
@@ -150,7 +153,9 @@ func TestReconfigureRetiresTheOldVersion(t *testing.T) {
 	if idle.killedBy.Load() != "replaced by a new version" {
 		t.Fatal("an idle instance of the old version lives on")
 	}
-	p.Release(busy)
+	if p.Release(busy) {
+		t.Fatal("a retired instance was handed over")
+	}
 	if busy.killedBy.Load() != "replaced by a new version" {
 		t.Fatal("a busy instance of the old version went back to the pool")
 	}
