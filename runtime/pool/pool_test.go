@@ -133,8 +133,10 @@ func TestScaleToZeroKeepsTheMinimum(t *testing.T) {
 	if coldA || !coldB {
 		t.Fatalf("the pre-warmed instance should serve warm, the second start cold: %v %v", coldA, coldB)
 	}
-	if p.Release(a) || p.Release(b) {
-		t.Fatal("Release reported a hand-over with nobody waiting")
+	for _, inst := range []*proc{a, b} {
+		if p.Release(inst) {
+			t.Fatal("Release reported a hand-over with nobody waiting")
+		}
 	}
 	waitUntil(t, "scale down to the minimum", func() bool { st := p.Stats(); return st.Live == 1 && st.Idle == 1 })
 	if b.killedBy.Load() != "idle timeout" && a.killedBy.Load() != "idle timeout" {
