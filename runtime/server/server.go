@@ -94,7 +94,14 @@ func Start(cfg Config, log *slog.Logger) (_ *Server, err error) {
 		log = slog.Default()
 	}
 	log = log.With("part", "runtime")
-	root := filepath.Join(cfg.DataDir, "runtime")
+	// Instances run in their code directory, so every path handed to
+	// them (bootstrap scripts, a provided bootstrap, LAMBDA_TASK_ROOT)
+	// must not depend on this process's working directory.
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("runtime data dir: %w", err)
+	}
+	root := filepath.Join(dataDir, "runtime")
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("runtime data dir: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/coldtrace/coldtrace/ingest/schema"
 	"github.com/coldtrace/coldtrace/runtime/client"
 	"github.com/coldtrace/coldtrace/runtime/registry"
+	"github.com/coldtrace/coldtrace/runtime/server"
 	"github.com/coldtrace/coldtrace/runtime/telemetry"
 )
 
@@ -319,6 +320,32 @@ func TestScaleToZeroAndPrewarm(t *testing.T) {
 	}
 	if st, _ := e.srv.Host().Stats("prewarmed"); st.Live != 1 {
 		t.Fatalf("live instances %d, want the 1 minimum", st.Live)
+	}
+}
+
+// The default data dir is relative (./data) while instances run in their
+// code directory: every runtime must still find its bootstrap.
+func TestRelativeDataDir(t *testing.T) {
+	goDir := goFunction(t) // built from this package's directory
+	t.Chdir(t.TempDir())
+	e := newEnv(t, func(c *server.Config) { c.DataDir = "data" })
+	e.deploy(registry.Config{Name: "rel-node", Runtime: registry.NodeJS20, Handler: "index.handler"},
+		writeFunction(t, map[string]string{"index.js": "exports.handler = async () => 'node';\n"}))
+	e.deploy(registry.Config{Name: "rel-python", Runtime: registry.Python311, Handler: "app.handler"},
+		writeFunction(t, map[string]string{"app.py": "def handler(event, context):\n    return 'python'\n"}))
+	e.deploy(goConfig("rel-go"), goDir)
+	for name, want := range map[string]string{"rel-node": `"node"`, "rel-python": `"python"`, "rel-go": `"x"`} {
+		res := e.invoke(name, map[string]string{"value": "x"})
+		if res.FunctionError != "" {
+			t.Fatalf("%s: %s\n%s", name, res.Payload, res.LogTail)
+		}
+		if name == "rel-go" {
+			if got := decode[goResult](t, res.Payload).Value; `"`+got+`"` != want {
+				t.Fatalf("%s answered %s", name, res.Payload)
+			}
+		} else if string(res.Payload) != want {
+			t.Fatalf("%s answered %s", name, res.Payload)
+		}
 	}
 }
 
