@@ -39,7 +39,7 @@ async function freePort(): Promise<number> {
 }
 
 function buildBinary(): string {
-  if (process.env.COLDTRACE_BIN) return process.env.COLDTRACE_BIN;
+  if (process.env.COLDTRACE_BIN) return resolve(process.env.COLDTRACE_BIN);
   mkdirSync(RUN_DIR, { recursive: true });
   const bin = join(RUN_DIR, 'coldtrace');
   execFileSync('go', ['build', '-o', bin, './cmd/coldtrace'], { cwd: REPO_DIR, stdio: 'inherit' });
@@ -91,16 +91,18 @@ export async function startColdtrace(extraArgs: string[] = [], token?: string): 
   mkdirSync(RUN_DIR, { recursive: true });
   const logPath = join(RUN_DIR, 'coldtrace.log');
   const logFile = createWriteStream(logPath);
+  // Run from dataDir with a relative --data-dir, as `./data` is used by
+  // default: paths handed to function instances must not depend on it.
   const args = [
     'up',
-    '--data-dir', dataDir,
+    '--data-dir', 'data',
     '--http-addr', `127.0.0.1:${http}`,
     '--otlp-grpc-addr', `127.0.0.1:${grpc}`,
     '--otlp-http-addr', `127.0.0.1:${otlp}`,
     '--gateway-addr', `127.0.0.1:${gateway}`,
     ...extraArgs,
   ];
-  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(bin, args, { cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout!.pipe(logFile);
   proc.stderr!.pipe(logFile);
   let spawnError = '';
