@@ -87,11 +87,11 @@ export async function startColdtrace(extraArgs: string[] = [], token?: string): 
   }
   const bin = buildBinary();
   const [http, grpc, otlp, gateway] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const dataDir = mkdtempSync(join(tmpdir(), 'coldtrace-e2e-'));
+  const workDir = mkdtempSync(join(tmpdir(), 'coldtrace-e2e-'));
   mkdirSync(RUN_DIR, { recursive: true });
   const logPath = join(RUN_DIR, 'coldtrace.log');
   const logFile = createWriteStream(logPath);
-  // Run from dataDir with a relative --data-dir, as `./data` is used by
+  // Run from workDir with a relative --data-dir, as `./data` is used by
   // default: paths handed to function instances must not depend on it.
   const args = [
     'up',
@@ -102,7 +102,7 @@ export async function startColdtrace(extraArgs: string[] = [], token?: string): 
     '--gateway-addr', `127.0.0.1:${gateway}`,
     ...extraArgs,
   ];
-  const proc = spawn(bin, args, { cwd: dataDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(bin, args, { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout!.pipe(logFile);
   proc.stderr!.pipe(logFile);
   let spawnError = '';
@@ -121,7 +121,7 @@ export async function startColdtrace(extraArgs: string[] = [], token?: string): 
     await waitReady(baseUrl, proc, logTail, token);
   } catch (err) {
     proc.kill('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(workDir, { recursive: true, force: true });
     throw err;
   }
   return {
@@ -138,7 +138,7 @@ export async function startColdtrace(extraArgs: string[] = [], token?: string): 
         clearTimeout(timer);
       }
       logFile.end();
-      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(workDir, { recursive: true, force: true });
     },
   };
 }
