@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"google.golang.org/grpc"
@@ -204,7 +205,7 @@ func TestMalformedAndOversizedRequests(t *testing.T) {
 	}
 }
 
-func TestSpansOlderThanRetentionArePartialSuccess(t *testing.T) {
+func TestUnstorableSpansArePartialSuccess(t *testing.T) {
 	s := ingesttest.Start(t, ingesttest.Options{Spool: true})
 	traceID := fmt.Sprintf("%032x", time.Now().UnixNano())
 	old := otlpJSON(traceID, time.Now().Add(-60*24*time.Hour), 2) // retention in ingesttest is 30 days
@@ -214,6 +215,12 @@ func TestSpansOlderThanRetentionArePartialSuccess(t *testing.T) {
 	}
 	fresh, _ := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(otlpJSON(traceID, time.Now(), 1)))
 	fresh.ResourceSpans().At(0).CopyTo(td.ResourceSpans().AppendEmpty())
+	// OTLP requires both ids; an empty one is all zeroes.
+	noTraceID, _ := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(otlpJSON("", time.Now(), 2)))
+	noTraceID.ResourceSpans().At(0).CopyTo(td.ResourceSpans().AppendEmpty())
+	noSpanID := td.ResourceSpans().AppendEmpty()
+	fresh.ResourceSpans().At(0).CopyTo(noSpanID)
+	noSpanID.ScopeSpans().At(0).Spans().At(0).SetSpanID(pcommon.NewSpanIDEmpty())
 	req := ptraceotlp.NewExportRequestFromTraces(td)
 	body, _ := req.MarshalJSON()
 	resp, out := post(t, "http://"+s.HTTPAddr+collector.TracesPath, "application/json", "", body)
@@ -224,11 +231,15 @@ func TestSpansOlderThanRetentionArePartialSuccess(t *testing.T) {
 	if err := er.UnmarshalJSON(out); err != nil {
 		t.Fatal(err)
 	}
-	if er.PartialSuccess().RejectedSpans() != 2 || !strings.Contains(er.PartialSuccess().ErrorMessage(), "retention") {
-		t.Fatalf("partial success: %d %q", er.PartialSuccess().RejectedSpans(), er.PartialSuccess().ErrorMessage())
+	msg := er.PartialSuccess().ErrorMessage()
+	if er.PartialSuccess().RejectedSpans() != 5 || !strings.Contains(msg, "2 spans started more than") || !strings.Contains(msg, "3 spans had an empty") {
+		t.Fatalf("partial success: %d %q", er.PartialSuccess().RejectedSpans(), msg)
 	}
 	if n := countSpans(t, s, traceID); n != 1 {
 		t.Fatalf("stored %d spans, want the 1 fresh one", n)
+	}
+	if n := countSpans(t, s, ""); n != 0 {
+		t.Fatalf("stored %d spans without a trace id", n)
 	}
 }
 

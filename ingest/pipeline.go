@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -192,10 +193,10 @@ func (p *Pipeline) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 		return consumer.Unavailable(errShuttingDown, time.Second)
 	}
 	var partial error
-	if tooOld := p.dropTooOld(td); tooOld > 0 {
-		p.stats.SpansRejected.Add(tooOld)
-		partial = consumer.Partial(tooOld, fmt.Sprintf("%d spans started more than %v ago, before the retention window, and were dropped", tooOld, p.cfg.MaxSpanAge))
-		if n -= tooOld; n == 0 {
+	if dropped, why := p.dropUnstorable(td); dropped > 0 {
+		p.stats.SpansRejected.Add(dropped)
+		partial = consumer.Partial(dropped, why)
+		if n -= dropped; n == 0 {
 			return partial
 		}
 	}
@@ -211,28 +212,42 @@ func (p *Pipeline) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	return partial
 }
 
-// dropTooOld removes spans that started before the retention window and
-// returns how many it removed.
-func (p *Pipeline) dropTooOld(td ptrace.Traces) int64 {
-	if p.cfg.MaxSpanAge <= 0 {
-		return 0
+// dropUnstorable removes the spans ingest refuses and says why, for
+// OTLP's partial success: spans without a trace or span id (OTLP requires
+// both; no lookup could ever find such a span, yet it would count in
+// services and rollups) and spans that started before the retention
+// window (the TTL would delete them on arrival).
+func (p *Pipeline) dropUnstorable(td ptrace.Traces) (int64, string) {
+	var oldest uint64
+	if p.cfg.MaxSpanAge > 0 {
+		oldest = uint64(time.Now().Add(-p.cfg.MaxSpanAge).UnixNano())
 	}
-	oldest := uint64(time.Now().Add(-p.cfg.MaxSpanAge).UnixNano())
-	var dropped int64
+	var noID, tooOld int64
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		sss := rss.At(i).ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			sss.At(j).Spans().RemoveIf(func(s ptrace.Span) bool {
-				if uint64(s.StartTimestamp()) < oldest {
-					dropped++
-					return true
+				switch {
+				case s.TraceID().IsEmpty() || s.SpanID().IsEmpty():
+					noID++
+				case uint64(s.StartTimestamp()) < oldest:
+					tooOld++
+				default:
+					return false
 				}
-				return false
+				return true
 			})
 		}
 	}
-	return dropped
+	var why []string
+	if noID > 0 {
+		why = append(why, fmt.Sprintf("%d spans had an empty (all-zero) trace or span id, which OTLP does not allow, and were dropped", noID))
+	}
+	if tooOld > 0 {
+		why = append(why, fmt.Sprintf("%d spans started more than %v ago, before the retention window, and were dropped", tooOld, p.cfg.MaxSpanAge))
+	}
+	return noID + tooOld, strings.Join(why, "; ")
 }
 
 func (p *Pipeline) appendToSpool(ctx context.Context, td ptrace.Traces, n int64) error {
