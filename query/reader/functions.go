@@ -15,14 +15,23 @@ import (
 // MinuteWindow rounds w out to whole minutes, the rollup's resolution.
 func MinuteWindow(w Window) Window { return StepWindow(w, time.Minute) }
 
-// StepWindow rounds w out to multiples of step (from the unix epoch).
+// StepWindow rounds w out to multiples of step from the unix epoch, as
+// ClickHouse's toStartOfInterval counts its buckets. (time.Truncate
+// counts from year 1, which agrees with the epoch only for steps that
+// divide 62,135,596,800 s: 7 minutes or 5 hours do not.)
 func StepWindow(w Window, step time.Duration) Window {
-	start := w.Start.Truncate(step)
-	end := w.End.Truncate(step)
+	start := truncateFromEpoch(w.Start, step)
+	end := truncateFromEpoch(w.End, step)
 	if end.Before(w.End) {
 		end = end.Add(step)
 	}
 	return Window{Start: start.UTC(), End: end.UTC()}
+}
+
+// truncateFromEpoch rounds t down to a multiple of step since the unix
+// epoch (step > 0; t after 1970, as every API instant is).
+func truncateFromEpoch(t time.Time, step time.Duration) time.Time {
+	return t.Add(-time.Duration(t.UnixNano() % int64(step)))
 }
 
 // rollupWindow is the rollup filter for the bound window @start, @end

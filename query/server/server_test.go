@@ -411,6 +411,23 @@ func testTimeseries(t *testing.T) {
 	if cost := values("cost"); cost[0] == "0" || cost[2] != "0" {
 		t.Errorf("cost %v", cost)
 	}
+	// Steps that do not divide the time since year 1 (7m, 5h) still count
+	// from the epoch, where ClickHouse's buckets are.
+	for _, step := range []time.Duration{7 * time.Minute, 5 * time.Hour} {
+		var series api.Timeseries
+		decode(t, get(t, ts, fmt.Sprintf("/api/v1/functions/orders/timeseries?metric=invocations&step=%v&start=%d&end=%d",
+			step, start.UnixNano(), start.Add(3*time.Minute).UnixNano())), &series)
+		total := 0.0
+		for _, p := range series.Points {
+			if p.TimeUnixNano%int64(step) != 0 {
+				t.Errorf("step %v: point at %v is not a multiple of the step since the epoch", step, p.Time)
+			}
+			total += *p.Value
+		}
+		if total != 2 {
+			t.Errorf("step %v: %v invocations in %+v, want 2", step, total, series.Points)
+		}
+	}
 	// Versions filter.
 	var series api.Timeseries
 	decode(t, get(t, ts, "/api/v1/functions/orders/timeseries?metric=invocations&version=4&"+q), &series)
@@ -568,6 +585,8 @@ func testHostileInput(t *testing.T) {
 		{"/api/v1/functions/orders/timeseries?metric=1;DROP", api.CodeBadParameter, "metric"},
 		{"/api/v1/functions/orders/timeseries?metric=invocations&step=30s", api.CodeBadParameter, "step"},
 		{"/api/v1/functions/orders/timeseries?metric=invocations&step=1m&start=now-7d", api.CodeBadParameter, "step"},
+		{"/api/v1/functions/orders/timeseries?metric=invocations&step=0m", api.CodeBadParameter, "step"},
+		{"/api/v1/functions/orders/timeseries?metric=invocations&step=1000000h", api.CodeBadParameter, "step"},
 		{"/api/v1/attributes/k/values?scope=everything", api.CodeBadParameter, "scope"},
 		{"/api/v1/functions/orders/instances?limit=abc", api.CodeBadParameter, "limit"},
 		{"/api/v1/services?start=now-1h&end=now&x=1", api.CodeUnknownParameter, "x"},

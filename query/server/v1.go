@@ -227,11 +227,19 @@ func (s *Server) timeseries(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if step == 0 && p.str("step") != "" {
+		return badParameter("step", "%q: want a whole number of minutes (the rollup's resolution)", p.str("step"))
+	}
 	if step == 0 {
 		step = max(time.Minute, (w.End.Sub(w.Start) / defaultPoints).Truncate(time.Minute))
 	}
 	if step < time.Minute || step%time.Minute != 0 {
 		return badParameter("step", "%v: want a whole number of minutes (the rollup's resolution)", step)
+	}
+	// The window is rounded out to whole steps, so a step bounds how far
+	// past start and end a series reaches.
+	if step > s.cfg.MaxWindow {
+		return badParameter("step", "%v is longer than the maximum window %v", step, s.cfg.MaxWindow)
 	}
 	w = reader.StepWindow(w, step)
 	if n := int(w.End.Sub(w.Start) / step); n > maxPoints {
