@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"go.opentelemetry.io/otel"
 
 	"github.com/coldtrace/coldtrace/collector"
 	"github.com/coldtrace/coldtrace/ingest"
@@ -38,6 +39,10 @@ func newLogger(cmd *cobra.Command) (*slog.Logger, error) {
 	}
 	log := slog.New(h)
 	slog.SetDefault(log)
+	// The OTel SDK reports failures it cannot return (a span export that
+	// failed, spans lost with it) through its global handler, which would
+	// otherwise print them through the log package, at INFO.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Error("OpenTelemetry SDK", "err", err) }))
 	return log, nil
 }
 

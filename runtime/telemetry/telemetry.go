@@ -97,7 +97,7 @@ func New(cfg Config, log *slog.Logger) (*Telemetry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("OTLP exporter: %w", err)
 	}
-	t.proc = sdktrace.NewBatchSpanProcessor(exp,
+	t.proc = sdktrace.NewBatchSpanProcessor(validUTF8Exporter{exp},
 		sdktrace.WithBatchTimeout(cfg.BatchTimeout),
 		sdktrace.WithMaxQueueSize(cfg.QueueSize),
 		sdktrace.WithMaxExportBatchSize(min(cfg.QueueSize, 4096)))

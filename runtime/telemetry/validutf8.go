@@ -1,0 +1,128 @@
+package telemetry
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// validUTF8Exporter repairs strings that are not valid UTF-8 before they
+// are exported. Protobuf refuses such a string, and the exporter sends a
+// batch as one message, so one byte of a function's binary output (a log
+// line) or a caller's %ff in a path would lose every span of the batch,
+// other functions' included. Invalid bytes become U+FFFD, as
+// encoding/json does.
+type validUTF8Exporter struct{ sdktrace.SpanExporter }
+
+func (e validUTF8Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	var repaired []sdktrace.ReadOnlySpan // copied on the first repair: spans is the processor's
+	for i, s := range spans {
+		if spanIsValidUTF8(s) {
+			continue
+		}
+		if repaired == nil {
+			repaired = append([]sdktrace.ReadOnlySpan(nil), spans...)
+		}
+		repaired[i] = repairUTF8(s)
+	}
+	if repaired != nil {
+		spans = repaired
+	}
+	return e.SpanExporter.ExportSpans(ctx, spans)
+}
+
+func spanIsValidUTF8(s sdktrace.ReadOnlySpan) bool {
+	if !utf8.ValidString(s.Name()) || !utf8.ValidString(s.Status().Description) || !attrsAreValidUTF8(s.Attributes()) {
+		return false
+	}
+	for _, ev := range s.Events() {
+		if !utf8.ValidString(ev.Name) || !attrsAreValidUTF8(ev.Attributes) {
+			return false
+		}
+	}
+	for _, l := range s.Links() {
+		if !attrsAreValidUTF8(l.Attributes) {
+			return false
+		}
+	}
+	return true
+}
+
+func attrsAreValidUTF8(attrs []attribute.KeyValue) bool {
+	for _, kv := range attrs {
+		if !utf8.ValidString(string(kv.Key)) {
+			return false
+		}
+		switch kv.Value.Type() {
+		case attribute.STRING:
+			if !utf8.ValidString(kv.Value.AsString()) {
+				return false
+			}
+		case attribute.STRINGSLICE:
+			for _, v := range kv.Value.AsStringSlice() {
+				if !utf8.ValidString(v) {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// repairedSpan is a span with its strings made valid UTF-8; everything
+// else is the original's.
+type repairedSpan struct {
+	sdktrace.ReadOnlySpan
+	name   string
+	status sdktrace.Status
+	attrs  []attribute.KeyValue
+	events []sdktrace.Event
+	links  []sdktrace.Link
+}
+
+func (s repairedSpan) Name() string                     { return s.name }
+func (s repairedSpan) Status() sdktrace.Status          { return s.status }
+func (s repairedSpan) Attributes() []attribute.KeyValue { return s.attrs }
+func (s repairedSpan) Events() []sdktrace.Event         { return s.events }
+func (s repairedSpan) Links() []sdktrace.Link           { return s.links }
+
+func repairUTF8(s sdktrace.ReadOnlySpan) sdktrace.ReadOnlySpan {
+	r := repairedSpan{ReadOnlySpan: s, name: validString(s.Name()), status: s.Status(), attrs: repairAttrs(s.Attributes())}
+	r.status.Description = validString(r.status.Description)
+	for _, ev := range s.Events() {
+		ev.Name, ev.Attributes = validString(ev.Name), repairAttrs(ev.Attributes)
+		r.events = append(r.events, ev)
+	}
+	for _, l := range s.Links() {
+		l.Attributes = repairAttrs(l.Attributes)
+		r.links = append(r.links, l)
+	}
+	return r
+}
+
+func repairAttrs(attrs []attribute.KeyValue) []attribute.KeyValue {
+	if attrsAreValidUTF8(attrs) {
+		return attrs
+	}
+	out := make([]attribute.KeyValue, len(attrs))
+	for i, kv := range attrs {
+		kv.Key = attribute.Key(validString(string(kv.Key)))
+		switch kv.Value.Type() {
+		case attribute.STRING:
+			kv.Value = attribute.StringValue(validString(kv.Value.AsString()))
+		case attribute.STRINGSLICE:
+			vs := kv.Value.AsStringSlice()
+			for j := range vs {
+				vs[j] = validString(vs[j])
+			}
+			kv.Value = attribute.StringSliceValue(vs)
+		}
+		out[i] = kv
+	}
+	return out
+}
+
+func validString(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
