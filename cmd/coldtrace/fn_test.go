@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
 	"net/http"
@@ -173,4 +174,55 @@ func TestGatewayAuthAndTLS(t *testing.T) {
 		}
 	}
 	t.Fatalf("stored invocations: %q, want 2 (is the runtime's export authorized?)\n%s", got, p.out.String())
+}
+
+// With --auth-tokens-file there is no token that grants everything, so the
+// runtime's own span export needs --runtime-token: without one, or with
+// one that lacks the ingest scope, up refuses to start rather than lose
+// every span; with one, invocations are stored.
+func TestTokensFileNeedsARuntimeToken(t *testing.T) {
+	const ingestToken, queryToken, adminToken = "ingest-token-0123456789", "query-token-0123456789", "admin-token-0123456789"
+	tokens := filepath.Join(t.TempDir(), "tokens.yaml")
+	if err := os.WriteFile(tokens, []byte(`tokens:
+  - {name: runtime, token: `+ingestToken+`, scopes: [ingest]}
+  - {name: reader, token: `+queryToken+`, scopes: [query]}
+  - {name: ops, token: `+adminToken+`, scopes: [admin]}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	up := func(extra ...string) []string {
+		return append([]string{"up", "--data-dir", t.TempDir(), "--auth-tokens-file", tokens, "--otlp-grpc-addr", freeAddr(t),
+			"--otlp-http-addr", freeAddr(t), "--http-addr", freeAddr(t)}, extra...)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{up("--gateway-addr", freeAddr(t)), "give --runtime-token"},
+		{up("--gateway-addr", freeAddr(t), "--runtime-token", queryToken), "does not have the ingest scope"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a start that does not refuse is killed
+		out, err := exec.CommandContext(ctx, coldtraceBin, c.args...).CombinedOutput()
+		cancel()
+		if err == nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("%v: %v, output does not say %q:\n%s", c.args[len(c.args)-2:], err, c.want, out)
+		}
+	}
+	gw, ch := freeAddr(t), freeAddr(t)
+	p := start(t, nil, up("--gateway-addr", gw, "--clickhouse-http-addr", ch, "--runtime-token", ingestToken)...)
+	waitHTTP(t, p, "http://"+gw+"/healthz")
+	wd, _ := os.Getwd()
+	if out, errOut, code := fnAt(t, "http://"+gw, "deploy", filepath.Join(wd, "..", "..", "examples", "python-hello"), "--token", adminToken); code != 0 {
+		t.Fatalf("deploy: exit %d %s %s", code, out, errOut)
+	}
+	if out, errOut, code := fnAt(t, "http://"+gw, "invoke", "python-hello", "--token", adminToken); code != 0 {
+		t.Fatalf("invoke: exit %d %s %s", code, out, errOut)
+	}
+	var got string
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if got = chQuery(t, ch, "SELECT count() FROM coldtrace.otel_traces WHERE FunctionName = 'python-hello' AND IsInvocation FORMAT TSV"); got == "1\n" {
+			return
+		}
+	}
+	t.Fatalf("stored invocations: %q, want 1\n%s", got, p.out.String())
 }

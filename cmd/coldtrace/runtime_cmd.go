@@ -76,8 +76,9 @@ func (o *runtimeOptions) config(otlpEndpoint string) server.Config {
 }
 
 // startRuntime runs the function runtime, exporting spans to otlpEndpoint
-// (OTLP/HTTP base URL); the returned func stops it.
-func startRuntime(ctx context.Context, o *runtimeOptions, otlpEndpoint string, log *slog.Logger) (func(context.Context) error, error) {
+// (OTLP/HTTP base URL; ownCollector says it is this process's receiver,
+// behind this process's tokens); the returned func stops it.
+func startRuntime(ctx context.Context, o *runtimeOptions, otlpEndpoint string, ownCollector bool, log *slog.Logger) (func(context.Context) error, error) {
 	cfg := o.config(otlpEndpoint)
 	var clientOpts []client.Option
 	if sec := o.security; sec != nil {
@@ -92,6 +93,9 @@ func startRuntime(ctx context.Context, o *runtimeOptions, otlpEndpoint string, l
 		}
 		if o.token == "" {
 			o.token = sec.auth.Token
+		}
+		if err := o.checkOwnToken(sec.authn, ownCollector); err != nil {
+			return nil, err
 		}
 		if sec.tls != nil {
 			cfg.TLS = sec.tls
@@ -123,6 +127,35 @@ func startRuntime(ctx context.Context, o *runtimeOptions, otlpEndpoint string, l
 		go deployExamples(ctx, srv.URL(), o.examplesDir, clientOpts, log)
 	}
 	return srv.Stop, nil
+}
+
+// checkOwnToken refuses to start when the runtime's own calls would be
+// refused by this process's tokens: without it every span the runtime
+// exports is lost, with only a log line to say so.
+func (o *runtimeOptions) checkOwnToken(authn *auth.Authenticator, ownCollector bool) error {
+	if authn == nil {
+		return nil
+	}
+	uses := []struct {
+		scope auth.Scope
+		what  string
+		needs bool
+	}{
+		{auth.ScopeIngest, "sends its spans to this process's OTLP receiver", ownCollector},
+		{auth.ScopeAdmin, "deploys --examples through its own gateway", o.examples},
+	}
+	for _, u := range uses {
+		if !u.needs {
+			continue
+		}
+		if _, err := authn.Check(o.token, u.scope); err != nil {
+			if o.token == "" {
+				return fmt.Errorf("the function runtime %s, which requires a token: give --runtime-token (a token of --auth-tokens-file with the %s scope)", u.what, u.scope)
+			}
+			return fmt.Errorf("the function runtime %s, and --runtime-token does not have the %s scope", u.what, u.scope)
+		}
+	}
+	return nil
 }
 
 // trustCertificate is a client TLS configuration that trusts the server
@@ -230,7 +263,7 @@ OTLP/HTTP receiver; without it, nothing is traced.`,
 			o.runtime.security = &o.security
 			o.admin.security = &o.security
 			o.runtime.admin = &o.admin
-			stop, err := startRuntime(ctx, &o.runtime, o.otlpEndpoint, log)
+			stop, err := startRuntime(ctx, &o.runtime, o.otlpEndpoint, false, log)
 			if err != nil {
 				return err
 			}

@@ -85,7 +85,7 @@ func (o *upOptions) start(ctx context.Context, client *chclient.Client, log *slo
 	}
 	o.lifecycle.started(stopQuery)
 	o.runtime.admin = &o.admin
-	stopRuntime, err := startRuntime(ctx, &o.runtime, "http://"+ing.receiver.HTTPAddr(), log)
+	stopRuntime, err := startRuntime(ctx, &o.runtime, "http://"+ing.receiver.HTTPAddr(), true, log)
 	if err != nil {
 		return err
 	}
