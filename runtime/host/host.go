@@ -185,6 +185,7 @@ func (h *Host) spawner(fn *registry.Function) pool.Spawner[*hostInstance] {
 			return nil, &instance.InitError{At: time.Now(), FunctionError: &runtimeapi.FunctionError{
 				ErrorType: "Runtime.InvalidRuntime", ErrorMessage: err.Error()}}
 		}
+		releaseCode := h.reg.UseCode(fn) // an instance runs in its version's code directory
 		inst, err := instance.Start(instance.Config{
 			Function: fn, ID: fn.Name + "-" + id, Path: path, Args: args,
 			Env:    h.environment(fn, stream, prewarm, runtimeEnv),
@@ -192,9 +193,14 @@ func (h *Host) spawner(fn *registry.Function) pool.Spawner[*hostInstance] {
 			InitTimeout: h.cfg.InitTimeout, Prewarmed: prewarm, Log: h.log,
 		})
 		if err != nil {
+			releaseCode()
 			return nil, &instance.InitError{At: time.Now(), FunctionError: &runtimeapi.FunctionError{
 				ErrorType: "Runtime.StartError", ErrorMessage: err.Error()}}
 		}
+		go func() {
+			<-inst.Exited()
+			releaseCode()
+		}()
 		hi := &hostInstance{Instance: inst, tracer: h.tel.Tracer(res), stream: stream}
 		if err := inst.WaitReady(ctx, h.cfg.InitTimeout); err != nil {
 			return hi, err

@@ -61,6 +61,45 @@ func TestDeployPersistsAndBumpsVersions(t *testing.T) {
 	}
 }
 
+// An instance still running an old version keeps that version's code,
+// however many deploys come after it; the code goes once it ends.
+func TestCodeInUseOutlivesDeploys(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Name: "f", Runtime: "python3", Handler: "app.handler"}
+	deploy := func() *Function {
+		fn, err := s.Deploy(cfg, code(map[string]string{"app.py": "x"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fn
+	}
+	versions := func() string {
+		entries, _ := os.ReadDir(filepath.Join(dir, "f", "code"))
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		return strings.Join(names, " ")
+	}
+	v1 := deploy()
+	release := s.UseCode(v1)
+	deploy()
+	deploy()
+	deploy()
+	if got := versions(); got != "v1 v3 v4" {
+		t.Fatalf("code kept with v1 in use: %s, want v1 v3 v4", got)
+	}
+	release()
+	release() // a second call changes nothing
+	if got := versions(); got != "v3 v4" {
+		t.Fatalf("code kept after v1's instance ended: %s, want v3 v4", got)
+	}
+}
+
 func TestDeployRejectsBadCodeAndKeepsTheCurrentVersion(t *testing.T) {
 	s, err := Open(t.TempDir(), nil)
 	if err != nil {

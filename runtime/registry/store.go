@@ -54,10 +54,14 @@ type Store struct {
 	mu       sync.RWMutex
 	fns      map[string]*Function
 	subs     []func(Change)
+	// inUse counts the instances running each code directory: a version's
+	// code stays until its last instance has ended, however many deploys
+	// came after it.
+	inUse map[string]int
 }
 
-// keepVersions is how many code versions stay on disk: the current one
-// and the one before, whose instances may still be finishing.
+// keepVersions is how many code versions stay on disk without an
+// instance using them: the current one and the one before.
 const keepVersions = 2
 
 // Open loads the functions stored under dir, creating it if needed.
@@ -68,7 +72,7 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("function registry: %w", err)
 	}
-	s := &Store{dir: dir, log: log, fns: map[string]*Function{}}
+	s := &Store{dir: dir, log: log, fns: map[string]*Function{}, inUse: map[string]int{}}
 	// Staged code of deploys interrupted by a crash is garbage.
 	if err := os.RemoveAll(s.stagingDir()); err != nil {
 		return nil, fmt.Errorf("function registry: %w", err)
@@ -213,7 +217,35 @@ func (s *Store) Deploy(cfg Config, code Code) (*Function, error) {
 	return fn, nil
 }
 
-// pruneCode removes code versions older than the kept ones.
+// UseCode marks fn's code as used by one instance until release is
+// called (once the instance has ended).
+func (s *Store) UseCode(fn *Function) (release func()) {
+	s.mu.Lock()
+	s.inUse[fn.CodeDir]++
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			s.inUse[fn.CodeDir]--
+			last := s.inUse[fn.CodeDir] == 0
+			if last {
+				delete(s.inUse, fn.CodeDir)
+			}
+			s.mu.Unlock()
+			if last {
+				s.deployMu.Lock()
+				defer s.deployMu.Unlock()
+				if cur, err := s.Get(fn.Name); err == nil && fn.Version <= cur.Version-keepVersions {
+					s.pruneCode(fn.Name, cur.Version)
+				}
+			}
+		})
+	}
+}
+
+// pruneCode removes code versions older than the kept ones that no
+// instance uses. The caller holds deployMu.
 func (s *Store) pruneCode(name string, current int) {
 	entries, err := os.ReadDir(filepath.Join(s.dir, name, "code"))
 	if err != nil {
@@ -221,12 +253,18 @@ func (s *Store) pruneCode(name string, current int) {
 	}
 	for _, e := range entries {
 		v, err := strconv.Atoi(strings.TrimPrefix(e.Name(), "v"))
-		if err == nil && v <= current-keepVersions {
+		if err == nil && v <= current-keepVersions && !s.codeInUse(s.codeDir(name, v)) {
 			if err := os.RemoveAll(filepath.Join(s.dir, name, "code", e.Name())); err != nil {
 				s.log.Warn("function registry: cannot remove old code", "name", name, "version", v, "err", err)
 			}
 		}
 	}
+}
+
+func (s *Store) codeInUse(dir string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.inUse[dir] > 0
 }
 
 // Delete removes a function and its code and tells subscribers.

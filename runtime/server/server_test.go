@@ -418,6 +418,29 @@ func TestRedeployBumpsTheVersion(t *testing.T) {
 	}
 }
 
+// An invocation of an old version keeps its code while later deploys
+// come: its instance runs in that version's code directory.
+func TestInvocationOutlivesTwoRedeploys(t *testing.T) {
+	e := newEnv(t)
+	cfg := registry.Config{Name: "slow-require", Runtime: registry.NodeJS20, Handler: "index.handler", Timeout: registry.Duration(10 * time.Second)}
+	e.deploy(cfg, writeFunction(t, map[string]string{
+		"index.js": "exports.handler = async () => { await new Promise(r => setTimeout(r, 1500)); return require('./later.js'); };\n",
+		"later.js": "module.exports = 'v1 finished';\n",
+	}))
+	done := make(chan *client.InvokeResult, 1)
+	go func() { done <- e.invoke("slow-require", nil) }()
+	time.Sleep(300 * time.Millisecond) // the v1 invocation is under way
+	for _, v := range []string{"v2", "v3"} {
+		e.deploy(cfg, writeFunction(t, map[string]string{"index.js": "exports.handler = async () => '" + v + "';\n"}))
+	}
+	if res := <-done; string(res.Payload) != `"v1 finished"` {
+		t.Fatalf("the v1 invocation: %s %s", res.ErrorType, res.Payload)
+	}
+	if got := string(e.invoke("slow-require", nil).Payload); got != `"v3"` {
+		t.Fatalf("after the deploys: %s", got)
+	}
+}
+
 func TestHTTPTrigger(t *testing.T) {
 	e := newEnv(t)
 	e.deploy(registry.Config{Name: "web", Runtime: registry.NodeJS20, Handler: "index.handler"}, writeFunction(t, map[string]string{"index.js": `
