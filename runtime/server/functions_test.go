@@ -106,12 +106,28 @@ def handler(event, context):
         return "flooded"
     if op == "huge":
         return "x" * (7 << 20)
+    if op == "fork":
+        return {"child": os.fork() == 0}
+    if op == "binary":
+        sys.stdout.flush()
+        os.write(1, b"bytes \xff\xfe that are not UTF-8\n")
+        return "binary"
     if op == "garbage":
         fd = int(os.environ["COLDTRACE_SPAN_FD"])
         os.write(fd, b"{not json\n" + b"\x00\xff" * 100 + b"\n" + b'{"ev":"end","span":"zz"}\n')
         return "garbage sent"
     return "fine"
 `}))
+	// The forked child must not answer, nor take the next events (first:
+	// the threads below use up the pids limit for a while).
+	if res := e.invoke("hostile", map[string]string{"op": "fork"}); string(res.Payload) != `{"child": false}` {
+		t.Fatalf("fork: %s %s", res.ErrorType, res.Payload)
+	}
+	for i := 0; i < 12; i++ {
+		if res := e.invoke("hostile", map[string]string{"op": "none"}); string(res.Payload) != `"fine"` || res.ColdStart {
+			t.Fatalf("invocation %d after the fork: %s %s cold=%v", i, res.ErrorType, res.Payload, res.ColdStart)
+		}
+	}
 	if e.srv.Limits().Mechanism() == "soft" {
 		t.Log("no pids controller here: the thread limit is not checked")
 	} else {
@@ -133,6 +149,15 @@ def handler(event, context):
 	}
 	if res := e.invoke("hostile", map[string]string{"op": "none"}); string(res.Payload) != `"fine"` || res.ColdStart {
 		t.Fatalf("after all that: %s cold=%v", res.Payload, res.ColdStart)
+	}
+	// Output that is not UTF-8 is kept (repaired) with the span, which is exported.
+	if res := e.invoke("hostile", map[string]string{"op": "binary"}); string(res.Payload) != `"binary"` {
+		t.Fatalf("binary: %s", res.Payload)
+	}
+	binary := e.spans(1, schema.ColFunctionName+" = 'hostile' AND "+schema.ColIsInvocation+" AND has("+schema.ColEventsName+", 'log') AND "+
+		"arrayExists(a -> a['message'] = ?, "+schema.ColEventsAttributes+")", "bytes \uFFFD that are not UTF-8")
+	if len(binary) != 1 {
+		t.Fatalf("binary output: %d spans", len(binary))
 	}
 	flood := e.spans(1, schema.ColFunctionName+" = 'hostile' AND "+schema.ColIsInvocation+" AND has("+schema.ColEventsName+", 'log')")
 	if n := len(flood[0].Events); n > 128 || flood[0].Attrs["coldtrace.logs_dropped"] == "" {

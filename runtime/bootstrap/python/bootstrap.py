@@ -229,6 +229,7 @@ def main():
 # os.environ's own mapping gets it: os.environ, os.getenv and copies of
 # the environment see it; getenv() in native code, and child processes
 # started without an env argument, do not.
+_PID = os.getpid()
 _TRACE_ENV_KEY = os.environ.encodekey("_X_AMZN_TRACE_ID")
 _TRACE_ENV_DATA = os.environ._data
 os.unsetenv("_X_AMZN_TRACE_ID")
@@ -258,6 +259,13 @@ def invoke(client, handler, headers, body):
     finally:
         if tracing is not None:
             tracing._end_invocation()
+    if os.getpid() != _PID:
+        # A handler that called os.fork() returns here twice. The child
+        # shares the Runtime API connection: answering or asking for the
+        # next event from it would steal events from the instance.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     posted, following = client.send(answer, ("GET", NEXT))
     if posted[0] != 202:
         print("coldtrace bootstrap: %s answered %d: %r" % (answer[1], posted[0], posted[2]), file=sys.stderr)
