@@ -60,6 +60,30 @@ func TestNodeHandlerStyles(t *testing.T) {
 	}
 }
 
+// Node writes to its stdout pipe asynchronously: an invocation that wrote
+// more than the pipe holds still gets all of its lines, and the next one
+// none of them.
+func TestNodeLogsStayWithTheirInvocation(t *testing.T) {
+	e := newEnv(t)
+	e.deploy(registry.Config{Name: "chatty", Runtime: registry.NodeJS20, Handler: "index.handler"}, writeFunction(t, map[string]string{"index.js": `
+exports.handler = async (event) => {
+  for (let i = 0; i < 300; i++) console.log(event.tag + ' ' + i + ' ' + 'x'.repeat(1000));
+  console.log('final ' + event.tag);
+  return event.tag;
+};
+`}))
+	a := e.invoke("chatty", map[string]string{"tag": "A"})
+	b := e.invoke("chatty", map[string]string{"tag": "B"})
+	if !strings.Contains(a.LogTail, "INFO\tfinal A") || !strings.Contains(b.LogTail, "INFO\tfinal B") {
+		t.Fatalf("a tail does not end its invocation's output:\nA: ...%s\nB: ...%s", tail(a.LogTail), tail(b.LogTail))
+	}
+	if strings.Contains(b.LogTail, "INFO\tA ") || strings.Contains(b.LogTail, "final A") {
+		t.Fatalf("B's tail holds A's lines: ...%s", tail(b.LogTail))
+	}
+}
+
+func tail(s string) string { return s[max(0, len(s)-300):] }
+
 // A function that fails to start gets init_error, with the init span
 // marked failed and the function's output kept.
 func TestInitErrorIsReported(t *testing.T) {

@@ -112,9 +112,22 @@ function post(urlPath, payload, errorType) {
   return client.send(postRequest(urlPath, payload, errorType))[0];
 }
 
-// answerAndNext posts an invocation's answer and asks for the next event
-// in one write; it resolves with the next event.
+// Node writes to a pipe asynchronously: what the pipe cannot take yet
+// waits in the stream. The host takes an invocation's log lines up to its
+// answer, so lines still waiting here would land in the next invocation.
+// A write of nothing calls back once everything before it is written.
+// Null when nothing waits (the usual case: no await on the hot path).
+function outputFlushed() {
+  const waiting = [process.stdout, process.stderr].filter((s) => s.writableLength > 0);
+  return waiting.length ? Promise.all(waiting.map((s) => new Promise((resolve) => s.write('', resolve)))) : null;
+}
+
+// answerAndNext posts an invocation's answer, once its output is written,
+// and asks for the next event in one write; it resolves with the next
+// event.
 async function answerAndNext(urlPath, payload, errorType) {
+  const flushing = outputFlushed();
+  if (flushing) await flushing;
   const [answer, next] = client.send(postRequest(urlPath, payload, errorType), NEXT);
   const a = await answer;
   if (a.status !== 202) {
