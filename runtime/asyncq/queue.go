@@ -114,6 +114,9 @@ type Queue struct {
 
 	mu       sync.Mutex
 	inflight map[string]bool // pending keys being worked on
+	// forgotten counts Forget calls per function: an attempt claimed
+	// before one leaves no retry or dead letter behind.
+	forgotten map[string]int
 
 	stop   chan struct{}
 	wg     sync.WaitGroup
@@ -121,8 +124,9 @@ type Queue struct {
 }
 
 type claimed struct {
-	key []byte
-	job Job
+	key       []byte
+	job       Job
+	forgotten int // the function's Forget count when claimed
 }
 
 // Open opens (or creates) the queue file. It fails if another process
@@ -154,7 +158,7 @@ func Open(cfg Config, inv Invoker, log *slog.Logger) (*Queue, error) {
 		return nil, fmt.Errorf("async queue %s: %w", cfg.Path, err)
 	}
 	return &Queue{cfg: cfg, db: db, inv: inv, log: log, wake: make(chan struct{}, 1), work: make(chan claimed),
-		inflight: map[string]bool{}, stop: make(chan struct{})}, nil
+		inflight: map[string]bool{}, forgotten: map[string]int{}, stop: make(chan struct{})}, nil
 }
 
 // Start runs the dispatcher and workers until Close.
@@ -253,7 +257,10 @@ func (q *Queue) dispatchDue() time.Time {
 					q.log.Error("async queue: dropping an unreadable event", "key", fmt.Sprintf("%x", k), "err", err)
 					continue
 				}
-				batch = append(batch, claimed{key: bytes.Clone(k), job: j})
+				q.mu.Lock()
+				forgotten := q.forgotten[j.Function]
+				q.mu.Unlock()
+				batch = append(batch, claimed{key: bytes.Clone(k), job: j, forgotten: forgotten})
 			}
 			return nil
 		})
@@ -301,7 +308,7 @@ func (q *Queue) run(c claimed) {
 	now := time.Now()
 	if now.Sub(j.Enqueued) > q.cfg.MaxEventAge {
 		j.LastErrorType, j.LastError = "expired", fmt.Sprintf("not delivered within the maximum event age (%s)", q.cfg.MaxEventAge)
-		q.settle(c.key, nil, &j)
+		q.settle(c, nil, &j)
 		return
 	}
 	out, err := q.inv.InvokeAsync(context.Background(), j)
@@ -309,30 +316,36 @@ func (q *Queue) run(c claimed) {
 	case err != nil:
 		j.Attempts++
 		j.LastErrorType, j.LastError = "undeliverable", err.Error()
-		q.settle(c.key, nil, &j)
+		q.settle(c, nil, &j)
 	case out.ErrorType == "":
-		q.settle(c.key, nil, nil)
+		q.settle(c, nil, nil)
 	case out.ErrorType == "throttled":
 		j.NextAt = time.Now().Add(q.cfg.ThrottleDelay)
 		j.LastErrorType, j.LastError = out.ErrorType, out.Message
-		q.settle(c.key, &j, nil)
+		q.settle(c, &j, nil)
 	default:
 		j.Attempts++
 		j.LastErrorType, j.LastError = out.ErrorType, out.Message
 		if j.Attempts > q.cfg.MaxRetries {
-			q.settle(c.key, nil, &j)
+			q.settle(c, nil, &j)
 			return
 		}
 		j.NextAt = time.Now().Add(q.cfg.RetryDelay << (j.Attempts - 1))
-		q.settle(c.key, &j, nil)
+		q.settle(c, &j, nil)
 	}
 }
 
 // settle removes the event's pending entry and, in the same transaction,
-// stores its retry or its dead letter.
-func (q *Queue) settle(key []byte, retry, dead *Job) {
+// stores its retry or its dead letter, unless its function was forgotten
+// since the attempt began.
+func (q *Queue) settle(c claimed, retry, dead *Job) {
+	q.mu.Lock()
+	if q.forgotten[c.job.Function] != c.forgotten {
+		retry, dead = nil, nil
+	}
+	q.mu.Unlock()
 	err := q.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(pendingBucket).Delete(key); err != nil {
+		if err := tx.Bucket(pendingBucket).Delete(c.key); err != nil {
 			return err
 		}
 		if retry != nil {
@@ -383,21 +396,58 @@ func (q *Queue) DeadLetters(fn string) ([]DeadLetter, error) {
 // Purge deletes fn's dead letters; it returns how many.
 func (q *Queue) Purge(fn string) (int, error) {
 	n := 0
+	err := q.db.Update(func(tx *bolt.Tx) (err error) {
+		n, err = deleteDeadLetters(tx, fn)
+		return err
+	})
+	return n, err
+}
+
+func deleteDeadLetters(tx *bolt.Tx, fn string) (int, error) {
+	b := tx.Bucket(deadBucket)
+	prefix := append([]byte(fn), 0)
+	var keys [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
+}
+
+// Forget drops every queued event and dead letter of fn, a function that
+// was removed: none of them may run against a function deployed later
+// under the same name. It returns how many it dropped.
+func (q *Queue) Forget(fn string) (int, error) {
+	q.mu.Lock()
+	q.forgotten[fn]++
+	q.mu.Unlock()
+	n := 0
 	err := q.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(deadBucket)
-		prefix := append([]byte(fn), 0)
+		pending := tx.Bucket(pendingBucket)
 		var keys [][]byte
-		c := b.Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			keys = append(keys, bytes.Clone(k))
+		err := pending.ForEach(func(k, v []byte) error {
+			var j Job
+			if json.Unmarshal(v, &j) == nil && j.Function == fn {
+				keys = append(keys, bytes.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		for _, k := range keys {
-			if err := b.Delete(k); err != nil {
+			if err := pending.Delete(k); err != nil {
 				return err
 			}
 		}
-		n = len(keys)
-		return nil
+		deadLetters, err := deleteDeadLetters(tx, fn)
+		n = len(keys) + deadLetters
+		return err
 	})
 	return n, err
 }

@@ -150,6 +150,29 @@ func TestAsyncRetriesAndDeadLetters(t *testing.T) {
 	if n, err := e.c.PurgeDeadLetters(ctx, "flaky"); err != nil || n != 1 {
 		t.Fatalf("purge: %d %v", n, err)
 	}
+	// Removing the function drops its dead letters and its queued events:
+	// none reaches a later function of the same name.
+	if _, err := e.c.InvokeAsync(ctx, "flaky", []byte(`{"op":"fail"}`)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a dead letter", func() bool {
+		dl, err := e.c.DeadLetters(ctx, "flaky")
+		return err == nil && len(dl) == 1
+	})
+	if _, err := e.c.InvokeAsync(ctx, "flaky", []byte(`{"op":"fail"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.Delete(ctx, "flaky"); err != nil {
+		t.Fatal(err)
+	}
+	e.deploy(goConfig("flaky"), goFunction(t))
+	time.Sleep(500 * time.Millisecond) // longer than the test queue's retries
+	if dl, err := e.c.DeadLetters(ctx, "flaky"); err != nil || len(dl) != 0 {
+		t.Fatalf("dead letters after the function was removed and deployed again: %+v %v", dl, err)
+	}
+	if n := e.srv.Queue().Pending("flaky"); n != 0 {
+		t.Fatalf("%d events of the removed function still queued", n)
+	}
 }
 
 // Events accepted but not yet run survive a restart of the runtime.

@@ -146,6 +146,18 @@ func Start(cfg Config, log *slog.Logger) (_ *Server, err error) {
 	}
 	undo = append(undo, func() { s.queue.Close(context.Background()) })
 
+	s.reg.Subscribe(func(c registry.Change) {
+		if c.Function != nil {
+			return
+		}
+		// A removed function's events must not run against a function
+		// deployed later under its name.
+		if n, err := s.queue.Forget(c.Name); err != nil {
+			log.Error("async queue: dropping a removed function's events failed", "function", c.Name, "err", err)
+		} else if n > 0 {
+			log.Info("async queue: dropped a removed function's events and dead letters", "function", c.Name, "events", n)
+		}
+	})
 	s.scheduler = schedule.NewScheduler(s.fireSchedule, log)
 	s.reg.Subscribe(func(c registry.Change) {
 		expr := ""
