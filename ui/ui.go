@@ -137,8 +137,11 @@ func (h *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
-	// API paths belong to the REST API: a typo there must be a 404, never the app.
-	if p == "api" || strings.HasPrefix(p, "api/") {
+	// API paths belong to the REST API: a typo there must be a 404, never
+	// the app. So do the operational endpoints: with --admin-addr they are
+	// served elsewhere, and a probe of this listener must not see an HTML
+	// 200 and call it healthy.
+	if p == "api" || strings.HasPrefix(p, "api/") || operational[p] {
 		http.NotFound(w, r)
 		return
 	}
@@ -154,6 +157,8 @@ func (h *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	serve(w, r, f)
 }
+
+var operational = map[string]bool{"metrics": true, "healthz": true, "readyz": true}
 
 func serve(w http.ResponseWriter, r *http.Request, f *file) {
 	hdr := w.Header()

@@ -158,6 +158,8 @@ func TestBuiltAppRefusesWhatIsNotTheApp(t *testing.T) {
 		{http.MethodGet, "/assets/../../ui_test.go", http.StatusNotFound},
 		{http.MethodGet, "/api", http.StatusNotFound},
 		{http.MethodGet, "/api/v1/no-such-endpoint", http.StatusNotFound},
+		{http.MethodGet, "/healthz", http.StatusNotFound}, // served by the admin listener, never the app
+		{http.MethodGet, "/metrics", http.StatusNotFound},
 		{http.MethodPost, "/", http.StatusMethodNotAllowed},
 		{http.MethodDelete, "/assets/index-abc123.js", http.StatusMethodNotAllowed},
 	}
