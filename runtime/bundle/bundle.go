@@ -60,7 +60,9 @@ func Zip(dir string, w io.Writer) error {
 				return err
 			}
 			if !insideAfterLink(root, filepath.Dir(path), target) {
-				return nil // would point outside the code: not part of it
+				// Dropping it would deploy code that fails later with a
+				// confusing error (a handler that is such a link is "missing").
+				return fmt.Errorf("%s is a link to %s, outside the code directory: copy what it points to into the directory", hdr.Name, target)
 			}
 			f, err := zw.CreateHeader(hdr)
 			if err != nil {
