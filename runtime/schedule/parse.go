@@ -23,6 +23,19 @@ var awsCron = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | c
 //
 // Seconds in rate() are a Coldtrace extension for demos and tests.
 func Parse(expr string) (cron.Schedule, error) {
+	s, err := parse(expr)
+	if err != nil {
+		return nil, err
+	}
+	// robfig/cron gives up after five years: a date that never comes
+	// (February 30) would be a schedule that silently never fires.
+	if s.Next(time.Now()).IsZero() {
+		return nil, fmt.Errorf("schedule %q never fires: no such date in the next five years", expr)
+	}
+	return s, nil
+}
+
+func parse(expr string) (cron.Schedule, error) {
 	e := strings.TrimSpace(expr)
 	switch {
 	case strings.HasPrefix(e, "rate(") && strings.HasSuffix(e, ")"):
@@ -75,6 +88,9 @@ func parseAWSCron(s string) (cron.Schedule, error) {
 	}
 	if f[5] != "*" {
 		return nil, fmt.Errorf("cron year field %q: only * is supported", f[5])
+	}
+	if (f[2] == "?") == (f[4] == "?") {
+		return nil, fmt.Errorf("cron day-of-month %q and day-of-week %q: exactly one of them must be ?, as in EventBridge", f[2], f[4])
 	}
 	for _, field := range f[:5] {
 		if strings.ContainsAny(field, "LW#") && !isMonthOrDayName(field) {
