@@ -275,5 +275,11 @@ func DecodeConfig(b []byte) (Config, error) {
 			errs = append(errs, fmt.Errorf("%s is zero: it must be more than 0 (leave it out for the default, %v)", f.key, f.def))
 		}
 	}
+	if len(errs) > 0 {
+		// Report every problem at once, as Validate does.
+		if err := cfg.WithDefaults().Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return cfg, errors.Join(errs...)
 }

@@ -148,6 +148,8 @@ func TestDecodeConfig(t *testing.T) {
 		`{"concurrency":3}`:  "unknown field",
 		`{"timeout":"soon"}`: "duration",
 		`[]`:                 "cannot unmarshal",
+		// A zero does not hide the other problems.
+		`{"name":"a","runtime":"nodejs20","handler":"index.handler","maxInstances":0,"queueWait":"-1s"}`: "queue wait -1s",
 	} {
 		if _, err := DecodeConfig([]byte(body)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got %v, want %q", body, err, want)
