@@ -15,18 +15,10 @@ import (
 // the span, format the headers for the function, finish it, and export it
 // (to an OTLP/HTTP endpoint that discards what it gets).
 func BenchmarkInvocationSpan(b *testing.B) {
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	tel := exportingTo(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusOK)
 	}))
-	defer sink.Close()
-	cfg := DefaultConfig()
-	cfg.Endpoint = sink.URL
-	tel, err := New(cfg, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer tel.Shutdown(context.Background())
 	tracer := tel.Tracer(Resource{Function: "f", Version: "1", Instance: "i", MemoryBytes: 128 << 20})
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -39,4 +31,19 @@ func BenchmarkInvocationSpan(b *testing.B) {
 	}
 	b.StopTimer()
 	tel.Flush(context.Background())
+}
+
+// exportingTo starts a Telemetry exporting to an OTLP/HTTP endpoint served
+// by sink, both stopped when tb ends.
+func exportingTo(tb testing.TB, sink http.Handler) *Telemetry {
+	srv := httptest.NewServer(sink)
+	tb.Cleanup(srv.Close)
+	cfg := DefaultConfig()
+	cfg.Endpoint = srv.URL
+	tel, err := New(cfg, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { tel.Shutdown(context.Background()) })
+	return tel
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -23,7 +22,7 @@ func TestInvalidUTF8DoesNotLoseTheBatch(t *testing.T) {
 		got     = ptrace.NewTraces()
 		refused []string
 	)
-	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	tel := exportingTo(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		req := ptraceotlp.NewExportRequest()
 		mu.Lock()
@@ -35,14 +34,6 @@ func TestInvalidUTF8DoesNotLoseTheBatch(t *testing.T) {
 		}
 		req.Traces().ResourceSpans().MoveAndAppendTo(got.ResourceSpans())
 	}))
-	defer sink.Close()
-	cfg := DefaultConfig()
-	cfg.Endpoint = sink.URL
-	tel, err := New(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tel.Shutdown(context.Background())
 	tracer := tel.Tracer(Resource{Function: "f", Version: "1", MemoryBytes: 128 << 20})
 	bad := "GET /fn/f/\xff\xfe"
 	for _, name := range []string{"valid", bad} {
