@@ -118,8 +118,9 @@ function post(urlPath, payload, errorType) {
 // A write of nothing calls back once everything before it is written.
 // Null when nothing waits (the usual case: no await on the hot path).
 function outputFlushed() {
-  const waiting = [process.stdout, process.stderr].filter((s) => s.writableLength > 0);
-  return waiting.length ? Promise.all(waiting.map((s) => new Promise((resolve) => s.write('', resolve)))) : null;
+  const { stdout, stderr } = process;
+  if (stdout.writableLength === 0 && stderr.writableLength === 0) return null;
+  return Promise.all([stdout, stderr].map((s) => new Promise((resolve) => s.write('', resolve))));
 }
 
 // answerAndNext posts an invocation's answer, once its output is written,
