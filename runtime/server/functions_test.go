@@ -130,6 +130,8 @@ def handler(event, context):
         return "flooded"
     if op == "huge":
         return "x" * (7 << 20)
+    if op == "bytes":
+        return b"raw"
     if op == "fork":
         return {"child": os.fork() == 0}
     if op == "binary":
@@ -167,6 +169,10 @@ def handler(event, context):
 	if res := e.invoke("hostile", map[string]string{"op": "huge"}); res.ErrorType != telemetry.ErrHandler ||
 		!strings.Contains(string(res.Payload), "Function.ResponseSizeTooLarge") {
 		t.Fatalf("huge: %s %.200s", res.ErrorType, res.Payload)
+	}
+	if res := e.invoke("hostile", map[string]string{"op": "bytes"}); res.ErrorType != telemetry.ErrHandler ||
+		!strings.Contains(string(res.Payload), `"errorType": "Runtime.MarshalError"`) || !strings.Contains(string(res.Payload), "Unable to marshal response") {
+		t.Fatalf("bytes: %s %s", res.ErrorType, res.Payload)
 	}
 	if res := e.invoke("hostile", map[string]string{"op": "garbage"}); string(res.Payload) != `"garbage sent"` {
 		t.Fatalf("garbage: %s", res.Payload)

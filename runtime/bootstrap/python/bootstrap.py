@@ -249,8 +249,16 @@ def invoke(client, handler, headers, body):
         tracing._begin_invocation(request_id, headers.get("traceparent"))
     try:
         event = json_loads(body) if body else None
-        result = json_dumps(handler(event, LambdaContext(headers))).encode()
-        answer = ("POST", "%s/invocation/%s/response" % (PREFIX, request_id), result, {"Content-Type": "application/json"})
+        result = handler(event, LambdaContext(headers))
+        try:
+            payload = json_dumps(result).encode()
+        except (TypeError, ValueError) as e:
+            # Lambda's name for an answer JSON cannot hold (bytes, a set).
+            raise UserError("Runtime.MarshalError", "Unable to marshal response: %s" % e) from None
+        answer = ("POST", "%s/invocation/%s/response" % (PREFIX, request_id), payload, {"Content-Type": "application/json"})
+    except UserError as e:
+        answer = ("POST", "%s/invocation/%s/error" % (PREFIX, request_id), error_body(e, e.error_type),
+                  {"Lambda-Runtime-Function-Error-Type": e.error_type})
     except Exception as e:
         import traceback
         traceback.print_exc()
