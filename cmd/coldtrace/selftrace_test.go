@@ -39,6 +39,11 @@ func TestSelfTracing(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A request whose path is not UTF-8 is traced too, and does not cost
+	// the spans exported in its batch (the caller's request below).
+	if code, body := getWith(t, "http://"+apiAddr+"/api/v1/traces/%ff", "Authorization", "Bearer "+token); code != 400 {
+		t.Fatalf("a path that is not UTF-8: %d %s", code, body)
+	}
 	// An API request in the caller's trace.
 	const traceID, parentID = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 	if code, body := getWith(t, "http://"+apiAddr+"/api/v1/services",

@@ -27,6 +27,8 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/coldtrace/coldtrace/internal/spanexport"
 )
 
 // ServiceName is the service.name of Coldtrace's own spans.
@@ -117,7 +119,8 @@ func Start(ctx context.Context, cfg Config) (*Tracing, error) {
 	tp := sdktrace.NewTracerProvider(
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(cfg.SampleRatio))),
-		sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(2*time.Second)),
+		// A request path's %ff would otherwise lose the whole batch.
+		sdktrace.WithBatcher(spanexport.ValidUTF8(exp), sdktrace.WithBatchTimeout(2*time.Second)),
 	)
 	return &Tracing{tp: tp}, nil
 }

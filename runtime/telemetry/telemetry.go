@@ -22,6 +22,8 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/coldtrace/coldtrace/internal/spanexport"
 )
 
 // ScopeName is the instrumentation scope of the runtime's own spans.
@@ -97,7 +99,7 @@ func New(cfg Config, log *slog.Logger) (*Telemetry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("OTLP exporter: %w", err)
 	}
-	t.proc = sdktrace.NewBatchSpanProcessor(validUTF8Exporter{exp},
+	t.proc = sdktrace.NewBatchSpanProcessor(spanexport.ValidUTF8(exp),
 		sdktrace.WithBatchTimeout(cfg.BatchTimeout),
 		sdktrace.WithMaxQueueSize(cfg.QueueSize),
 		sdktrace.WithMaxExportBatchSize(min(cfg.QueueSize, 4096)))

@@ -1,4 +1,6 @@
-package telemetry
+// Package spanexport holds what Coldtrace puts in front of the OTel SDK's
+// span exporters for its own spans (the runtime's invocations, self-tracing).
+package spanexport
 
 import (
 	"context"
@@ -9,12 +11,14 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
-// validUTF8Exporter repairs strings that are not valid UTF-8 before they
-// are exported. Protobuf refuses such a string, and the exporter sends a
-// batch as one message, so one byte of a function's binary output (a log
-// line) or a caller's %ff in a path would lose every span of the batch,
-// other functions' included. Invalid bytes become U+FFFD, as
-// encoding/json does.
+// ValidUTF8 wraps exp so that strings that are not valid UTF-8 are
+// repaired before export. Protobuf refuses such a string, and an OTLP
+// exporter sends a batch as one message, so one byte of a function's
+// binary output (a log line) or a caller's %ff in a URL path would lose
+// every span of the batch with it. Invalid bytes become U+FFFD, as
+// encoding/json does; only the spans that need it are copied.
+func ValidUTF8(exp sdktrace.SpanExporter) sdktrace.SpanExporter { return validUTF8Exporter{exp} }
+
 type validUTF8Exporter struct{ sdktrace.SpanExporter }
 
 func (e validUTF8Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
