@@ -53,9 +53,13 @@ func loadConfig(cmd *cobra.Command) error {
 		}
 		delete(fileKeys, f.Name)
 	})
+	// One file may serve every command (COLDTRACE_CONFIG applies to all of
+	// them): a key another command takes is left to it; a key no command
+	// takes is a typo.
+	known := allFlagNames(cmd.Root())
 	for key := range fileKeys {
-		if cmd.Flags().Lookup(key) == nil && !isParentKey(key, fileKeys) {
-			errs = append(errs, fmt.Sprintf("config file: unknown key %q for %s", key, cmd.CommandPath()))
+		if cmd.Flags().Lookup(key) == nil && !known[key] && !isParentKey(key, fileKeys) {
+			errs = append(errs, fmt.Sprintf("config file: unknown key %q: no coldtrace command has a flag --%s", key, key))
 		}
 	}
 	if len(errs) > 0 {
@@ -63,6 +67,22 @@ func loadConfig(cmd *cobra.Command) error {
 		return fmt.Errorf("invalid configuration:\n  %s", strings.Join(errs, "\n  "))
 	}
 	return nil
+}
+
+// allFlagNames is the set of flag names of c and every command below it.
+func allFlagNames(c *cobra.Command) map[string]bool {
+	names := map[string]bool{}
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		add := func(f *pflag.Flag) { names[f.Name] = true }
+		c.LocalFlags().VisitAll(add)
+		c.PersistentFlags().VisitAll(add)
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(c)
+	return names
 }
 
 func isParentKey(key string, keys map[string]bool) bool {
@@ -83,7 +103,15 @@ func envNameFromFlag(name string) string {
 }
 
 // setFlag sets f from a config value; lists may come as YAML sequences.
+// A key without a value (YAML null) is the empty string, which turns off
+// an address; other types need a value.
 func setFlag(f *pflag.Flag, v any) error {
+	if v == nil {
+		if f.Value.Type() != "string" {
+			return fmt.Errorf("has no value (give one, or leave the key out for the default %q)", f.DefValue)
+		}
+		return f.Value.Set("")
+	}
 	if list, ok := v.([]any); ok {
 		if sv, ok := f.Value.(pflag.SliceValue); ok {
 			items := make([]string, len(list))

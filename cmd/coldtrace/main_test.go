@@ -263,4 +263,28 @@ func TestConfigPrecedence(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), `unknown key "no-such-flag"`) {
 		t.Errorf("unknown key accepted: %v\n%s", err, out)
 	}
+	// A key without a value is empty (an address turned off), not "<nil>";
+	// a number without one is an error that says so.
+	os.WriteFile(cfg, []byte("otlp-grpc-addr:\nauth-token:\n"), 0o644)
+	out, err = exec.Command(coldtraceBin, "config", "print", "up", "--config", cfg).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `otlp-grpc-addr: ""`) || strings.Contains(string(out), "<nil>") {
+		t.Errorf("keys without values: %v\n%s", err, out)
+	}
+	os.WriteFile(cfg, []byte("batch-spans:\n"), 0o644)
+	out, err = exec.Command(coldtraceBin, "config", "print", "up", "--config", cfg).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "batch-spans: has no value") {
+		t.Errorf("a number without a value: %v\n%s", err, out)
+	}
+	// COLDTRACE_CONFIG applies to every command: each takes its own keys
+	// and leaves the others' alone.
+	os.WriteFile(cfg, []byte("http-addr: 127.0.0.1:7171\nauth-token: a-token-of-16-chars-or-more\n"), 0o644)
+	for _, args := range [][]string{{"version"}, {"fn", "--help"}, {"config", "print", "query"}} {
+		cmd := exec.Command(coldtraceBin, args...)
+		cmd.Env = append(os.Environ(), "COLDTRACE_CONFIG="+cfg)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%v with COLDTRACE_CONFIG: %v\n%s", args, err, out)
+		} else if args[0] == "config" && !strings.Contains(string(out), `http-addr: "127.0.0.1:7171"`) {
+			t.Errorf("config print query with COLDTRACE_CONFIG:\n%s", out)
+		}
+	}
 }
