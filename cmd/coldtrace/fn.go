@@ -91,6 +91,9 @@ package.json are installed with npm if node_modules is missing.
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := args[0]
+			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+				return fmt.Errorf("%s is not a directory", dir)
+			}
 			cfg, _, err := client.LoadDirConfig(dir)
 			if err != nil {
 				return err

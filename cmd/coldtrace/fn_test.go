@@ -211,6 +211,9 @@ func TestTokensFileNeedsARuntimeToken(t *testing.T) {
 	gw, ch := freeAddr(t), freeAddr(t)
 	p := start(t, nil, up("--gateway-addr", gw, "--clickhouse-http-addr", ch, "--runtime-token", ingestToken)...)
 	waitHTTP(t, p, "http://"+gw+"/healthz")
+	if _, errOut, code := fnAt(t, "http://"+gw, "deploy", filepath.Join(t.TempDir(), "missing"), "--token", adminToken); code == 0 || !strings.Contains(errOut, "missing is not a directory") {
+		t.Errorf("deploy of a missing directory: exit %d %s", code, errOut)
+	}
 	wd, _ := os.Getwd()
 	if out, errOut, code := fnAt(t, "http://"+gw, "deploy", filepath.Join(wd, "..", "..", "examples", "python-hello"), "--token", adminToken); code != 0 {
 		t.Fatalf("deploy: exit %d %s %s", code, out, errOut)
