@@ -24,7 +24,7 @@ func newCollectorCommand() *cobra.Command {
 in a ClickHouse server. It keeps no state of its own beyond its spool, so
 several can run behind a load balancer, each with its own --spool-dir.`,
 		func(ctx context.Context, log *slog.Logger) error { return runCollector(ctx, o, log) })
-	o.storage.register(cmd.Flags(), "")
+	o.storage.register(cmd.Flags(), "", "directory for the spool, the collector's write-ahead log")
 	o.ingest.register(cmd.Flags(), "")
 	o.admin.register(cmd.Flags(), "")
 	o.security.register(cmd.Flags())

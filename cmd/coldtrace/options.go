@@ -59,9 +59,17 @@ type storageOptions struct {
 	allowLocal bool // the role may use the embedded engine
 }
 
-func (o *storageOptions) register(fs *pflag.FlagSet, defaultDSN string) {
-	fs.StringVar(&o.dataDir, "data-dir", "./data", "directory for the embedded ClickHouse files, the function registry and the spool")
-	fs.StringVar(&o.dsn, "clickhouse", defaultDSN, `ClickHouse to use: "embedded" (in-process engine, needs libchdb) or a server DSN such as clickhouse://user:pass@host:9000 or http://host:8123`)
+// register adds the storage flags; dataDirHelp says what the role keeps in
+// --data-dir ("" for a role that keeps nothing there: no flag).
+func (o *storageOptions) register(fs *pflag.FlagSet, defaultDSN, dataDirHelp string) {
+	dsnHelp := `ClickHouse server DSN, such as clickhouse://user:pass@host:9000 or http://host:8123`
+	if o.allowLocal {
+		dsnHelp = `ClickHouse to use: "embedded" (in-process engine in --data-dir, needs libchdb) or a server DSN such as clickhouse://user:pass@host:9000 or http://host:8123`
+	}
+	if dataDirHelp != "" {
+		fs.StringVar(&o.dataDir, "data-dir", "./data", dataDirHelp)
+	}
+	fs.StringVar(&o.dsn, "clickhouse", defaultDSN, dsnHelp)
 	fs.StringVar(&o.database, "clickhouse-database", "coldtrace", "ClickHouse database holding Coldtrace's tables")
 	fs.StringVar(&o.cluster, "clickhouse-cluster", "", "ClickHouse cluster (remote_servers name) to create the schema on: ON CLUSTER DDL, Replicated tables and Distributed tables sharded by trace id; see docs/scaling.md")
 	fs.DurationVar(&o.retention, "retention", 7*24*time.Hour, "how long spans and rollups are kept (ClickHouse TTL)")
@@ -80,11 +88,11 @@ func (o *storageOptions) schemaOptions() schema.Options {
 }
 
 func (o *storageOptions) validate() error {
+	if (o.dsn == "" || o.dsn == chclient.Embedded) && !o.allowLocal {
+		return fmt.Errorf("--clickhouse: this role runs stateless against a ClickHouse server; give its DSN, e.g. clickhouse://host:9000 or http://host:8123 (the embedded engine is for 'coldtrace up')")
+	}
 	if err := o.clientConfig().Validate(); err != nil {
 		return err
-	}
-	if o.dsn == chclient.Embedded && !o.allowLocal {
-		return fmt.Errorf("--clickhouse: this role runs stateless against a ClickHouse server; give a DSN (the embedded engine is for 'coldtrace up')")
 	}
 	if o.cluster != "" && o.dsn == chclient.Embedded {
 		return fmt.Errorf("--clickhouse-cluster needs a ClickHouse server DSN: the embedded engine is a single node")

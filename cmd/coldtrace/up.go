@@ -31,7 +31,7 @@ engine in --data-dir; --clickhouse takes a server DSN instead. Listeners bind
 to loopback unless an address says otherwise.`,
 		func(ctx context.Context, log *slog.Logger) error { return runUp(ctx, o, log) })
 	fs := cmd.Flags()
-	o.storage.register(fs, "embedded")
+	o.storage.register(fs, "embedded", "directory for the embedded ClickHouse files, the function registry and the spool")
 	o.ingest.register(fs, "127.0.0.1")
 	o.query.register(fs, "127.0.0.1")
 	o.runtime.register(fs, "127.0.0.1")
