@@ -99,7 +99,8 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, " (%s)", e.Code)
 	}
 	b.WriteString(": ")
-	if e.Parameter != "" {
+	// The API's messages usually start with the parameter's name already.
+	if e.Parameter != "" && !strings.HasPrefix(e.Message, e.Parameter+":") {
 		fmt.Fprintf(&b, "parameter %s: ", e.Parameter)
 	}
 	b.WriteString(e.Message)
