@@ -104,7 +104,10 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, co
 		return &APIError{Status: resp.StatusCode, Message: e.Error}
 	}
 	if out != nil && len(b) > 0 {
-		return json.Unmarshal(b, out)
+		if err := json.Unmarshal(b, out); err != nil {
+			// The REST API serves /api/v1/functions too, in another shape.
+			return fmt.Errorf("%s %s answered something other than the function gateway's API (is %s the gateway, :8080 by default, and not the REST API?): %w", method, path, c.base, err)
+		}
 	}
 	return nil
 }
