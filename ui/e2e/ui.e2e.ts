@@ -256,7 +256,7 @@ describe('web UI on a running coldtrace', () => {
     try {
       const p = fresh.page;
       await p.goto(url(`/traces/${big.traceId}`));
-      await p.getByText(`${big.spans} spans`, { exact: false }).waitFor();
+      await p.getByText(`${big.spans.toLocaleString('en-US')} spans`, { exact: false }).waitFor();
       await p.waitForFunction(() => performance.getEntriesByName('coldtrace:waterfall-painted').length > 0);
       const timing = await p.evaluate((traceId) => {
         const api = performance

@@ -1,5 +1,6 @@
 // The marks every page uses for the same facts: cold starts, init spans,
 // timeouts and other error types.
+import { counted } from '../lib/format';
 import type { SpanMarks } from '../lib/spanTree';
 
 export function ColdStartBadge() {
@@ -30,7 +31,7 @@ export function TraceBadges({ coldStart, errorTypes, errorCount }: { coldStart: 
       {types.map((e) => (
         <ErrorTypeBadge key={e} type={e} />
       ))}
-      {errorCount > 0 && types.length === 0 && <span className="badge badge-error">{errorCount} errors</span>}
+      {errorCount > 0 && types.length === 0 && <span className="badge badge-error">{counted(errorCount, 'error')}</span>}
     </>
   );
 }

@@ -2,8 +2,9 @@
 // environment) from first to last invocation seen, its cold start marked.
 import { Link } from 'react-router';
 import type { Instance, Window } from '../api/types';
-import { formatBytes, formatDuration, formatPercent, formatTime, shortId } from '../lib/format';
+import { counted, formatBytes, formatDuration, formatPercent, formatTime, instanceLabel } from '../lib/format';
 import { pointSeconds } from '../lib/series';
+import { useRangeSearch } from '../lib/useTimeRange';
 
 export function InstanceTimeline({ instances, window }: { instances: Instance[]; window: Window }) {
   const from = pointSeconds(window.startUnixNano);
@@ -11,6 +12,7 @@ export function InstanceTimeline({ instances, window }: { instances: Instance[];
   const span = Math.max(to - from, 1);
   const pct = (unixNano: string) => Math.min(100, Math.max(0, ((pointSeconds(unixNano) - from) / span) * 100));
   const versions = [...new Set(instances.map((i) => i.version))].sort();
+  const rangeSearch = useRangeSearch();
 
   return (
     <div className="instances">
@@ -30,12 +32,12 @@ export function InstanceTimeline({ instances, window }: { instances: Instance[];
             <li key={inst.instance} className="instance-lane">
               <div className="instance-label">
                 <span className="mono" title={inst.instance}>
-                  {shortId(inst.instance, 12)}
+                  {instanceLabel(inst.instance)}
                 </span>
                 {versions.length > 1 && <span className="muted small"> v{inst.version}</span>}
                 <div className="muted small">
-                  {inst.invocations} invocations
-                  {inst.errors > 0 && <span className="text-error"> · {inst.errors} errors</span>} · {memory}
+                  {counted(inst.invocations, 'invocation')}
+                  {inst.errors > 0 && <span className="text-error"> · {counted(inst.errors, 'error')}</span>} · {memory}
                 </div>
               </div>
               <div className="instance-track">
@@ -46,11 +48,11 @@ export function InstanceTimeline({ instances, window }: { instances: Instance[];
                 />
                 {inst.coldStart && (
                   <Link
-                    to={`/traces/${inst.coldStart.traceId}?span=${inst.coldStart.spanId}`}
+                    to={`/traces/${inst.coldStart.traceId}${rangeSearch ? `${rangeSearch}&` : '?'}span=${inst.coldStart.spanId}`}
                     className="instance-coldstart"
                     style={{ left: `${left}%` }}
                     title={`Cold start at ${formatTime(inst.coldStart.time)}, init ${formatDuration(inst.coldStart.initDurationNano / 1e6)}: open its trace`}
-                    aria-label={`Cold start of instance ${shortId(inst.instance, 12)}, init ${formatDuration(inst.coldStart.initDurationNano / 1e6)}`}
+                    aria-label={`Cold start of instance ${instanceLabel(inst.instance)}, init ${formatDuration(inst.coldStart.initDurationNano / 1e6)}`}
                   >
                     ❄
                   </Link>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBytes, formatCost, formatCount, formatDuration, formatPercent } from './format';
+import { counted, formatBytes, formatCost, formatCount, formatDuration, formatPercent, instanceLabel } from './format';
 
 describe('formatting', () => {
   it('durations pick a readable unit', () => {
@@ -20,5 +20,19 @@ describe('formatting', () => {
     expect(formatCost(0.0000069)).toBe('$0.0000069');
     expect(formatCost(9.5e-7)).toBe('$0.00000095');
     expect(formatCost(12.345)).toBe('$12.35');
+  });
+});
+
+describe('names and counts', () => {
+  it('labels an instance by what tells it apart', () => {
+    expect(instanceLabel('2026/11/27/[1]3423f78d9c0e4b1f8a2b6c7d8e9f0a1b')).toBe('3423f78d');
+    expect(instanceLabel('2021/06/28/[$LATEST]2f399eb14537447da05ab2a2e39309de')).toBe('2f399eb1');
+    expect(instanceLabel('i-short')).toBe('i-short');
+    expect(instanceLabel('host-1.example.com/worker-17')).toBe('…om/worker-17');
+  });
+  it('counts in the singular and the plural', () => {
+    expect(counted(1, 'invocation')).toBe('1 invocation');
+    expect(counted(0, 'error')).toBe('0 errors');
+    expect(counted(12345, 'call')).toBe('12,345 calls');
   });
 });

@@ -82,3 +82,16 @@ export function formatAge(d: Date | number | string, now: number = Date.now()): 
 export function shortId(id: string, n = 8): string {
   return id.length > n ? id.slice(0, n) : id;
 }
+
+// instanceLabel names a faas.instance briefly. Lambda-style ids are log
+// stream names, "2026/11/27/[3]3423f78d…": every instance of a day shares
+// the head, so the label is the start of the part after the version.
+export function instanceLabel(id: string): string {
+  const m = /\]([^\]]+)$/.exec(id);
+  return m ? shortId(m[1], 8) : id.length > 12 ? `…${id.slice(-12)}` : id;
+}
+
+// counted is "1 invocation", "10,000 spans": exact, with the plural s.
+export function counted(n: number, noun: string): string {
+  return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
+}

@@ -3,7 +3,7 @@
 import { useMemo } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { useFunctions, useInstances, useTimeseries, useTraceSearch, type TraceFilters } from '../api/hooks';
-import type { FunctionSummary, Metric } from '../api/types';
+import type { FunctionSummary, Metric, Quantiles } from '../api/types';
 import { TimeSeriesChart, type Series } from '../components/charts/TimeSeriesChart';
 import { InstanceTimeline } from '../components/InstanceTimeline';
 import { EmptyState, ErrorState, GettingStarted, Loading } from '../components/States';
@@ -92,19 +92,24 @@ function Stats({ rows }: { rows: FunctionSummary[] }) {
   const sum = (f: (r: FunctionSummary) => number) => rows.reduce((n, r) => n + f(r), 0);
   const invocations = sum((r) => r.invocations);
   const coldStarts = sum((r) => r.coldStarts);
-  // Quantiles of several versions cannot be merged here; show the slowest.
-  const worst = (f: (r: FunctionSummary) => number | undefined) => {
-    const v = rows.map(f).filter((x): x is number => x !== undefined);
-    return v.length ? Math.max(...v) / 1e6 : null;
-  };
+  // Quantiles of several versions cannot be merged here: show the version
+  // with the highest p95, and that same version's p50 beside it.
+  const slowest = (f: (r: FunctionSummary) => Quantiles | null | undefined): Quantiles | undefined =>
+    rows
+      .map(f)
+      .filter((q): q is Quantiles => q != null)
+      .reduce<Quantiles | undefined>((a, q) => (a === undefined || q.p95Nano > a.p95Nano ? q : a), undefined);
+  const ms = (nano: number | undefined) => (nano === undefined ? null : nano / 1e6);
+  const init = slowest((r) => r.initDuration);
+  const duration = slowest((r) => r.duration);
   const note = rows.length > 1 ? ' (slowest version)' : '';
   const peak = Math.max(...rows.map((r) => r.maxMemoryUsedBytes));
   const limit = Math.max(...rows.map((r) => r.memoryLimitBytes));
   const cards: [string, string, string?][] = [
     ['Invocations', formatCount(invocations), rows.some((r) => r.throttles) ? `${sum((r) => r.throttles)} throttled` : undefined],
     ['Cold starts', formatPercent(invocations ? coldStarts / invocations : 0), `${formatCount(coldStarts)} cold start${coldStarts === 1 ? '' : 's'}`],
-    ['Init p95', formatDuration(worst((r) => r.initDuration?.p95Nano)), `p50 ${formatDuration(worst((r) => r.initDuration?.p50Nano))}${note}`],
-    ['Duration p95', formatDuration(worst((r) => r.duration?.p95Nano)), `p50 ${formatDuration(worst((r) => r.duration?.p50Nano))}${note}`],
+    ['Init p95', formatDuration(ms(init?.p95Nano)), `p50 ${formatDuration(ms(init?.p50Nano))}${note}`],
+    ['Duration p95', formatDuration(ms(duration?.p95Nano)), `p50 ${formatDuration(ms(duration?.p50Nano))}${note}`],
     ['Timeouts', formatCount(sum((r) => r.timeouts))],
     ['Errors', formatCount(sum((r) => r.errors))],
     ['Estimated cost', formatCost(sum((r) => r.cost.totalUsd)), `${sum((r) => r.billedGbSeconds).toPrecision(3)} GB-s`],

@@ -18,7 +18,7 @@ import { useDependencies, useServices } from '../api/hooks';
 import type { DependencyEdge, Service } from '../api/types';
 import { EmptyState, ErrorState, GettingStarted, Loading } from '../components/States';
 import { serviceColor } from '../lib/color';
-import { formatCount, formatDuration } from '../lib/format';
+import { counted, formatCount, formatDuration } from '../lib/format';
 import { useTheme } from '../lib/theme';
 import { usePageTitle } from '../lib/usePageTitle';
 import { useRangeSearch, useTimeRange } from '../lib/useTimeRange';
@@ -94,7 +94,7 @@ function layout(services: Service[], edges: DependencyEdge[]): { nodes: Node[]; 
             </strong>
             {s && (
               <span className="muted small">
-                {formatCount(s.spanCount)} spans{s.errorCount > 0 && <span className="text-error"> · {formatCount(s.errorCount)} errors</span>}
+                {counted(s.spanCount, 'span')}{s.errorCount > 0 && <span className="text-error"> · {counted(s.errorCount, 'error')}</span>}
               </span>
             )}
           </div>
@@ -107,7 +107,7 @@ function layout(services: Service[], edges: DependencyEdge[]): { nodes: Node[]; 
     id: `${e.parent}->${e.child}`,
     source: e.parent,
     target: e.child,
-    label: `${formatCount(e.calls)} calls${e.errors ? ` · ${formatCount(e.errors)} err` : ''} · p95 ${formatDuration(e.p95DurationNano / 1e6)}`,
+    label: `${counted(e.calls, 'call')}${e.errors ? ` · ${formatCount(e.errors)} err` : ''} · p95 ${formatDuration(e.p95DurationNano / 1e6)}`,
     markerEnd: { type: MarkerType.ArrowClosed },
     animated: false,
     className: e.errors > 0 ? 'map-edge-error' : undefined,

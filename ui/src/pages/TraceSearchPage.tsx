@@ -45,18 +45,24 @@ function Results({ filters, rangeLabel }: { filters: TraceFilters; rangeLabel: s
   const filtered = Object.keys(filters).length > 0;
   if (traces.length === 0) {
     return (
-      <EmptyState title={`No trace matches in ${rangeLabel.toLowerCase()}`}>
+      <EmptyState title={`No trace matches in ${rangeLabel.startsWith('Last ') ? 'the ' : ''}${rangeLabel.toLowerCase()}`}>
         {filtered ? <p>Loosen a filter or widen the time range.</p> : <GettingStarted />}
       </EmptyState>
     );
   }
+  // While a changed search runs, the previous results stay, dimmed and
+  // said to be stale, rather than passing for the new ones.
+  const stale = q.isPlaceholderData;
   return (
     <>
       <p className="muted small" role="status">
-        {traces.length} trace{traces.length === 1 ? '' : 's'}
-        {q.hasNextPage ? ' so far' : ''}, newest first
+        {stale
+          ? 'Searching… (the results below are from the previous search)'
+          : `${traces.length} trace${traces.length === 1 ? '' : 's'}${q.hasNextPage ? ' so far' : ''}, newest first`}
       </p>
-      <TraceTable traces={traces} caption="Matching traces" />
+      <div className={stale ? 'is-stale' : undefined} aria-busy={stale}>
+        <TraceTable traces={traces} caption="Matching traces" />
+      </div>
       {q.hasNextPage && (
         <button type="button" className="load-more" disabled={q.isFetchingNextPage} onClick={() => q.fetchNextPage()}>
           {q.isFetchingNextPage ? 'Loading…' : 'Load more'}

@@ -4,7 +4,7 @@ import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useStat
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { serviceColor } from '../../lib/color';
 import { SpanBadges } from '../Badges';
-import { formatDuration } from '../../lib/format';
+import { counted, formatDuration } from '../../lib/format';
 import {
   axisTicks,
   buildSpanTree,
@@ -141,7 +141,7 @@ export function Waterfall({ spans, selectedSpanId, onSelect }: WaterfallProps) {
     <div className="waterfall">
       <div className="wf-toolbar">
         <span>
-          {tree.byId.size} spans · {tree.services.length} services · {formatDuration(tree.endMs - tree.startMs)}
+          {counted(tree.byId.size, 'span')} · {counted(tree.services.length, 'service')} · {formatDuration(tree.endMs - tree.startMs)}
         </span>
         <ServiceLegend services={tree.services} />
         <span className="wf-toolbar-actions">
