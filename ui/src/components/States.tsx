@@ -26,11 +26,13 @@ export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () =>
       </div>
     );
   }
+  // A 400 is the request's own fault: asking again cannot help.
+  const refused = status === 400;
   return (
     <div className="state state-error" role="alert">
-      <strong>{status === 404 ? 'Not found' : 'Something went wrong'}</strong>
+      <strong>{status === 404 ? 'Not found' : refused ? 'The API refused this request' : 'Something went wrong'}</strong>
       <p>{message}</p>
-      {onRetry && (
+      {onRetry && !refused && (
         <button type="button" onClick={onRetry}>
           Try again
         </button>
