@@ -57,21 +57,33 @@ func spanIsValidUTF8(s sdktrace.ReadOnlySpan) bool {
 
 func attrsAreValidUTF8(attrs []attribute.KeyValue) bool {
 	for _, kv := range attrs {
-		if !utf8.ValidString(string(kv.Key)) {
+		if !utf8.ValidString(string(kv.Key)) || !valueIsValidUTF8(kv.Value) {
 			return false
 		}
-		switch kv.Value.Type() {
-		case attribute.STRING:
-			if !utf8.ValidString(kv.Value.AsString()) {
+	}
+	return true
+}
+
+// valueIsValidUTF8 checks every string a value holds, inside slices and
+// maps (keys too) included.
+func valueIsValidUTF8(v attribute.Value) bool {
+	switch v.Type() {
+	case attribute.STRING:
+		return utf8.ValidString(v.AsString())
+	case attribute.STRINGSLICE:
+		for _, s := range v.AsStringSlice() {
+			if !utf8.ValidString(s) {
 				return false
 			}
-		case attribute.STRINGSLICE:
-			for _, v := range kv.Value.AsStringSlice() {
-				if !utf8.ValidString(v) {
-					return false
-				}
+		}
+	case attribute.SLICE:
+		for _, e := range v.AsSlice() {
+			if !valueIsValidUTF8(e) {
+				return false
 			}
 		}
+	case attribute.MAP:
+		return attrsAreValidUTF8(v.AsMap())
 	}
 	return true
 }
@@ -113,20 +125,32 @@ func repairAttrs(attrs []attribute.KeyValue) []attribute.KeyValue {
 	}
 	out := make([]attribute.KeyValue, len(attrs))
 	for i, kv := range attrs {
-		kv.Key = attribute.Key(validString(string(kv.Key)))
-		switch kv.Value.Type() {
-		case attribute.STRING:
-			kv.Value = attribute.StringValue(validString(kv.Value.AsString()))
-		case attribute.STRINGSLICE:
-			vs := kv.Value.AsStringSlice()
-			for j := range vs {
-				vs[j] = validString(vs[j])
-			}
-			kv.Value = attribute.StringSliceValue(vs)
-		}
-		out[i] = kv
+		out[i] = attribute.KeyValue{Key: attribute.Key(validString(string(kv.Key))), Value: repairValue(kv.Value)}
 	}
 	return out
+}
+
+func repairValue(v attribute.Value) attribute.Value {
+	switch v.Type() {
+	case attribute.STRING:
+		return attribute.StringValue(validString(v.AsString()))
+	case attribute.STRINGSLICE:
+		vs := v.AsStringSlice() // a copy
+		for i := range vs {
+			vs[i] = validString(vs[i])
+		}
+		return attribute.StringSliceValue(vs)
+	case attribute.SLICE:
+		vs := v.AsSlice()
+		out := make([]attribute.Value, len(vs))
+		for i, e := range vs {
+			out[i] = repairValue(e)
+		}
+		return attribute.SliceValue(out...)
+	case attribute.MAP:
+		return attribute.MapValue(repairAttrs(v.AsMap())...)
+	}
+	return v
 }
 
 func validString(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
