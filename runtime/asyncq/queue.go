@@ -114,9 +114,6 @@ type Queue struct {
 
 	mu       sync.Mutex
 	inflight map[string]bool // pending keys being worked on
-	// forgotten counts Forget calls per function: an attempt claimed
-	// before one leaves no retry or dead letter behind.
-	forgotten map[string]int
 
 	stop   chan struct{}
 	wg     sync.WaitGroup
@@ -124,9 +121,8 @@ type Queue struct {
 }
 
 type claimed struct {
-	key       []byte
-	job       Job
-	forgotten int // the function's Forget count when claimed
+	key []byte
+	job Job
 }
 
 // Open opens (or creates) the queue file. It fails if another process
@@ -158,7 +154,7 @@ func Open(cfg Config, inv Invoker, log *slog.Logger) (*Queue, error) {
 		return nil, fmt.Errorf("async queue %s: %w", cfg.Path, err)
 	}
 	return &Queue{cfg: cfg, db: db, inv: inv, log: log, wake: make(chan struct{}, 1), work: make(chan claimed),
-		inflight: map[string]bool{}, forgotten: map[string]int{}, stop: make(chan struct{})}, nil
+		inflight: map[string]bool{}, stop: make(chan struct{})}, nil
 }
 
 // Start runs the dispatcher and workers until Close.
@@ -257,10 +253,7 @@ func (q *Queue) dispatchDue() time.Time {
 					q.log.Error("async queue: dropping an unreadable event", "key", fmt.Sprintf("%x", k), "err", err)
 					continue
 				}
-				q.mu.Lock()
-				forgotten := q.forgotten[j.Function]
-				q.mu.Unlock()
-				batch = append(batch, claimed{key: bytes.Clone(k), job: j, forgotten: forgotten})
+				batch = append(batch, claimed{key: bytes.Clone(k), job: j})
 			}
 			return nil
 		})
@@ -304,6 +297,9 @@ func (q *Queue) worker() {
 // run makes one attempt and records what follows: done, a retry, or the
 // dead-letter list.
 func (q *Queue) run(c claimed) {
+	if !q.stillPending(c.key) {
+		return // its function was removed (Forget) since it was claimed
+	}
 	j := c.job
 	now := time.Now()
 	if now.Sub(j.Enqueued) > q.cfg.MaxEventAge {
@@ -335,17 +331,28 @@ func (q *Queue) run(c claimed) {
 	}
 }
 
-// settle removes the event's pending entry and, in the same transaction,
-// stores its retry or its dead letter, unless its function was forgotten
-// since the attempt began.
-func (q *Queue) settle(c claimed, retry, dead *Job) {
-	q.mu.Lock()
-	if q.forgotten[c.job.Function] != c.forgotten {
-		retry, dead = nil, nil
+func (q *Queue) stillPending(key []byte) bool {
+	pending := true
+	if err := q.db.View(func(tx *bolt.Tx) error {
+		pending = tx.Bucket(pendingBucket).Get(key) != nil
+		return nil
+	}); err != nil {
+		q.log.Warn("async queue: reading an event failed", "err", err)
 	}
-	q.mu.Unlock()
+	return pending
+}
+
+// settle removes the event's pending entry and, in the same transaction,
+// stores its retry or its dead letter. An entry that is gone was dropped
+// with its function (Forget) during the attempt: nothing follows it.
+func (q *Queue) settle(c claimed, retry, dead *Job) {
 	err := q.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(pendingBucket).Delete(c.key); err != nil {
+		pending := tx.Bucket(pendingBucket)
+		if pending.Get(c.key) == nil {
+			retry, dead = nil, nil
+			return nil
+		}
+		if err := pending.Delete(c.key); err != nil {
 			return err
 		}
 		if retry != nil {
@@ -421,11 +428,10 @@ func deleteDeadLetters(tx *bolt.Tx, fn string) (int, error) {
 
 // Forget drops every queued event and dead letter of fn, a function that
 // was removed: none of them may run against a function deployed later
-// under the same name. It returns how many it dropped.
+// under the same name. An event already claimed by a worker finds its
+// entry gone and is not run, or leaves nothing behind if it was running.
+// It returns how many it dropped.
 func (q *Queue) Forget(fn string) (int, error) {
-	q.mu.Lock()
-	q.forgotten[fn]++
-	q.mu.Unlock()
 	n := 0
 	err := q.db.Update(func(tx *bolt.Tx) error {
 		pending := tx.Bucket(pendingBucket)
