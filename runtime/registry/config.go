@@ -276,8 +276,20 @@ func DecodeConfig(b []byte) (Config, error) {
 		}
 	}
 	if len(errs) > 0 {
-		// Report every problem at once, as Validate does.
-		if err := cfg.WithDefaults().Validate(); err != nil {
+		// Report every problem at once, as Validate does, but only of what
+		// is given: the caller may still fill the name (the directory's),
+		// the runtime and the handler (flags).
+		probe := cfg.WithDefaults()
+		if probe.Name == "" {
+			probe.Name = "unnamed"
+		}
+		if probe.Runtime == "" {
+			probe.Runtime = NodeJS20
+		}
+		if probe.Handler == "" {
+			probe.Handler = "index.handler"
+		}
+		if err := probe.Validate(); err != nil {
 			errs = append(errs, err)
 		}
 	}

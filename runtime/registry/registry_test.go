@@ -155,4 +155,9 @@ func TestDecodeConfig(t *testing.T) {
 			t.Errorf("%s: got %v, want %q", body, err, want)
 		}
 	}
+	// What the caller fills later (the name, the runtime, the handler) is
+	// not a problem yet.
+	if _, err := DecodeConfig([]byte(`{"timeout":0}`)); err == nil || err.Error() != "timeout is zero: it must be more than 0 (leave it out for the default, 3s)" {
+		t.Errorf("only the zero timeout is a problem: %v", err)
+	}
 }
