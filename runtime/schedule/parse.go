@@ -89,7 +89,12 @@ func parseAWSCron(s string) (cron.Schedule, error) {
 	if f[5] != "*" {
 		return nil, fmt.Errorf("cron year field %q: only * is supported", f[5])
 	}
-	if (f[2] == "?") == (f[4] == "?") {
+	switch {
+	case f[2] == "*" && f[4] == "*":
+		// Every day either way; accepted before EventBridge's rule was
+		// enforced, so stored schedules keep firing.
+		f[4] = "?"
+	case (f[2] == "?") == (f[4] == "?"):
 		return nil, fmt.Errorf("cron day-of-month %q and day-of-week %q: exactly one of them must be ?, as in EventBridge", f[2], f[4])
 	}
 	for _, field := range f[:5] {

@@ -20,6 +20,7 @@ func TestParse(t *testing.T) {
 		"cron(0 8 ? * 1,7 *)":     time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC),   // Sunday or Saturday
 		"cron(0 9 ? * MON-FRI *)": time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC),
 		"cron(0/20 * * * ? *)":    time.Date(2026, 11, 22, 10, 40, 0, 0, time.UTC),
+		"cron(0 12 * * * *)":      time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC), // every day, both fields *
 		"*/15 * * * *":            time.Date(2026, 11, 22, 10, 45, 0, 0, time.UTC),
 		"0 0 * * 1":               time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), // standard cron: 1 = Monday
 		"@hourly":                 time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC),
