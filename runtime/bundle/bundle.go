@@ -19,8 +19,9 @@ import (
 
 // Zip writes the directory dir as a zip archive, keeping file modes (an
 // executable bootstrap stays executable) and symbolic links that point
-// inside dir. .git directories are left out.
-func Zip(dir string, w io.Writer) error {
+// inside dir. .git directories are left out, and so are links that point
+// outside dir (a virtualenv's bin/python, say), each named on log.
+func Zip(dir string, w io.Writer, log io.Writer) error {
 	zw := zip.NewWriter(w)
 	root, err := filepath.Abs(dir)
 	if err != nil {
@@ -60,9 +61,12 @@ func Zip(dir string, w io.Writer) error {
 				return err
 			}
 			if !insideAfterLink(root, filepath.Dir(path), target) {
-				// Dropping it would deploy code that fails later with a
-				// confusing error (a handler that is such a link is "missing").
-				return fmt.Errorf("%s is a link to %s, outside the code directory: copy what it points to into the directory", hdr.Name, target)
+				// Said out loud: a handler that is such a link would
+				// otherwise deploy as a confusing "missing" handler.
+				if log != nil {
+					fmt.Fprintf(log, "leaving out %s: a link to %s, outside the code directory (copy what it points to into the directory if the function needs it)\n", hdr.Name, target)
+				}
+				return nil
 			}
 			f, err := zw.CreateHeader(hdr)
 			if err != nil {

@@ -155,7 +155,7 @@ func (c *Client) Deploy(ctx context.Context, cfg registry.Config, dir string, bu
 		if err == nil {
 			var part io.Writer
 			if part, err = mw.CreateFormFile(gateway.DeployCodeField, "code.zip"); err == nil {
-				err = bundle.Zip(built, part)
+				err = bundle.Zip(built, part, buildLog)
 			}
 		}
 		if err == nil {
