@@ -18,7 +18,7 @@ import { useDependencies, useServices } from '../api/hooks';
 import type { DependencyEdge, Service } from '../api/types';
 import { EmptyState, ErrorState, GettingStarted, Loading } from '../components/States';
 import { serviceColor } from '../lib/color';
-import { counted, formatCount, formatDuration } from '../lib/format';
+import { counted, formatDuration } from '../lib/format';
 import { useTheme } from '../lib/theme';
 import { usePageTitle } from '../lib/usePageTitle';
 import { useRangeSearch, useTimeRange } from '../lib/useTimeRange';
@@ -107,7 +107,7 @@ function layout(services: Service[], edges: DependencyEdge[]): { nodes: Node[]; 
     id: `${e.parent}->${e.child}`,
     source: e.parent,
     target: e.child,
-    label: `${counted(e.calls, 'call')}${e.errors ? ` · ${formatCount(e.errors)} err` : ''} · p95 ${formatDuration(e.p95DurationNano / 1e6)}`,
+    label: `${counted(e.calls, 'call')}${e.errors ? ` · ${e.errors.toLocaleString('en-US')} err` : ''} · p95 ${formatDuration(e.p95DurationNano / 1e6)}`,
     markerEnd: { type: MarkerType.ArrowClosed },
     animated: false,
     className: e.errors > 0 ? 'map-edge-error' : undefined,

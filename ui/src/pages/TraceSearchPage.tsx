@@ -41,18 +41,19 @@ function Results({ filters, rangeLabel }: { filters: TraceFilters; rangeLabel: s
   const q = useTraceSearch(filters, range);
   if (q.isPending) return <Loading label="Searching…" />;
   if (q.isError) return <ErrorState error={q.error} onRetry={() => q.refetch()} />;
+  // While a changed search runs, the previous results stay, dimmed and
+  // said to be stale, rather than passing for the new ones.
+  const stale = q.isPlaceholderData;
   const traces = q.data.pages.flatMap((p) => p.traces);
   const filtered = Object.keys(filters).length > 0;
   if (traces.length === 0) {
+    if (stale) return <Loading label="Searching…" />;
     return (
       <EmptyState title={`No trace matches in ${rangeLabel.startsWith('Last ') ? 'the ' : ''}${rangeLabel.toLowerCase()}`}>
         {filtered ? <p>Loosen a filter or widen the time range.</p> : <GettingStarted />}
       </EmptyState>
     );
   }
-  // While a changed search runs, the previous results stay, dimmed and
-  // said to be stale, rather than passing for the new ones.
-  const stale = q.isPlaceholderData;
   return (
     <>
       <p className="muted small" role="status">
@@ -63,7 +64,7 @@ function Results({ filters, rangeLabel }: { filters: TraceFilters; rangeLabel: s
       <div className={stale ? 'is-stale' : undefined} aria-busy={stale}>
         <TraceTable traces={traces} caption="Matching traces" />
       </div>
-      {q.hasNextPage && (
+      {q.hasNextPage && !stale && (
         <button type="button" className="load-more" disabled={q.isFetchingNextPage} onClick={() => q.fetchNextPage()}>
           {q.isFetchingNextPage ? 'Loading…' : 'Load more'}
         </button>
