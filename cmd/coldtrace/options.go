@@ -60,15 +60,13 @@ type storageOptions struct {
 }
 
 // register adds the storage flags; dataDirHelp says what the role keeps in
-// --data-dir ("" for a role that keeps nothing there: no flag).
+// --data-dir.
 func (o *storageOptions) register(fs *pflag.FlagSet, defaultDSN, dataDirHelp string) {
 	dsnHelp := `ClickHouse server DSN, such as clickhouse://user:pass@host:9000 or http://host:8123`
 	if o.allowLocal {
 		dsnHelp = `ClickHouse to use: "embedded" (in-process engine in --data-dir, needs libchdb) or a server DSN such as clickhouse://user:pass@host:9000 or http://host:8123`
 	}
-	if dataDirHelp != "" {
-		fs.StringVar(&o.dataDir, "data-dir", "./data", dataDirHelp)
-	}
+	fs.StringVar(&o.dataDir, "data-dir", "./data", dataDirHelp)
 	fs.StringVar(&o.dsn, "clickhouse", defaultDSN, dsnHelp)
 	fs.StringVar(&o.database, "clickhouse-database", "coldtrace", "ClickHouse database holding Coldtrace's tables")
 	fs.StringVar(&o.cluster, "clickhouse-cluster", "", "ClickHouse cluster (remote_servers name) to create the schema on: ON CLUSTER DDL, Replicated tables and Distributed tables sharded by trace id; see docs/scaling.md")

@@ -24,7 +24,7 @@ the web UI, reading a ClickHouse server. It keeps no state of its own, so
 several can run behind a load balancer. /metrics, /healthz and /readyz are
 served on --http-addr unless --admin-addr gives them a listener of their own.`,
 		func(ctx context.Context, log *slog.Logger) error { return runQuery(ctx, o, log) })
-	o.storage.register(cmd.Flags(), "", "")
+	o.storage.register(cmd.Flags(), "", "not used by this role, which keeps nothing on disk; accepted so that one environment (the image's COLDTRACE_DATA_DIR) serves every role")
 	o.query.register(cmd.Flags(), "")
 	o.admin.registerShared(cmd.Flags())
 	o.security.register(cmd.Flags())
