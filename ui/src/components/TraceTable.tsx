@@ -37,7 +37,7 @@ export function TraceTable({ traces, caption }: { traces: TraceSummary[]; captio
                 <div>{formatTime(t.startTime)}</div>
                 <div className="muted small">{formatAge(t.startTime)}</div>
               </td>
-              <td>
+              <td className="col-trace">
                 <Link to={`/traces/${t.traceId}${rangeSearch}`} className="trace-link">
                   <span className="swatch" style={{ background: serviceColor(t.rootService) }} aria-hidden="true" />
                   <strong>{t.rootService}</strong> {t.rootOperation}
@@ -57,7 +57,7 @@ export function TraceTable({ traces, caption }: { traces: TraceSummary[]; captio
                 {formatDuration(ms)}
               </td>
               <td className="num">{t.spanCount}</td>
-              <td className="small">{(t.services ?? []).join(', ')}</td>
+              <td className="small col-services">{(t.services ?? []).join(', ')}</td>
             </tr>
           );
         })}
