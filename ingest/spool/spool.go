@@ -13,7 +13,9 @@ package spool
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -88,11 +90,20 @@ type Batch struct {
 	// Replay is set on the batch that was in flight when the previous
 	// process stopped: it must be inserted again, exactly, with Token.
 	Replay bool
+	spool  string // the spool's id; "" for a replay of a spool from before ids
 }
 
-// Token is the batch's deduplication token: the same range always gets
-// the same token, so ClickHouse stores a repeated insert only once.
-func (b *Batch) Token() string { return "spool:" + b.Start.String() + "-" + b.End.String() }
+// Token is the batch's deduplication token: the same range of the same
+// spool always gets the same token, so ClickHouse stores a repeated insert
+// only once. The spool's id keeps two spools (two collectors, or a spool
+// started afresh) from sharing tokens: positions alone start at 0:0 in
+// every spool, and ClickHouse would drop one's batches as the other's.
+func (b *Batch) Token() string {
+	if b.spool == "" {
+		return "spool:" + b.Start.String() + "-" + b.End.String()
+	}
+	return "spool:" + b.spool + ":" + b.Start.String() + "-" + b.End.String()
+}
 
 const headerSize = 8
 
@@ -128,6 +139,10 @@ type Spool struct {
 
 	cp   *checkpointStore
 	lock *os.File // holds the directory's flock while open
+	id   string   // random, kept in the directory: part of every token
+	// legacyReplay: the spool predates ids and a batch was in flight; its
+	// replay keeps the token it was first sent with.
+	legacyReplay bool
 
 	// appender state
 	seg     *os.File
@@ -155,7 +170,12 @@ func Open(opts Options, log *slog.Logger) (*Spool, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Spool{opts: opts, log: log, lock: lock, appendCh: make(chan *appendReq, 256), done: make(chan struct{}), closed: make(chan struct{}), sizes: map[uint64]int64{}}
+	id, created, err := loadOrCreateID(opts.Dir)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	s := &Spool{opts: opts, log: log, lock: lock, id: id, appendCh: make(chan *appendReq, 256), done: make(chan struct{}), closed: make(chan struct{}), sizes: map[uint64]int64{}}
 	s.cond = sync.NewCond(&s.mu)
 	if err := s.recover(); err != nil {
 		if s.cp != nil {
@@ -164,6 +184,7 @@ func Open(opts Options, log *slog.Logger) (*Spool, error) {
 		lock.Close()
 		return nil, err
 	}
+	s.legacyReplay = created && s.replay
 	go s.appendLoop()
 	return s, nil
 }
@@ -244,6 +265,25 @@ func (s *Spool) recover() error {
 		s.durable = Position{Segment: n, Offset: valid}
 	}
 	if len(nums) == 0 || s.durable.less(s.committed) {
+		if s.committed.Offset > 0 {
+			// The segment of the committed position is shorter than it (cut
+			// or lost since): records appended to it would lie before the
+			// committed position and never drain. What it held up to there
+			// is stored; go on in a new segment.
+			next := Position{Segment: s.committed.Segment + 1}
+			s.log.Warn("spool: the committed position is past the end of its segment; starting a new one",
+				"committed", s.committed.String(), "segment_end", s.durable.String())
+			if err := s.cp.write(checkpoint{committed: next}); err != nil {
+				return err
+			}
+			for _, n := range nums {
+				if err := os.Remove(s.segPath(n)); err != nil {
+					return fmt.Errorf("spool: remove drained segment: %w", err)
+				}
+				delete(s.sizes, n)
+			}
+			s.committed, s.inflight, s.records, s.pending, s.oldest = next, Position{}, 0, 0, nil
+		}
 		s.durable = s.committed
 		s.segNum = s.committed.Segment
 	}
@@ -511,7 +551,10 @@ func (s *Spool) Next(ctx context.Context, maxRecords int, maxBytes int64) (*Batc
 	start, durable, replay, until := s.cursor, s.durable, s.replay, s.inflight
 	s.mu.Unlock()
 
-	b := &Batch{Start: start, Replay: replay}
+	b := &Batch{Start: start, Replay: replay, spool: s.id}
+	if replay && s.legacyReplay {
+		b.spool = ""
+	}
 	var bytes int64
 	pos := start
 	for pos.less(durable) {
@@ -706,6 +749,57 @@ func (s *Spool) Close() error {
 
 // lockDir takes an exclusive lock on dir, so two processes never append
 // to and drain one spool (the kernel drops the lock if the process dies).
+// idFile holds the spool's id.
+const idFile = "spool.id"
+
+// loadOrCreateID returns the spool's id, creating it (durably) if the
+// directory has none; created says it did.
+func loadOrCreateID(dir string) (id string, created bool, err error) {
+	path := filepath.Join(dir, idFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if id := strings.TrimSpace(string(b)); len(id) == 32 {
+			return id, false, nil
+		}
+		return "", false, fmt.Errorf("spool: %s does not hold a spool id (32 hex digits); remove it only if the spool is empty", path)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", false, fmt.Errorf("spool: %w", err)
+	}
+	raw := make([]byte, 16)
+	if _, err := rand.Read(raw); err != nil {
+		return "", false, fmt.Errorf("spool id: %w", err)
+	}
+	id = hex.EncodeToString(raw)
+	tmp := path + ".tmp"
+	if err := writeFileSync(tmp, []byte(id+"\n")); err != nil {
+		return "", false, fmt.Errorf("spool id: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return "", false, fmt.Errorf("spool id: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		return "", false, fmt.Errorf("spool id: %w", err)
+	}
+	return id, true, nil
+}
+
+func writeFileSync(path string, b []byte) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 func lockDir(dir string) (*os.File, error) {
 	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {

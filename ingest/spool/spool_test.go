@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func open(t *testing.T, dir string, opts ...func(*Options)) *Spool {
@@ -289,4 +290,97 @@ func TestDirectoryIsLocked(t *testing.T) {
 	s.Close()
 	s2 := open(t, dir) // free again once closed
 	s2.Close()
+}
+
+// Two spools (two collectors, or one whose directory was wiped) number
+// their records alike from 0:0; their tokens must still differ, or
+// ClickHouse drops one's batches as repeats of the other's.
+func TestSpoolsDoNotShareTokens(t *testing.T) {
+	first := func(dir string) string {
+		s := open(t, dir)
+		defer s.Close()
+		appendN(t, s, 0, 1)
+		b, err := s.Next(context.Background(), 10, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.Token()
+	}
+	a, b := t.TempDir(), t.TempDir()
+	ta, tb := first(a), first(b)
+	if ta == tb {
+		t.Fatalf("two spools share the token %s", ta)
+	}
+	// The id is kept: the same spool reopened replays with the same token.
+	s := open(t, a)
+	defer s.Close()
+	r, err := s.Next(context.Background(), 10, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Token() != ta {
+		t.Fatalf("reopened spool: token %s, want %s", r.Token(), ta)
+	}
+}
+
+// A batch in flight in a spool from before ids is replayed with the token
+// it was first sent with.
+func TestLegacyInflightBatchKeepsItsToken(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	appendN(t, s, 0, 10)
+	b, err := s.Next(context.Background(), 5, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Begin(b); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := os.Remove(filepath.Join(dir, idFile)); err != nil {
+		t.Fatal(err)
+	}
+	s2 := open(t, dir)
+	defer s2.Close()
+	r, err := s2.Next(context.Background(), 1000, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "spool:" + b.Start.String() + "-" + b.End.String(); !r.Replay || r.Token() != want {
+		t.Fatalf("replay of a spool without an id: replay=%v token %s, want %s", r.Replay, r.Token(), want)
+	}
+	s2.Begin(r)
+	s2.Commit(r)
+	rest, err := s2.Next(context.Background(), 1000, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rest.Token(), ":"+s2.id+":") {
+		t.Fatalf("the batches after the replay: token %s, want the new id %s in it", rest.Token(), s2.id)
+	}
+}
+
+// A segment cut below the committed position (by hand, or a disk that
+// lost it) must not leave new records where the drainer never looks.
+func TestSegmentShorterThanTheCommittedPosition(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	appendN(t, s, 0, 5)
+	drain(t, s, 100)
+	s.Close()
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	for _, seg := range segs {
+		if err := os.Truncate(seg, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s2 := open(t, dir)
+	defer s2.Close()
+	appendN(t, s2, 100, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b, err := s2.Next(ctx, 100, 1<<20)
+	if err != nil || len(b.Records) != 3 {
+		t.Fatalf("records appended after the cut: %v, %+v", err, b)
+	}
 }
