@@ -288,3 +288,50 @@ func TestConfigPrecedence(t *testing.T) {
 		}
 	}
 }
+
+// Two collectors on one ClickHouse, each with its own spool, numbering
+// their records alike: every request either acknowledges is stored (their
+// deduplication tokens must not collide).
+func TestTwoCollectorsOnOneClickHouse(t *testing.T) {
+	chAddr := freeAddr(t)
+	server := start(t, nil, "up", "--data-dir", t.TempDir(), "--clickhouse-http-addr", chAddr,
+		"--otlp-grpc-addr", freeAddr(t), "--otlp-http-addr", freeAddr(t), "--http-addr", freeAddr(t), "--gateway-addr", freeAddr(t))
+	waitHTTP(t, server, "http://"+chAddr+"/ping")
+	var receivers []string
+	for range 2 {
+		otlpHTTP, adminAddr := freeAddr(t), freeAddr(t)
+		coll := start(t, nil, "collector", "--clickhouse", "http://"+chAddr, "--clickhouse-database", "shared",
+			"--otlp-grpc-addr", "", "--otlp-http-addr", otlpHTTP, "--admin-addr", adminAddr, "--data-dir", t.TempDir())
+		waitHTTP(t, coll, "http://"+adminAddr+"/readyz")
+		receivers = append(receivers, otlpHTTP)
+	}
+	count := "SELECT count() FROM shared.otel_traces"
+	stored := 0
+	for round := range 3 {
+		for i, recv := range receivers {
+			// Requests of the same size land at the same spool positions.
+			now := time.Now().UnixNano()
+			body := fmt.Sprintf(`{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},
+				"scopeSpans":[{"spans":[{"traceId":"%032x","spanId":"b7ad6b7169203331","name":"op","startTimeUnixNano":"%d","endTimeUnixNano":"%d"}]}]}]}`,
+				round*2+i+1, now, now+1000)
+			resp, err := http.Post("http://"+recv+"/v1/traces", "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("collector %d: %d", i, resp.StatusCode)
+			}
+			stored++
+			var got string
+			for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+				if _, got = getWith(t, "http://"+chAddr+"/?query="+url.QueryEscape(count)); got == fmt.Sprintf("%d\n", stored) {
+					break
+				}
+			}
+			if got != fmt.Sprintf("%d\n", stored) {
+				t.Fatalf("round %d, collector %d: %q spans stored, want %d acknowledged", round, i, got, stored)
+			}
+		}
+	}
+}
