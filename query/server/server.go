@@ -46,6 +46,9 @@ type Config struct {
 	// TracerProvider, when set, traces every API request and the
 	// ClickHouse queries it makes (self-tracing).
 	TracerProvider trace.TracerProvider
+	// StalledClientTimeout cuts off a client that takes no bytes of an
+	// answer for this long (see DefaultStalledClientTimeout).
+	StalledClientTimeout time.Duration
 }
 
 // DefaultConfig returns the defaults.
@@ -56,6 +59,8 @@ func DefaultConfig() Config {
 		QueryTimeout:  30 * time.Second,
 		MaxLimit:      1000,
 		Version:       "dev",
+
+		StalledClientTimeout: DefaultStalledClientTimeout,
 	}
 }
 
@@ -73,6 +78,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxLimit < 1 {
 		errs = append(errs, fmt.Errorf("query: max limit %d must be at least 1", c.MaxLimit))
+	}
+	if c.StalledClientTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("query: stalled client timeout %v is under a second", c.StalledClientTimeout))
 	}
 	return errors.Join(errs...)
 }
@@ -132,11 +140,11 @@ const compressMinSize = 1400
 // streamed ones too: the compressor flushes whenever the stream does. The
 // web UI's files are not: its handler serves them precompressed.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := http.Handler(s.echo)
 	if strings.HasPrefix(r.URL.Path, "/api/") {
-		s.compressed.ServeHTTP(w, r)
-		return
+		h = s.compressed
 	}
-	s.echo.ServeHTTP(w, r)
+	withProgressDeadline(w, r, s.cfg.StalledClientTimeout, h)
 }
 
 // Routes lists the registered API routes as "METHOD /path/{param}".
