@@ -130,21 +130,30 @@ func TestRestartReplaysOnlyUncommitted(t *testing.T) {
 	}
 }
 
-// The batch in flight at a crash comes back first, exactly, with the
-// same token, whatever batch size the next process asks for.
-func TestInflightBatchReplaysExactly(t *testing.T) {
-	dir := t.TempDir()
+// crashMidInsert appends n records to a spool in dir, begins inserting
+// the first batch (of up to batch records), and closes the spool without
+// committing it: a crash mid-insert. It returns the batch.
+func crashMidInsert(t *testing.T, dir string, n, batch int) *Batch {
+	t.Helper()
 	s := open(t, dir)
-	appendN(t, s, 0, 50)
-	b, err := s.Next(context.Background(), 20, 1<<30)
+	appendN(t, s, 0, n)
+	b, err := s.Next(context.Background(), batch, 1<<30)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Begin(b); err != nil {
 		t.Fatal(err)
 	}
+	s.Close()
+	return b
+}
+
+// The batch in flight at a crash comes back first, exactly, with the
+// same token, whatever batch size the next process asks for.
+func TestInflightBatchReplaysExactly(t *testing.T) {
+	dir := t.TempDir()
+	b := crashMidInsert(t, dir, 50, 20)
 	token := b.Token()
-	s.Close() // crash: begun, never committed
 
 	s2 := open(t, dir)
 	defer s2.Close()
@@ -327,16 +336,7 @@ func TestSpoolsDoNotShareTokens(t *testing.T) {
 // it was first sent with.
 func TestLegacyInflightBatchKeepsItsToken(t *testing.T) {
 	dir := t.TempDir()
-	s := open(t, dir)
-	appendN(t, s, 0, 10)
-	b, err := s.Next(context.Background(), 5, 1<<30)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Begin(b); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
+	b := crashMidInsert(t, dir, 10, 5)
 	if err := os.Remove(filepath.Join(dir, idFile)); err != nil {
 		t.Fatal(err)
 	}
