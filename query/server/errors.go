@@ -66,9 +66,15 @@ func (s *Server) toAPIError(c echo.Context, err error) *apiError {
 	}
 	var ex *clickhouse.Exception
 	switch {
+	case errors.Is(err, clickhouse.ErrAcquireConnTimeout):
+		return &apiError{http.StatusServiceUnavailable, api.Error{Code: api.CodeUnavailable,
+			Message: "every ClickHouse connection is busy; try again"}}
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ex) && (ex.Code == chTimeoutExceeded || ex.Code == chQueryCancelled):
+		// Connecting has a deadline of its own (a new connection waits for
+		// the server, which may have none free), so this is not always the
+		// query's limit.
 		return &apiError{http.StatusGatewayTimeout, api.Error{Code: api.CodeTimeout,
-			Message: fmt.Sprintf("the query ran past the %v limit; narrow the window or the filters", s.cfg.QueryTimeout)}}
+			Message: fmt.Sprintf("ClickHouse did not answer in time: the query ran past the %v limit, or no connection to it came free; narrow the window or the filters, or try again", s.cfg.QueryTimeout)}}
 	case errors.Is(err, context.Canceled):
 		// The client went away; nobody reads this.
 		return &apiError{499, api.Error{Code: api.CodeTimeout, Message: "request cancelled"}}
