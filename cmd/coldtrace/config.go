@@ -56,9 +56,15 @@ func loadConfig(cmd *cobra.Command) error {
 	// One file may serve every command (COLDTRACE_CONFIG applies to all of
 	// them): a key another command takes is left to it; a key no command
 	// takes is a typo.
-	known := allFlagNames(cmd.Root())
+	var known map[string]bool
 	for key := range fileKeys {
-		if cmd.Flags().Lookup(key) == nil && !known[key] && !isParentKey(key, fileKeys) {
+		if cmd.Flags().Lookup(key) != nil || isParentKey(key, fileKeys) {
+			continue
+		}
+		if known == nil {
+			known = allFlagNames(cmd.Root())
+		}
+		if !known[key] {
 			errs = append(errs, fmt.Sprintf("config file: unknown key %q: no coldtrace command has a flag --%s", key, key))
 		}
 	}

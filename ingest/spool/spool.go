@@ -747,8 +747,6 @@ func (s *Spool) Close() error {
 	return err
 }
 
-// lockDir takes an exclusive lock on dir, so two processes never append
-// to and drain one spool (the kernel drops the lock if the process dies).
 // idFile holds the spool's id.
 const idFile = "spool.id"
 
@@ -800,6 +798,8 @@ func writeFileSync(path string, b []byte) error {
 	return f.Close()
 }
 
+// lockDir takes an exclusive lock on dir, so two processes never append
+// to and drain one spool (the kernel drops the lock if the process dies).
 func lockDir(dir string) (*os.File, error) {
 	f, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {

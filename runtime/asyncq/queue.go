@@ -304,7 +304,7 @@ func (q *Queue) run(c claimed) {
 	now := time.Now()
 	if now.Sub(j.Enqueued) > q.cfg.MaxEventAge {
 		j.LastErrorType, j.LastError = "expired", fmt.Sprintf("not delivered within the maximum event age (%s)", q.cfg.MaxEventAge)
-		q.settle(c, nil, &j)
+		q.settle(c.key, nil, &j)
 		return
 	}
 	out, err := q.inv.InvokeAsync(context.Background(), j)
@@ -312,22 +312,22 @@ func (q *Queue) run(c claimed) {
 	case err != nil:
 		j.Attempts++
 		j.LastErrorType, j.LastError = "undeliverable", err.Error()
-		q.settle(c, nil, &j)
+		q.settle(c.key, nil, &j)
 	case out.ErrorType == "":
-		q.settle(c, nil, nil)
+		q.settle(c.key, nil, nil)
 	case out.ErrorType == "throttled":
 		j.NextAt = time.Now().Add(q.cfg.ThrottleDelay)
 		j.LastErrorType, j.LastError = out.ErrorType, out.Message
-		q.settle(c, &j, nil)
+		q.settle(c.key, &j, nil)
 	default:
 		j.Attempts++
 		j.LastErrorType, j.LastError = out.ErrorType, out.Message
 		if j.Attempts > q.cfg.MaxRetries {
-			q.settle(c, nil, &j)
+			q.settle(c.key, nil, &j)
 			return
 		}
 		j.NextAt = time.Now().Add(q.cfg.RetryDelay << (j.Attempts - 1))
-		q.settle(c, &j, nil)
+		q.settle(c.key, &j, nil)
 	}
 }
 
@@ -345,14 +345,14 @@ func (q *Queue) stillPending(key []byte) bool {
 // settle removes the event's pending entry and, in the same transaction,
 // stores its retry or its dead letter. An entry that is gone was dropped
 // with its function (Forget) during the attempt: nothing follows it.
-func (q *Queue) settle(c claimed, retry, dead *Job) {
+func (q *Queue) settle(key []byte, retry, dead *Job) {
 	err := q.db.Update(func(tx *bolt.Tx) error {
 		pending := tx.Bucket(pendingBucket)
-		if pending.Get(c.key) == nil {
+		if pending.Get(key) == nil {
 			retry, dead = nil, nil
 			return nil
 		}
-		if err := pending.Delete(c.key); err != nil {
+		if err := pending.Delete(key); err != nil {
 			return err
 		}
 		if retry != nil {
@@ -435,14 +435,7 @@ func (q *Queue) Forget(fn string) (int, error) {
 	n := 0
 	err := q.db.Update(func(tx *bolt.Tx) error {
 		pending := tx.Bucket(pendingBucket)
-		var keys [][]byte
-		err := pending.ForEach(func(k, v []byte) error {
-			var j Job
-			if json.Unmarshal(v, &j) == nil && j.Function == fn {
-				keys = append(keys, bytes.Clone(k))
-			}
-			return nil
-		})
+		keys, err := pendingKeys(tx, fn)
 		if err != nil {
 			return err
 		}
@@ -506,22 +499,28 @@ func (q *Queue) Redrive(fn string) (int, error) {
 func (q *Queue) Pending(fn string) int {
 	n := 0
 	err := q.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(pendingBucket).ForEach(func(_, v []byte) error {
-			if fn == "" {
-				n++
-				return nil
-			}
-			var j Job
-			if json.Unmarshal(v, &j) == nil && j.Function == fn {
-				n++
-			}
-			return nil
-		})
+		keys, err := pendingKeys(tx, fn)
+		n = len(keys)
+		return err
 	})
 	if err != nil {
 		q.log.Warn("async queue: counting pending events failed", "err", err)
 	}
 	return n
+}
+
+// pendingKeys lists the keys of fn's queued events ("" for all); events
+// are keyed by due time, so this reads them all.
+func pendingKeys(tx *bolt.Tx, fn string) ([][]byte, error) {
+	var keys [][]byte
+	err := tx.Bucket(pendingBucket).ForEach(func(k, v []byte) error {
+		var j Job
+		if fn == "" || json.Unmarshal(v, &j) == nil && j.Function == fn {
+			keys = append(keys, bytes.Clone(k))
+		}
+		return nil
+	})
+	return keys, err
 }
 
 // Close stops taking events, waits for the attempts under way, and
