@@ -112,21 +112,7 @@ func (s *Server) jaegerTrace(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	st, err := s.rd.OpenTraceSpans(ctx, id)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	err = s.streamJaegerTraces(c, st)
-	if errors.Is(err, errNoSpans) && hint != nil {
-		// The lookup table does not know the trace: read the hinted range.
-		if st, err = s.rd.OpenSpans(ctx, []string{id}, *hint); err != nil {
-			return err
-		}
-		defer st.Close()
-		err = s.streamJaegerTraces(c, st)
-	}
+	err = s.streamOneTrace(c, id, hint, s.streamJaegerTraces)
 	if errors.Is(err, errNoSpans) {
 		return notFound("trace not found")
 	}

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -14,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/coldtrace/coldtrace/ingest/ingesttest"
+	"github.com/coldtrace/coldtrace/ingest/schema"
 	"github.com/coldtrace/coldtrace/query/api"
 	"github.com/coldtrace/coldtrace/query/reader"
 )
@@ -212,6 +214,42 @@ func testTraceByIDHints(t *testing.T) {
 	short := strings.TrimLeft(id, "0")
 	decode(t, get(t, ts, "/api/v1/traces/"+short), &tr)
 	wantError(t, get(t, ts, "/api/v1/traces/0123456789abcdef0123456789abcdef"), http.StatusNotFound, api.CodeNotFound, "")
+
+}
+
+// TestTraceMissingFromLookup reads a trace that the trace-id lookup does
+// not know (rows written past it, or its row lost): only the caller's
+// time hints find it, on both trace routes.
+func TestTraceMissingFromLookup(t *testing.T) {
+	s := ingesttest.Start(t)
+	ts := apiServer(t, s)
+	ctx := context.Background()
+	const id = "00000000000000000000000000c0ffee"
+	at := time.Now().Add(-10 * time.Minute).Truncate(time.Millisecond)
+	spans, lookup := s.Table(schema.TracesTable), s.Table(schema.TraceIDLookupTable)
+	for _, q := range []string{
+		fmt.Sprintf("INSERT INTO %s (Timestamp, TraceId, SpanId, ServiceName, SpanName) VALUES (fromUnixTimestamp64Nano(%d), '%s', '00000000000000a1', 'svc', 'root'), (fromUnixTimestamp64Nano(%d), '%s', '00000000000000a2', 'svc', 'child')",
+			spans, at.UnixNano(), id, at.Add(time.Millisecond).UnixNano(), id),
+		fmt.Sprintf("ALTER TABLE %s DELETE WHERE TraceId = '%s' SETTINGS mutations_sync = 2", lookup, id),
+	} {
+		if err := s.Client.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantError(t, get(t, ts, "/api/v1/traces/"+id), http.StatusNotFound, api.CodeNotFound, "")
+	if r := get(t, ts, "/api/traces/"+id); r.status != http.StatusNotFound {
+		t.Errorf("Jaeger read without hints: status %d, want 404", r.status)
+	}
+	var tr api.Trace
+	decode(t, get(t, ts, fmt.Sprintf("/api/v1/traces/%s?start=%d&end=%d", id, at.Add(-time.Minute).UnixNano(), at.Add(time.Minute).UnixNano())), &tr)
+	if len(tr.Spans) != 2 || tr.Spans[0].TraceID != id {
+		t.Errorf("hinted read: %d spans", len(tr.Spans))
+	}
+	var traces []jTrace
+	decodeJaeger(t, get(t, ts, fmt.Sprintf("/api/traces/%s?start=%d&end=%d", id, at.Add(-time.Minute).UnixMicro(), at.Add(time.Minute).UnixMicro())), &traces)
+	if len(traces) != 1 || len(traces[0].Spans) != 2 {
+		t.Errorf("Jaeger hinted read: %+v", traces)
+	}
 }
 
 func searchIDs(t *testing.T, res api.TraceSearch) []string {

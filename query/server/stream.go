@@ -163,3 +163,27 @@ func (s *Server) streamJaegerTraces(c echo.Context, st *reader.SpanStream) error
 
 // errNoSpans reports a span query without results.
 var errNoSpans = errors.New("no spans")
+
+// streamOneTrace reads trace id through the trace-id lookup and writes it
+// with write. A trace the lookup does not know (yet) is read again from the
+// caller's hinted window, when there is one. Nothing found is errNoSpans.
+func (s *Server) streamOneTrace(c echo.Context, id string, hint *reader.Window,
+	write func(echo.Context, *reader.SpanStream) error,
+) error {
+	ctx := c.Request().Context()
+	st, err := s.rd.OpenTraceSpans(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	err = write(c, st)
+	if !errors.Is(err, errNoSpans) || hint == nil {
+		return err
+	}
+	hinted, err := s.rd.OpenSpans(ctx, []string{id}, *hint)
+	if err != nil {
+		return err
+	}
+	defer hinted.Close()
+	return write(c, hinted)
+}

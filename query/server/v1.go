@@ -67,21 +67,7 @@ func (s *Server) trace(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	st, err := s.rd.OpenTraceSpans(ctx, id)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	err = s.streamTrace(c, st)
-	if errors.Is(err, errNoSpans) && hint != nil {
-		// The lookup table does not know the trace: read the hinted range.
-		if st, err = s.rd.OpenSpans(ctx, []string{id}, *hint); err != nil {
-			return err
-		}
-		defer st.Close()
-		err = s.streamTrace(c, st)
-	}
+	err = s.streamOneTrace(c, id, hint, s.streamTrace)
 	if errors.Is(err, errNoSpans) {
 		return notFound("trace %s not found", id)
 	}
