@@ -145,35 +145,44 @@ func TestBackpressure(t *testing.T) {
 	}
 }
 
-// Identical requests are distinct spans to the sender (it retried, or it
-// really sent them twice): without a spool they must all be stored, even
-// though the tables keep a deduplication window for the spool's tokens.
+// The tables keep a deduplication window for the spool's tokens: without a
+// spool, ClickHouse must not drop an insert for looking like an earlier
+// one. With RecentSpans off, identical requests are all stored; with it
+// (the default), ingest stores their spans once.
 func TestDirectModeStoresIdenticalRequests(t *testing.T) {
-	client := chtest.Client(t)
-	so := schema.Options{Database: client.Database, Retention: 24 * time.Hour}
-	ctx := context.Background()
-	if err := schema.Migrate(ctx, client, so, nil); err != nil {
-		t.Fatal(err)
-	}
-	cfg := DefaultConfig()
-	cfg.Writers = 1
-	p, err := New(cfg, client, so, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Shutdown(ctx)
-	body := spansJSON(fmt.Sprintf("%032x", 42), 5)
-	for i := 0; i < 3; i++ {
-		td, _ := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(body))
-		if err := p.ConsumeTraces(ctx, td); err != nil {
+	for _, tc := range []struct {
+		recentSpans int
+		want        uint64
+	}{{0, 15}, {DefaultConfig().RecentSpans, 5}} {
+		client := chtest.Client(t)
+		so := schema.Options{Database: client.Database, Retention: 24 * time.Hour}
+		ctx := context.Background()
+		if err := schema.Migrate(ctx, client, so, nil); err != nil {
 			t.Fatal(err)
 		}
-	}
-	var n uint64
-	if err := client.QueryRow(ctx, "SELECT count() FROM "+so.Table(schema.TracesTable)).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n != 15 {
-		t.Fatalf("stored %d spans of 3 identical requests of 5, want 15", n)
+		cfg := DefaultConfig()
+		cfg.Writers = 1
+		cfg.RecentSpans = tc.recentSpans
+		p, err := New(cfg, client, so, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := spansJSON(fmt.Sprintf("%032x", 42), 5)
+		for i := 0; i < 3; i++ {
+			td, _ := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(body))
+			if err := p.ConsumeTraces(ctx, td); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := p.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var n uint64
+		if err := client.QueryRow(ctx, "SELECT count() FROM "+so.Table(schema.TracesTable)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != tc.want {
+			t.Errorf("recent spans %d: stored %d spans of 3 identical requests of 5, want %d", tc.recentSpans, n, tc.want)
+		}
 	}
 }

@@ -20,6 +20,7 @@ func (p *Pipeline) Metrics() []prometheus.Collector {
 		c("spans_received_total", "Spans handed to ingest.", s.SpansReceived.Load),
 		c("spans_stored_total", "Spans inserted into ClickHouse.", s.SpansStored.Load),
 		c("spans_rejected_total", "Spans refused: throttled, older than the retention, or not stored.", s.SpansRejected.Load),
+		c("spans_repeated_total", "Spans acknowledged without being stored again: repeats of spans acknowledged lately (sender retries).", s.SpansRepeated.Load),
 		c("attributes_truncated_total", "Attributes, events and links dropped or cut by the limits.", s.SpansTruncated.Load),
 		c("batches_total", "Inserts into ClickHouse.", s.Batches.Load),
 		c("batch_spans_total", "Spans in all inserts (divide by batches_total for the mean batch size).", s.BatchSpans.Load),

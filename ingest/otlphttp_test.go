@@ -221,6 +221,10 @@ func TestUnstorableSpansArePartialSuccess(t *testing.T) {
 	noSpanID := td.ResourceSpans().AppendEmpty()
 	fresh.ResourceSpans().At(0).CopyTo(noSpanID)
 	noSpanID.ScopeSpans().At(0).Spans().At(0).SetSpanID(pcommon.NewSpanIDEmpty())
+	// ClickHouse's DateTime ends in 2106: the TTL cannot count to these spans' expiry.
+	lateID := fmt.Sprintf("%032x", time.Now().UnixNano()+1)
+	late, _ := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(otlpJSON(lateID, time.Date(2107, 1, 1, 0, 0, 0, 0, time.UTC), 2)))
+	late.ResourceSpans().At(0).CopyTo(td.ResourceSpans().AppendEmpty())
 	req := ptraceotlp.NewExportRequestFromTraces(td)
 	body, _ := req.MarshalJSON()
 	resp, out := post(t, "http://"+s.HTTPAddr+collector.TracesPath, "application/json", "", body)
@@ -232,7 +236,8 @@ func TestUnstorableSpansArePartialSuccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	msg := er.PartialSuccess().ErrorMessage()
-	if er.PartialSuccess().RejectedSpans() != 5 || !strings.Contains(msg, "2 spans started more than") || !strings.Contains(msg, "3 spans had an empty") {
+	if er.PartialSuccess().RejectedSpans() != 7 || !strings.Contains(msg, "2 spans started more than") || !strings.Contains(msg, "3 spans had an empty") ||
+		!strings.Contains(msg, "2 spans started after 2106-01-08T06:28:15Z, too late") {
 		t.Fatalf("partial success: %d %q", er.PartialSuccess().RejectedSpans(), msg)
 	}
 	if n := countSpans(t, s, traceID); n != 1 {
@@ -240,6 +245,42 @@ func TestUnstorableSpansArePartialSuccess(t *testing.T) {
 	}
 	if n := countSpans(t, s, ""); n != 0 {
 		t.Fatalf("stored %d spans without a trace id", n)
+	}
+}
+
+// TestRetriedRequestIsStoredOnce sends what an OTLP exporter sends when an
+// answer is lost or late: the same request again. It is acknowledged and
+// stored once, and a request repeating one span stores it once.
+func TestRetriedRequestIsStoredOnce(t *testing.T) {
+	s := ingesttest.Start(t, ingesttest.Options{Spool: true})
+	traceID := fmt.Sprintf("%032x", time.Now().UnixNano())
+	body := []byte(otlpJSON(traceID, time.Now(), 3))
+	for range 3 {
+		resp, out := post(t, "http://"+s.HTTPAddr+collector.TracesPath, "application/json", "", body)
+		if resp.StatusCode != 200 || strings.Contains(string(out), "rejected") {
+			t.Fatalf("status %d: %s", resp.StatusCode, out)
+		}
+	}
+	if n := countSpans(t, s, traceID); n != 3 {
+		t.Fatalf("stored %d spans, want 3", n)
+	}
+	if got := s.Pipeline.Stats().SpansRepeated.Load(); got != 6 {
+		t.Errorf("%d spans counted as repeated, want 6", got)
+	}
+
+	twiceID := fmt.Sprintf("%032x", time.Now().UnixNano()+1)
+	td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(otlpJSON(twiceID, time.Now(), 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	td.ResourceSpans().At(0).CopyTo(td.ResourceSpans().AppendEmpty())
+	req := ptraceotlp.NewExportRequestFromTraces(td)
+	twice, _ := req.MarshalJSON()
+	if resp, out := post(t, "http://"+s.HTTPAddr+collector.TracesPath, "application/json", "", twice); resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, out)
+	}
+	if n := countSpans(t, s, twiceID); n != 2 {
+		t.Fatalf("stored %d spans of a request repeating 2, want 2", n)
 	}
 }
 

@@ -50,7 +50,11 @@ type Config struct {
 	// retention: the TTL would delete them on arrival); they are reported
 	// as rejected in OTLP's partial success. Zero keeps everything.
 	MaxSpanAge time.Duration `yaml:"max_span_age"`
-	Limits     Limits        `yaml:"limits"`
+	// RecentSpans is how many acknowledged spans are remembered (at
+	// least; up to twice as many), so that a sender's retry of a request already
+	// stored is not stored again. Zero remembers none.
+	RecentSpans int    `yaml:"recent_spans"`
+	Limits      Limits `yaml:"limits"`
 }
 
 // DefaultConfig returns the defaults (without a spool directory).
@@ -63,6 +67,7 @@ func DefaultConfig() Config {
 		Writers:       2,
 		InsertTimeout: 30 * time.Second,
 		RetryFor:      10 * time.Second,
+		RecentSpans:   1 << 21,
 		Limits: Limits{
 			MaxAttributes:  128,
 			MaxValueLength: 64 << 10,
@@ -93,6 +98,9 @@ func (c Config) Validate() error {
 	if c.InsertTimeout <= 0 || c.RetryFor < 0 {
 		errs = append(errs, errors.New("ingest: insert_timeout must be positive and retry_for not negative"))
 	}
+	if c.RecentSpans < 0 {
+		errs = append(errs, errors.New("ingest: recent_spans must not be negative"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -101,6 +109,7 @@ type Stats struct {
 	SpansReceived  atomic.Int64
 	SpansStored    atomic.Int64
 	SpansRejected  atomic.Int64 // refused: throttled, too old, or failed to store
+	SpansRepeated  atomic.Int64 // acknowledged, not stored again: acknowledged lately already
 	SpansTruncated atomic.Int64 // attributes, events or links cut by Limits
 	Batches        atomic.Int64
 	BatchSpans     atomic.Int64 // spans in all batches (with Batches: mean size)
@@ -118,6 +127,7 @@ type Pipeline struct {
 
 	spool  *spool.Spool // nil: direct mode
 	direct *direct
+	recent *recentSpans // nil: RecentSpans is 0
 
 	// batchSpans and insertSeconds are Prometheus histograms of the
 	// inserts (see Metrics).
@@ -141,7 +151,7 @@ func newPipeline(cfg Config, w Writer, log *slog.Logger) (*Pipeline, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	p := &Pipeline{cfg: cfg, w: w, log: log,
+	p := &Pipeline{cfg: cfg, w: w, log: log, recent: newRecentSpans(cfg.RecentSpans),
 		batchSpans: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "coldtrace", Subsystem: "ingest", Name: "insert_batch_spans",
 			Help: "Spans per insert into ClickHouse.", Buckets: prometheus.ExponentialBuckets(16, 4, 9)}),
 		insertSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "coldtrace", Subsystem: "ingest", Name: "insert_duration_seconds",
@@ -200,6 +210,13 @@ func (p *Pipeline) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 			return partial
 		}
 	}
+	keys, repeated := p.recent.dropRepeats(tenant.FromContext(ctx), td)
+	if repeated > 0 {
+		p.stats.SpansRepeated.Add(repeated)
+		if n -= repeated; n == 0 {
+			return partial
+		}
+	}
 	var err error
 	if p.spool != nil {
 		err = p.appendToSpool(ctx, td, n)
@@ -209,30 +226,41 @@ func (p *Pipeline) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	if err != nil {
 		return err
 	}
+	p.recent.remember(keys)
 	return partial
 }
+
+// lastStorable is where ClickHouse's DateTime ends (2106-02-07 06:28:15
+// UTC). The tables' TTL and the trace-id lookup use DateTime: a span
+// starting less than the retention before it would expire on arrival.
+var lastStorable = time.Unix(1<<32-1, 0)
 
 // dropUnstorable removes the spans ingest refuses and says why, for
 // OTLP's partial success: spans without a trace or span id (OTLP requires
 // both; no lookup could ever find such a span, yet it would count in
-// services and rollups) and spans that started before the retention
-// window (the TTL would delete them on arrival).
+// services and rollups), spans that started before the retention window
+// (the TTL would delete them on arrival) and spans so far in the future
+// that the TTL cannot count to their expiry (lastStorable).
 func (p *Pipeline) dropUnstorable(td ptrace.Traces) (int64, string) {
 	var oldest uint64
 	if p.cfg.MaxSpanAge > 0 {
 		oldest = uint64(time.Now().Add(-p.cfg.MaxSpanAge).UnixNano())
 	}
-	var noID, tooOld int64
+	latestTime := lastStorable.Add(-p.cfg.MaxSpanAge)
+	latest := uint64(latestTime.UnixNano())
+	var noID, tooOld, tooLate int64
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		sss := rss.At(i).ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			sss.At(j).Spans().RemoveIf(func(s ptrace.Span) bool {
-				switch {
+				switch start := uint64(s.StartTimestamp()); {
 				case s.TraceID().IsEmpty() || s.SpanID().IsEmpty():
 					noID++
-				case uint64(s.StartTimestamp()) < oldest:
+				case start < oldest:
 					tooOld++
+				case start > latest:
+					tooLate++
 				default:
 					return false
 				}
@@ -247,7 +275,11 @@ func (p *Pipeline) dropUnstorable(td ptrace.Traces) (int64, string) {
 	if tooOld > 0 {
 		why = append(why, fmt.Sprintf("%d spans started more than %v ago, before the retention window, and were dropped", tooOld, p.cfg.MaxSpanAge))
 	}
-	return noID + tooOld, strings.Join(why, "; ")
+	if tooLate > 0 {
+		why = append(why, fmt.Sprintf("%d spans started after %s, too late for ClickHouse to keep them for the retention (its DateTime ends in 2106), and were dropped",
+			tooLate, latestTime.UTC().Format(time.RFC3339)))
+	}
+	return noID + tooOld + tooLate, strings.Join(why, "; ")
 }
 
 func (p *Pipeline) appendToSpool(ctx context.Context, td ptrace.Traces, n int64) error {

@@ -147,6 +147,7 @@ func (o *ingestOptions) register(fs *pflag.FlagSet, host string) {
 	fs.IntVar(&o.pipeline.Writers, "insert-writers", pc.Writers, "without a spool: concurrent ClickHouse inserts (the spool drains in order through one)")
 	fs.DurationVar(&o.pipeline.InsertTimeout, "insert-timeout", pc.InsertTimeout, "time limit of one insert attempt")
 	fs.DurationVar(&o.pipeline.RetryFor, "insert-retry-for", pc.RetryFor, "how long a failing insert is retried before senders are told to retry")
+	fs.IntVar(&o.pipeline.RecentSpans, "recent-spans", pc.RecentSpans, "slots (8 bytes each) of the table of spans acknowledged lately, so a sender's retry is not stored twice; a span is remembered for 1/4 to 1/2 this many newer spans (0 = none)")
 	fs.IntVar(&o.pipeline.Limits.MaxAttributes, "max-attributes", pc.Limits.MaxAttributes, "attributes kept per span, resource, event or link; more are dropped and counted")
 	fs.IntVar(&o.pipeline.Limits.MaxValueLength, "max-attribute-length", pc.Limits.MaxValueLength, "longest attribute value in bytes; longer values are cut and counted")
 	fs.IntVar(&o.pipeline.Limits.MaxEvents, "max-events", pc.Limits.MaxEvents, "events kept per span; more are dropped and counted")

@@ -349,3 +349,18 @@ func TestClusterNameValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestRetentionValidation(t *testing.T) {
+	for retention, ok := range map[time.Duration]bool{
+		59 * time.Minute:         false,
+		time.Hour:                true,
+		MaxRetention:             true,
+		MaxRetention + time.Hour: false,
+	} {
+		o := clusterOptions()
+		o.Retention = retention
+		if err := o.Validate(); (err == nil) != ok {
+			t.Errorf("retention %v: Validate() = %v, want ok=%v", retention, err, ok)
+		}
+	}
+}

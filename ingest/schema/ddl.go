@@ -41,8 +41,16 @@ func (o Options) Validate() error {
 	if o.Retention < time.Hour {
 		errs = append(errs, fmt.Errorf("schema: retention %v is shorter than an hour", o.Retention))
 	}
+	if o.Retention > MaxRetention {
+		errs = append(errs, fmt.Errorf("schema: retention %v is longer than %v: the tables' TTL counts in ClickHouse's DateTime, which ends in 2106", o.Retention, MaxRetention))
+	}
 	return errors.Join(errs...)
 }
+
+// MaxRetention is the longest retention: 20 years. A span's expiry is its
+// start plus the retention in ClickHouse's DateTime, which ends in 2106;
+// past it every span would expire on arrival.
+const MaxRetention = 20 * 365 * 24 * time.Hour
 
 // Table returns the qualified name reads and writes use.
 func (o Options) Table(name string) string { return "`" + o.Database + "`.`" + name + "`" }

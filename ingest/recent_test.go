@@ -1,0 +1,111 @@
+package ingest
+
+import (
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// spansWithIDs is one trace whose spans have the span ids 1..n.
+func spansWithIDs(trace byte, n int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	for i := 1; i <= n; i++ {
+		s := ss.AppendEmpty()
+		s.SetTraceID(pcommon.TraceID{15: trace})
+		s.SetSpanID(pcommon.SpanID{7: byte(i)})
+	}
+	return td
+}
+
+func TestRecentSpans(t *testing.T) {
+	r := newRecentSpans(bucketWays) // one bucket: every span lands in it
+	keys, dropped := r.dropRepeats("a", spansWithIDs(1, 3))
+	if dropped != 0 || len(keys) != 3 {
+		t.Fatalf("first request: dropped %d, %d keys", dropped, len(keys))
+	}
+	// Not acknowledged yet (or failed): a retry is stored.
+	if _, dropped := r.dropRepeats("a", spansWithIDs(1, 3)); dropped != 0 {
+		t.Fatalf("retry of an unacknowledged request: dropped %d", dropped)
+	}
+	r.remember(keys)
+	td := spansWithIDs(1, 4)
+	keys, dropped = r.dropRepeats("a", td)
+	if dropped != 3 || len(keys) != 1 || td.SpanCount() != 1 || td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).SpanID()[7] != 4 {
+		t.Fatalf("retry with one new span: dropped %d, %d keys, %d spans left", dropped, len(keys), td.SpanCount())
+	}
+	r.remember(keys)
+	// Another tenant's spans with the same ids are its own.
+	if _, dropped := r.dropRepeats("b", spansWithIDs(1, 3)); dropped != 0 {
+		t.Fatalf("other tenant: dropped %d", dropped)
+	}
+	// Eight newer spans push the first ones out of the bucket.
+	keys, _ = r.dropRepeats("a", spansWithIDs(2, 8))
+	r.remember(keys)
+	if _, dropped := r.dropRepeats("a", spansWithIDs(1, 4)); dropped != 0 {
+		t.Fatalf("spans 8 newer spans ago: dropped %d, want them forgotten", dropped)
+	}
+	if _, dropped := r.dropRepeats("a", spansWithIDs(2, 8)); dropped != 8 {
+		t.Fatalf("the last 8 spans: dropped %d, want 8", dropped)
+	}
+	var off *recentSpans
+	if keys, dropped := off.dropRepeats("a", spansWithIDs(1, 3)); keys != nil || dropped != 0 {
+		t.Fatal("disabled: dropped spans")
+	}
+	off.remember([]uint64{1})
+}
+
+// nthSpan is a request of one span, the nth of a series with distinct ids.
+func nthSpan(n int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	s := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	s.SetTraceID(pcommon.TraceID{0: byte(n), 1: byte(n >> 8), 2: byte(n >> 16), 15: 1})
+	s.SetSpanID(pcommon.SpanID{7: 1})
+	return td
+}
+
+// TestRecentSpansRemembersTheLastQuarter checks the table's memory: a span
+// is remembered after slots/4 newer ones with a probability of 99.9 %, after
+// slots/2 of 95 %, so of all the last slots/4 more than 99 % (99.98 % when
+// measured), of the last slots/2 more than 93 % (99.2 %).
+func TestRecentSpansRemembersTheLastQuarter(t *testing.T) {
+	const slots = 1 << 16
+	r := newRecentSpans(slots)
+	for i := 0; i < slots; i++ {
+		keys, _ := r.dropRepeats("", nthSpan(i))
+		r.remember(keys)
+	}
+	remembered := func(last int) float64 {
+		n := 0
+		for i := slots - last; i < slots; i++ {
+			if _, dropped := r.dropRepeats("", nthSpan(i)); dropped == 1 {
+				n++
+			}
+		}
+		return float64(n) / float64(last)
+	}
+	q, h := remembered(slots/4), remembered(slots/2)
+	t.Logf("remembered %.2f %% of the last quarter, %.2f %% of the last half", 100*q, 100*h)
+	if q < 0.99 || h < 0.93 {
+		t.Errorf("remembered %.2f %% of the last quarter, %.2f %% of the last half", 100*q, 100*h)
+	}
+}
+
+// BenchmarkRecentSpans is the cost of dropRepeats and remember for a
+// request of 100 new spans (divide ns/op by 100 for a span), with the
+// generations filling and turning over as in a long run.
+func BenchmarkRecentSpans(b *testing.B) {
+	r := newRecentSpans(DefaultConfig().RecentSpans)
+	td := spansWithIDs(0, 100)
+	ss := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		// New ids in place: every span is new, so none is removed.
+		for j := 0; j < ss.Len(); j++ {
+			ss.At(j).SetTraceID(pcommon.TraceID{0: byte(i), 1: byte(i >> 8), 2: byte(i >> 16), 3: byte(i >> 24), 15: byte(j)})
+		}
+		keys, _ := r.dropRepeats("tenant", td)
+		r.remember(keys)
+	}
+}
