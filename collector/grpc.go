@@ -59,6 +59,9 @@ func (r *Receiver) exportGRPC(ctx context.Context, in *rawMessage) (*rawMessage,
 	// token bound to one); otherwise the metadata names it.
 	if md, ok := metadata.FromIncomingContext(ctx); ok && tenant.FromContext(ctx) == "" {
 		if v := md.Get(tenantMetadataKey); len(v) > 0 {
+			if err := tenant.Validate(v[0]); err != nil {
+				return nil, status.Error(codes.InvalidArgument, strings.ToValidUTF8(tenantMetadataKey+": "+err.Error(), "\uFFFD"))
+			}
 			ctx = tenant.NewContext(ctx, v[0])
 		}
 	}

@@ -77,6 +77,10 @@ func (r *Receiver) handleHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	ctx := req.Context()
 	if t := req.Header.Get(tenant.Header); t != "" {
+		if err := tenant.Validate(t); err != nil {
+			writeHTTPError(w, ct, http.StatusBadRequest, codes.InvalidArgument, tenant.Header+": "+err.Error())
+			return
+		}
 		ctx = tenant.NewContext(ctx, t)
 	}
 	resp, err := r.export(ctx, otlpReq)

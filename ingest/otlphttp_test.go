@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/coldtrace/coldtrace/collector"
@@ -185,6 +186,29 @@ func TestMalformedAndOversizedRequests(t *testing.T) {
 	err = conn.Invoke(context.Background(), "/opentelemetry.proto.collector.trace.v1.TraceService/Export", &rawBytes{b: []byte{0xff, 0xff, 0x0f}}, &rawBytes{}, grpc.ForceCodecV2(rawBytesCodec{}))
 	if st, _ := status.FromError(err); st.Code() != codes.InvalidArgument || !strings.Contains(st.Message(), "malformed OTLP protobuf") {
 		t.Errorf("gRPC garbage: %v", err)
+	}
+	// A tenant no query could name back is refused, not stored.
+	longTenant, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(otlpJSON(fmt.Sprintf("%032x", 7), time.Now(), 1)))
+	longTenant.Header.Set("Content-Type", "application/json")
+	longTenant.Header.Set("X-Scope-OrgID", strings.Repeat("t", 200))
+	resp, err := http.DefaultClient.Do(longTenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("200-character tenant over HTTP: status %d, want 400", resp.StatusCode)
+	}
+	padded := metadata.AppendToOutgoingContext(context.Background(), "x-scope-orgid", "acme ")
+	badTenant := ptraceotlp.NewExportRequest()
+	if err := badTenant.UnmarshalJSON([]byte(otlpJSON(fmt.Sprintf("%032x", 8), time.Now(), 1))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ptraceotlp.NewGRPCClient(conn).Export(padded, badTenant); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "trailing spaces") {
+		t.Errorf("tenant with a trailing space over gRPC: %v", err)
+	}
+	if n := countSpans(t, s, fmt.Sprintf("%032x", 7)) + countSpans(t, s, fmt.Sprintf("%032x", 8)); n != 0 {
+		t.Errorf("stored %d spans of refused tenants", n)
 	}
 	// The receivers still serve after all of that.
 	traceID := fmt.Sprintf("%032x", time.Now().UnixNano())

@@ -46,7 +46,7 @@ func runCollector(ctx context.Context, o *collectorOptions, log *slog.Logger) er
 	if err := o.selfTrace.start(ctx, "collector", o.ingest.receiver.HTTPAddr, &o.security); err != nil {
 		return err
 	}
-	ing, err := startIngest(ctx, &o.ingest, &o.security, o.storage.dataDir, client, o.storage.schemaOptions(), log, o.selfTrace.receiverOptions()...)
+	ing, err := startIngest(ctx, &o.ingest, &o.security, o.storage.dataDir, client, o.storage.schemaOptions(), log, o.selfTrace.receiverOptions(o.security.authn)...)
 	if err != nil {
 		return errors.Join(err, o.selfTrace.tracing.Shutdown(ctx))
 	}

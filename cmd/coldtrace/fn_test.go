@@ -200,6 +200,9 @@ func TestTokensFileNeedsARuntimeToken(t *testing.T) {
 	}{
 		{up("--gateway-addr", freeAddr(t)), "give --runtime-token"},
 		{up("--gateway-addr", freeAddr(t), "--runtime-token", queryToken), "does not have the ingest scope"},
+		// Self-tracing into this process's own receiver has the same need.
+		{up("--gateway-addr", freeAddr(t), "--runtime-token", ingestToken, "--self-tracing"), "give --self-tracing-token"},
+		{up("--gateway-addr", freeAddr(t), "--runtime-token", ingestToken, "--self-tracing", "--self-tracing-token", queryToken), "--self-tracing-token does not have the ingest scope"},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a start that does not refuse is killed
 		out, err := exec.CommandContext(ctx, coldtraceBin, c.args...).CombinedOutput()
@@ -220,6 +223,27 @@ func TestTokensFileNeedsARuntimeToken(t *testing.T) {
 	}
 	if out, errOut, code := fnAt(t, "http://"+gw, "invoke", "python-hello", "--token", adminToken); code != 0 {
 		t.Fatalf("invoke: exit %d %s %s", code, out, errOut)
+	}
+	// A function called over HTTP sees its caller's headers, not the
+	// caller's Coldtrace token.
+	echo := t.TempDir()
+	if err := os.WriteFile(filepath.Join(echo, "app.py"), []byte("def handler(event, context):\n    return {'statusCode': 200, 'body': repr(event['headers'])}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := fnAt(t, "http://"+gw, "deploy", echo, "--name", "echo-headers", "--runtime", "python3.11", "--handler", "app.handler", "--token", adminToken); code != 0 {
+		t.Fatalf("deploy: exit %d %s %s", code, out, errOut)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+gw+"/fn/echo-headers/", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("X-Probe", "seen")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "seen") || strings.Contains(string(body), adminToken) {
+		t.Errorf("headers a function sees: %d %s", resp.StatusCode, body)
 	}
 	var got string
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {

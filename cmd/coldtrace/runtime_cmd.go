@@ -88,7 +88,12 @@ func startRuntime(ctx context.Context, o *runtimeOptions, otlpEndpoint string, o
 				if access == gateway.AccessAdmin {
 					return sec.authn.HTTP(auth.ScopeAdmin, h)
 				}
-				return sec.authn.HTTP(auth.ScopeInvoke, h)
+				// The HTTP trigger passes a request's headers to the
+				// function: not the caller's Coldtrace token.
+				return sec.authn.HTTP(auth.ScopeInvoke, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					r.Header.Del("Authorization")
+					h.ServeHTTP(w, r)
+				}))
 			}
 		}
 		if o.token == "" {

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/coldtrace/coldtrace/collector"
+	"github.com/coldtrace/coldtrace/internal/auth"
 	"github.com/coldtrace/coldtrace/internal/selftrace"
 )
 
@@ -70,10 +71,18 @@ func (o *selfTraceOptions) start(ctx context.Context, role, receiverHTTPAddr str
 	if token == "" && sec != nil {
 		token = sec.auth.Token
 	}
+	if sec != nil && sec.authn != nil && receiverHTTPAddr != "" && o.cfg.Endpoint == "" {
+		// Sending to this process's own receiver: a token it refuses would
+		// lose every span, with only an ERROR line to say so.
+		switch _, err := sec.authn.Check(token, auth.ScopeIngest); {
+		case token == "":
+			return errors.New("self-tracing: this collector requires a token: give --self-tracing-token (ingest scope)")
+		case err != nil:
+			return errors.New("self-tracing: --self-tracing-token does not have the ingest scope of this collector's tokens")
+		}
+	}
 	if token != "" {
 		cfg.Headers = map[string]string{"Authorization": "Bearer " + token}
-	} else if sec != nil && sec.authn != nil && receiverHTTPAddr != "" && o.cfg.Endpoint == "" {
-		return errors.New("self-tracing: this collector requires a token: give --self-tracing-token (ingest scope)")
 	}
 	t, err := selftrace.Start(ctx, cfg)
 	if err != nil {
@@ -86,11 +95,11 @@ func (o *selfTraceOptions) start(ctx context.Context, role, receiverHTTPAddr str
 // receiverOptions trace OTLP receive requests, except the self-tracing
 // exporter's own (see selftrace.Header). They go before the security
 // options so refused requests are traced too.
-func (o *selfTraceOptions) receiverOptions() []collector.Option {
+func (o *selfTraceOptions) receiverOptions(authn *auth.Authenticator) []collector.Option {
 	if !o.tracing.Enabled() {
 		return nil
 	}
-	tp, prop := o.tracing.TracerProvider(), propagation.TraceContext{}
+	tp, prop := o.tracing.TracerProvider(), callerTrace{authn: authn}
 	return []collector.Option{
 		collector.WithGRPCServerOptions(grpc.StatsHandler(otelgrpc.NewServerHandler(
 			otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(prop)))),
@@ -99,3 +108,25 @@ func (o *selfTraceOptions) receiverOptions() []collector.Option {
 			otelhttp.WithFilter(func(r *http.Request) bool { return !selftrace.IsSelf(r) }))),
 	}
 }
+
+// callerTrace continues a caller's trace (W3C traceparent) only for
+// callers allowed to write into the default tenant, where Coldtrace's own
+// spans go: anyone without auth; with it, a valid ingest token bound to
+// no tenant. A refused request or a tenant's token starts a trace of its
+// own, so it cannot add spans to a trace of its choosing.
+type callerTrace struct{ authn *auth.Authenticator }
+
+func (p callerTrace) Extract(ctx context.Context, c propagation.TextMapCarrier) context.Context {
+	if p.authn != nil {
+		if id, err := p.authn.Check(auth.Bearer(c.Get("authorization")), auth.ScopeIngest); err != nil || id.Tenant != "" {
+			return ctx
+		}
+	}
+	return propagation.TraceContext{}.Extract(ctx, c)
+}
+
+func (callerTrace) Inject(ctx context.Context, c propagation.TextMapCarrier) {
+	propagation.TraceContext{}.Inject(ctx, c)
+}
+
+func (callerTrace) Fields() []string { return propagation.TraceContext{}.Fields() }

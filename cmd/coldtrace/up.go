@@ -64,7 +64,7 @@ func (o *upOptions) start(ctx context.Context, client *chclient.Client, log *slo
 	if err := o.selfTrace.start(ctx, "up", o.ingest.receiver.HTTPAddr, &o.security); err != nil {
 		return err
 	}
-	ing, err := startIngest(ctx, &o.ingest, &o.security, o.storage.dataDir, client, o.storage.schemaOptions(), log, o.selfTrace.receiverOptions()...)
+	ing, err := startIngest(ctx, &o.ingest, &o.security, o.storage.dataDir, client, o.storage.schemaOptions(), log, o.selfTrace.receiverOptions(o.security.authn)...)
 	if err != nil {
 		return errors.Join(err, o.selfTrace.tracing.Shutdown(ctx))
 	}

@@ -6,12 +6,14 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -111,13 +113,20 @@ func New(cfg Config) (*Authenticator, error) {
 			return nil, fmt.Errorf("auth: tokens file: %w", err)
 		}
 		var f tokensFile
-		if err := yaml.Unmarshal(b, &f); err != nil {
+		// Strict: a misspelt "tenant" would otherwise make a token that
+		// acts for every tenant.
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("auth: tokens file %s: %w", cfg.TokensFile, err)
 		}
 		for i, t := range f.Tokens {
 			e := entry{name: t.Name, tenant: t.Tenant}
 			if e.name == "" {
 				e.name = fmt.Sprintf("token %d", i+1)
+			}
+			if err := tenant.Validate(t.Tenant); err != nil {
+				return nil, fmt.Errorf("auth: %s: %w", e.name, err)
 			}
 			switch {
 			case t.SHA256 != "" && t.Token == "":
@@ -142,6 +151,15 @@ func New(cfg Config) (*Authenticator, error) {
 					return nil, fmt.Errorf("auth: %s: unknown scope %q (use ingest, query, invoke, admin)", e.name, s)
 				}
 				e.scopes = append(e.scopes, Scope(s))
+			}
+			if e.tenant != "" && slices.Contains(e.scopes, ScopeAdmin) {
+				// Functions, their registry and /metrics belong to no tenant.
+				return nil, fmt.Errorf("auth: %s: the admin scope cannot be bound to a tenant: functions and /metrics are shared by all tenants", e.name)
+			}
+			for _, prev := range a.entries {
+				if prev.hash == e.hash {
+					return nil, fmt.Errorf("auth: %s: the same token as %s", e.name, prev.name)
+				}
 			}
 			a.entries = append(a.entries, e)
 		}
@@ -182,7 +200,9 @@ func (a *Authenticator) Check(token string, scope Scope) (Identity, error) {
 	return Identity{Name: match.name, Tenant: match.tenant}, nil
 }
 
-// bearer extracts the token of an Authorization header value.
+// Bearer extracts the token of an Authorization header value.
+func Bearer(v string) string { return bearer(v) }
+
 func bearer(v string) string {
 	if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
 		return strings.TrimSpace(v[7:])

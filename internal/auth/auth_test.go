@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/coldtrace/coldtrace/internal/tenant"
@@ -67,6 +68,13 @@ func TestBadTokensFiles(t *testing.T) {
 		"both forms":    "tokens:\n  - token: abcdefghijklmnopqrst\n    sha256: 00\n    scopes: [query]\n",
 		"empty":         "tokens: []\n",
 		"not yaml":      "{{{",
+		// A misspelt key must not leave a token unbound (every tenant).
+		"misspelt tenant":  "tokens:\n  - token: abcdefghijklmnopqrst\n    scopes: [query]\n    tennant: acme\n",
+		"tenants list":     "tokens:\n  - token: abcdefghijklmnopqrst\n    scopes: [query]\n    tenants: [acme]\n",
+		"long tenant":      "tokens:\n  - token: abcdefghijklmnopqrst\n    scopes: [query]\n    tenant: " + strings.Repeat("t", 129) + "\n",
+		"padded tenant":    "tokens:\n  - token: abcdefghijklmnopqrst\n    scopes: [query]\n    tenant: ' acme'\n",
+		"bound admin":      "tokens:\n  - token: abcdefghijklmnopqrst\n    scopes: [admin]\n    tenant: acme\n",
+		"same token twice": "tokens:\n  - token: abcdefghijklmnopqrst\n    scopes: [query]\n    tenant: acme\n  - token: abcdefghijklmnopqrst\n    scopes: [ingest]\n",
 	} {
 		file := filepath.Join(t.TempDir(), "t.yaml")
 		os.WriteFile(file, []byte(body), 0o600)

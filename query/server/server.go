@@ -178,32 +178,20 @@ func openAPIPath(p string) string {
 	return string(out)
 }
 
-// maxTenantLength bounds the tenant header.
-const maxTenantLength = 128
-
 // requestContext puts the tenant and the query time limit into every
 // request's context.
 func (s *Server) requestContext(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		t := req.Header.Get(tenant.Header)
-		if len(t) > maxTenantLength || !printable(t) {
-			return badParameter(tenant.Header, "must be at most %d printable characters", maxTenantLength)
+		if err := tenant.Validate(t); err != nil {
+			return badParameter(tenant.Header, "%v", err)
 		}
 		ctx, cancel := context.WithTimeout(tenant.NewContext(req.Context(), t), s.cfg.QueryTimeout)
 		defer cancel()
 		c.SetRequest(req.WithContext(ctx))
 		return next(c)
 	}
-}
-
-func printable(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 func (s *Server) routes(e *echo.Echo) {

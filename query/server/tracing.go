@@ -9,11 +9,14 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/coldtrace/coldtrace/internal/tenant"
 )
 
 // traced makes a server span of every API request (named by its route,
 // as the HTTP semantic conventions ask, so the span names stay few),
-// continuing the caller's traceparent. The web UI's files are not traced.
+// continuing the caller's traceparent in the default tenant. The web UI's
+// files are not traced.
 func (s *Server) traced(tracer trace.Tracer) echo.MiddlewareFunc {
 	prop := propagation.TraceContext{}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -22,7 +25,14 @@ func (s *Server) traced(tracer trace.Tracer) echo.MiddlewareFunc {
 			if !strings.HasPrefix(req.URL.Path, "/api/") {
 				return next(c)
 			}
-			ctx := prop.Extract(req.Context(), propagation.HeaderCarrier(req.Header))
+			ctx := req.Context()
+			// Coldtrace's own spans go to the default tenant: a caller
+			// reading another tenant's data (a token bound to it sets
+			// the header) starts a trace of its own rather than adding
+			// spans to a trace of its choosing there.
+			if req.Header.Get(tenant.Header) == "" {
+				ctx = prop.Extract(ctx, propagation.HeaderCarrier(req.Header))
+			}
 			route := c.Path()
 			ctx, span := tracer.Start(ctx, req.Method+" "+route, trace.WithSpanKind(trace.SpanKindServer),
 				trace.WithAttributes(
