@@ -75,6 +75,12 @@ func (r *Receiver) handleHTTP(w http.ResponseWriter, req *http.Request) {
 		writeHTTPError(w, ct, http.StatusBadRequest, codes.InvalidArgument, fmt.Sprintf("malformed OTLP %s ExportTraceServiceRequest: %v", kind, err))
 		return
 	}
+	if ct == contentTypeJSON && tooDeep(otlpReq.Traces()) {
+		r.stats.RequestsMalformed.Add(1)
+		writeHTTPError(w, ct, http.StatusBadRequest, codes.InvalidArgument,
+			fmt.Sprintf("malformed OTLP JSON ExportTraceServiceRequest: an attribute value nests arrays or maps more than %d deep", maxValueNesting))
+		return
+	}
 	ctx := req.Context()
 	if t := req.Header.Get(tenant.Header); t != "" {
 		if err := tenant.Validate(t); err != nil {

@@ -116,6 +116,11 @@ func (c *attrConverter) convert(attrs pcommon.Map) (values, types attrMap) {
 		if c.maxValueLen > 0 && len(s) > c.maxValueLen {
 			s = truncateUTF8(s, c.maxValueLen)
 			c.truncated++
+			if v.Type() != pcommon.ValueTypeStr {
+				// Cut JSON or base64 is no longer an array, map or bytes:
+				// it is kept as the string it now is.
+				types.keys, types.values = types.keys[:len(types.keys)-1], types.values[:len(types.values)-1]
+			}
 		}
 		values.keys = append(values.keys, k)
 		values.values = append(values.values, s)

@@ -308,6 +308,54 @@ func TestRetriedRequestIsStoredOnce(t *testing.T) {
 	}
 }
 
+// nestedValue is an OTLP/JSON attribute value of n maps (or arrays), one
+// inside the other, around a string.
+func nestedValue(n int, array bool) string {
+	v := `{"stringValue":"x"}`
+	for i := 0; i < n; i++ {
+		if array {
+			v = `{"arrayValue":{"values":[` + v + `]}}`
+		} else {
+			v = `{"kvlistValue":{"values":[{"key":"k","value":` + v + `}]}}`
+		}
+	}
+	return v
+}
+
+// A JSON request may nest attribute values deeper than its protobuf form,
+// in which ingest spools it, can be decoded: such a request is refused up
+// front; one just within the limit is stored.
+func TestDeeplyNestedJSONValues(t *testing.T) {
+	s := ingesttest.Start(t, ingesttest.Options{Spool: true})
+	url := "http://" + s.HTTPAddr + collector.TracesPath
+	request := func(traceID, value string) []byte {
+		return []byte(`{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"deep"}}]},"scopeSpans":[{"spans":[
+			{"traceId":"` + traceID + `","spanId":"0000000000000001","name":"plain","startTimeUnixNano":"` + fmt.Sprint(time.Now().UnixNano()) + `","endTimeUnixNano":"` + fmt.Sprint(time.Now().UnixNano()) + `"},
+			{"traceId":"` + traceID + `","spanId":"0000000000000002","name":"deep","startTimeUnixNano":"` + fmt.Sprint(time.Now().UnixNano()) + `","endTimeUnixNano":"` + fmt.Sprint(time.Now().UnixNano()) + `",
+			 "events":[{"name":"e","timeUnixNano":"` + fmt.Sprint(time.Now().UnixNano()) + `","attributes":[{"key":"v","value":` + value + `}]}]}]}]}]}`)
+	}
+	for i, c := range []struct {
+		depth  int
+		array  bool
+		stored bool
+	}{{24, false, true}, {24, true, true}, {25, false, false}, {25, true, false}, {40, false, false}} {
+		traceID := fmt.Sprintf("%032x", 0xdee0+i)
+		resp, out := post(t, url, "application/json", "", request(traceID, nestedValue(c.depth, c.array)))
+		if c.stored {
+			if resp.StatusCode != 200 {
+				t.Fatalf("depth %d (array %v): status %d %s", c.depth, c.array, resp.StatusCode, out)
+			}
+			if n := countSpans(t, s, traceID); n != 2 {
+				t.Errorf("depth %d (array %v): acknowledged, stored %d of 2 spans", c.depth, c.array, n)
+			}
+			continue
+		}
+		if code, msg := rpcStatus(t, out); resp.StatusCode != 400 || code != int(codes.InvalidArgument) || !strings.Contains(msg, "more than 24 deep") {
+			t.Errorf("depth %d (array %v): status %d %s", c.depth, c.array, resp.StatusCode, out)
+		}
+	}
+}
+
 // rawBytes and rawBytesCodec send arbitrary bytes as a gRPC message.
 type rawBytes struct{ b []byte }
 
