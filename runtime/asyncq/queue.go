@@ -308,6 +308,14 @@ func (q *Queue) run(c claimed) {
 		return
 	}
 	out, err := q.inv.InvokeAsync(context.Background(), j)
+	if (err != nil || out.ErrorType != "") && q.stopping() {
+		// Most likely the runtime's own shutdown ended the attempt (it
+		// kills what outlives its timeout): not the function's failure.
+		// The event stays queued as it was and runs again at the next
+		// start, as after a crash of the host.
+		q.log.Info("async event left queued: the runtime is stopping", "function", j.Function, "request_id", j.ID)
+		return
+	}
 	switch {
 	case err != nil:
 		j.Attempts++
@@ -328,6 +336,16 @@ func (q *Queue) run(c claimed) {
 		}
 		j.NextAt = time.Now().Add(q.cfg.RetryDelay << (j.Attempts - 1))
 		q.settle(c.key, &j, nil)
+	}
+}
+
+// stopping reports whether Close has begun.
+func (q *Queue) stopping() bool {
+	select {
+	case <-q.stop:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -542,6 +560,11 @@ func (q *Queue) Close(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-ctx.Done():
+		// The host's shutdown ends them; the file is closed after.
+		go func() {
+			<-done
+			q.db.Close()
+		}()
 		return fmt.Errorf("async queue: attempts still running: %w", ctx.Err())
 	}
 	return q.db.Close()

@@ -29,6 +29,54 @@ func (b *blockingInvoker) InvokeAsync(_ context.Context, j Job) (Outcome, error)
 	return Outcome{ErrorType: "handler_error", Message: "fails"}, nil
 }
 
+// crashingInvoker holds every attempt until released, then reports it
+// crashed, as an instance killed by the runtime's shutdown does.
+type crashingInvoker struct {
+	started, release chan struct{}
+}
+
+func (c *crashingInvoker) InvokeAsync(context.Context, Job) (Outcome, error) {
+	c.started <- struct{}{}
+	<-c.release
+	return Outcome{ErrorType: "crash", Message: "Runtime.ExitError: signal: killed"}, nil
+}
+
+// An attempt that fails while the queue closes (the shutdown killed it)
+// is neither a retry used up nor a dead letter: the event stays queued
+// as it was for the next start.
+func TestShutdownDoesNotCountAnAttempt(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Path, cfg.Workers, cfg.MaxRetries = filepath.Join(t.TempDir(), "q.db"), 1, 0
+	inv := &crashingInvoker{started: make(chan struct{}, 1), release: make(chan struct{})}
+	q, err := Open(cfg, inv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Start()
+	if err := q.Enqueue(Job{ID: "a", Function: "long"}); err != nil {
+		t.Fatal(err)
+	}
+	<-inv.started
+	closed := make(chan error, 1)
+	go func() { closed <- q.Close(context.Background()) }()
+	time.Sleep(50 * time.Millisecond) // Close has stopped the queue and waits for the attempt
+	close(inv.release)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	q, err = Open(cfg, inv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close(context.Background())
+	if dl, err := q.DeadLetters("long"); err != nil || len(dl) != 0 {
+		t.Errorf("dead letters after a shutdown: %+v %v", dl, err)
+	}
+	if p := q.Pending("long"); p != 1 {
+		t.Errorf("%d events pending after a shutdown, want the 1 that was running", p)
+	}
+}
+
 // An event claimed by a worker, or under way, when its function is
 // forgotten neither runs afterwards nor leaves a retry or dead letter.
 func TestForgetWinsOverClaimedAndRunningEvents(t *testing.T) {

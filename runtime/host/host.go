@@ -80,6 +80,9 @@ type Host struct {
 	mu     sync.Mutex
 	pools  map[string]*functionPool
 	closed bool
+	// calls counts invocations under way (Add under mu while not
+	// closed), so Stop can wait for their spans after Close.
+	calls sync.WaitGroup
 }
 
 // functionPool is the pool of one function and its current version.
@@ -160,6 +163,21 @@ func (h *Host) functionPool(name string) (*functionPool, error) {
 	if fp == nil {
 		return nil, fmt.Errorf("%w: %s", registry.ErrNotFound, name)
 	}
+	return fp, nil
+}
+
+// startCall is functionPool for an invocation, counted in calls.
+func (h *Host) startCall(name string) (*functionPool, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, pool.ErrClosed
+	}
+	fp := h.pools[name]
+	if fp == nil {
+		return nil, fmt.Errorf("%w: %s", registry.ErrNotFound, name)
+	}
+	h.calls.Add(1)
 	return fp, nil
 }
 
@@ -307,10 +325,11 @@ const maxRetriesOnGone = 3
 // included, is in the Response.
 func (h *Host) Invoke(ctx context.Context, req Request) (*Response, error) {
 	arrival := time.Now()
-	fp, err := h.functionPool(req.Function)
+	fp, err := h.startCall(req.Function)
 	if err != nil {
 		return nil, err
 	}
+	defer h.calls.Done()
 	if req.RequestID == "" {
 		req.RequestID = uuid.NewString()
 	}
@@ -470,5 +489,21 @@ func (h *Host) Close(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("stopping function instances: %w", ctx.Err())
+	}
+}
+
+// WaitInvocations returns once every invocation under way when Close was
+// called has returned, its span ended, or when ctx ends.
+func (h *Host) WaitInvocations(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		h.calls.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("invocations still ending: %w", ctx.Err())
 	}
 }

@@ -84,11 +84,15 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// reservedEnv are variables the runtime sets for every function.
+// reservedEnv are variables the runtime sets for every function that
+// Lambda reserves too (its "reserved environment variables"). The ones it
+// leaves to users (TZ, LANG, PATH) and the OTEL_ variables, which point a
+// function's own SDK somewhere, may be set by a deploy, whose value wins.
 var reservedEnv = map[string]bool{
 	"AWS_LAMBDA_RUNTIME_API": true, "_HANDLER": true, "LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true,
 	"AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_FUNCTION_VERSION": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true,
 	"AWS_LAMBDA_LOG_GROUP_NAME": true, "AWS_LAMBDA_LOG_STREAM_NAME": true, "_X_AMZN_TRACE_ID": true,
+	"AWS_LAMBDA_INITIALIZATION_TYPE": true, "AWS_REGION": true, "AWS_DEFAULT_REGION": true, "AWS_EXECUTION_ENV": true,
 	"COLDTRACE_SPAN_FD": true,
 }
 

@@ -124,13 +124,17 @@ func TestDeployRejectsBadCodeAndKeepsTheCurrentVersion(t *testing.T) {
 
 func TestValidateReportsEveryProblem(t *testing.T) {
 	err := Config{Name: "bad name!", Runtime: "java8", MemoryMB: 1, Timeout: Duration(time.Hour), MaxInstances: 5, MinInstances: 9,
-		IdleTimeout: Duration(time.Millisecond), QueueWait: Duration(time.Second), Env: map[string]string{"1X": "", "AWS_LAMBDA_RUNTIME_API": ""},
+		IdleTimeout: Duration(time.Millisecond), QueueWait: Duration(time.Second), Env: map[string]string{"1X": "", "AWS_LAMBDA_RUNTIME_API": "", "AWS_REGION": "", "AWS_LAMBDA_INITIALIZATION_TYPE": "", "TZ": "Europe/Paris"},
 		Schedule: "rate(x)"}.Validate()
 	for _, want := range []string{"function name", "unknown runtime", "memory 1 MB", "timeout 1h0m0s", "min instances 9",
-		"idle timeout", `"1X"`, "AWS_LAMBDA_RUNTIME_API is set by the runtime", "schedule"} {
+		"idle timeout", `"1X"`, "AWS_LAMBDA_RUNTIME_API is set by the runtime", "AWS_REGION is set by the runtime",
+		"AWS_LAMBDA_INITIALIZATION_TYPE is set by the runtime", "schedule"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in %v", want, err)
 		}
+	}
+	if strings.Contains(err.Error(), "TZ") {
+		t.Errorf("TZ, which Lambda leaves to users, refused: %v", err)
 	}
 }
 

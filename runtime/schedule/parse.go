@@ -43,7 +43,7 @@ func parse(expr string) (cron.Schedule, error) {
 		if err != nil {
 			return nil, fmt.Errorf("schedule %q: %w", expr, err)
 		}
-		return cron.Every(d), nil
+		return everyFromEpoch(d), nil
 	case strings.HasPrefix(e, "cron(") && strings.HasSuffix(e, ")"):
 		s, err := parseAWSCron(e[len("cron(") : len(e)-1])
 		if err != nil {
@@ -57,6 +57,20 @@ func parse(expr string) (cron.Schedule, error) {
 		}
 		return s, nil
 	}
+}
+
+// everyFromEpoch fires at every multiple of its period since the Unix
+// epoch. robfig's Every counts from whenever the schedule is set, and
+// the scheduler sets it again at every deploy and every start: each one
+// postponed the next firing by up to a period, so a daily rate deployed
+// or restarted daily never fired. EventBridge counts from the rule's
+// creation; the epoch needs nothing stored and keeps the times fixed
+// (rate(1 day) fires at midnight UTC).
+type everyFromEpoch time.Duration
+
+func (e everyFromEpoch) Next(t time.Time) time.Time {
+	d := int64(e)
+	return time.Unix(0, (t.UnixNano()/d+1)*d).UTC()
 }
 
 func parseRate(s string) (time.Duration, error) {

@@ -12,8 +12,9 @@ func TestParse(t *testing.T) {
 	cases := map[string]time.Time{
 		"rate(1 minute)":          from.Add(time.Minute),
 		"rate(5 minutes)":         from.Add(5 * time.Minute),
-		"rate(2 hours)":           from.Add(2 * time.Hour),
-		"rate(1 day)":             from.Add(24 * time.Hour),
+		"rate(2 hours)":           time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC), // periods count from the epoch
+		"rate(1 day)":             time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC),
+		"rate(7 minutes)":         time.Date(2026, 11, 22, 10, 36, 0, 0, time.UTC), // 4,274,628 × 7 minutes
 		"rate(30 seconds)":        from.Add(30 * time.Second),
 		"cron(0 12 * * ? *)":      time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC),
 		"cron(15 10 ? * 2 *)":     time.Date(2026, 11, 23, 10, 15, 0, 0, time.UTC), // 2 = Monday in EventBridge
@@ -33,6 +34,20 @@ func TestParse(t *testing.T) {
 		}
 		if got := s.Next(from); !got.Equal(want) {
 			t.Errorf("%s: next %s, want %s", expr, got, want)
+		}
+	}
+}
+
+// A rate keeps its firing times whenever it is set again (a deploy, a
+// restart): it is not postponed by each.
+func TestRateIsNotPostponedBySettingItAgain(t *testing.T) {
+	first, _ := Parse("rate(20 seconds)")
+	at := time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)
+	want := first.Next(at)
+	for _, later := range []time.Duration{time.Second, 14 * time.Second, 19*time.Second + 999*time.Millisecond} {
+		again, _ := Parse("rate(20 seconds)")
+		if got := again.Next(at.Add(later)); !got.Equal(want) {
+			t.Errorf("set again %v later: next %s, want %s", later, got, want)
 		}
 	}
 }

@@ -201,6 +201,55 @@ func TestAsyncQueueSurvivesARestart(t *testing.T) {
 	}
 }
 
+// A stop whose budget runs out kills the async attempt under way: that is
+// not the function's failure, so the event stays queued for the next start
+// without an attempt counted, and the span of the killed attempt is still
+// exported.
+func TestStopLeavesAKilledEventQueued(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.Queue.MaxRetries = 0 })
+	cfg := goConfig("long")
+	cfg.Timeout = registry.Duration(time.Minute)
+	e.deploy(cfg, goFunction(t))
+	ctx := context.Background()
+	id, err := e.c.InvokeAsync(ctx, "long", []byte(`{"op":"sleep","ms":2500}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the attempt to start", func() bool {
+		st, err := e.srv.Host().Stats("long")
+		return err == nil && st.Live > st.Idle
+	})
+	time.Sleep(300 * time.Millisecond) // past the cold start, into the handler
+	stopCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	e.srv.Stop(stopCtx) // runs out: it reports what it could not finish
+	cancel()
+	e.srv = nil
+	killed := e.spans(1, schema.ColFunctionName+" = 'long' AND SpanAttributes['faas.invocation_id'] = ?", id)
+	if killed[0].ErrorType == "" {
+		t.Fatalf("the killed attempt's span: %+v", killed[0])
+	}
+	waitFor(t, "the queue's file to be closed", func() bool {
+		qcfg := asyncq.DefaultConfig()
+		qcfg.Path = filepath.Join(e.cfg.DataDir, "runtime", "queue.db")
+		q, err := asyncq.Open(qcfg, nil, nil)
+		if err == nil {
+			q.Close(ctx)
+		}
+		return err == nil
+	})
+	if left := queuePending(t, e); left != 1 {
+		t.Fatalf("%d events queued after the stop, want the 1 killed", left)
+	}
+	e.start()
+	attempts := e.spans(2, schema.ColFunctionName+" = 'long' AND SpanAttributes['faas.invocation_id'] = ?", id)
+	if last := attempts[len(attempts)-1]; last.ErrorType != "" || last.Attrs["coldtrace.async.attempt"] != "1" {
+		t.Fatalf("the event's run after the restart: %+v", last)
+	}
+	if dl, err := e.c.DeadLetters(ctx, "long"); err != nil || len(dl) != 0 {
+		t.Fatalf("dead letters: %+v %v", dl, err)
+	}
+}
+
 func TestSchedules(t *testing.T) {
 	e := newEnv(t)
 	cfg := goConfig("ticker")

@@ -216,6 +216,9 @@ func (s *Server) Limits() *limits.Manager { return s.limits }
 // Flush exports every span finished so far.
 func (s *Server) Flush(ctx context.Context) error { return s.tel.Flush(ctx) }
 
+// finalExportTimeout bounds the export of the last spans at Stop.
+const finalExportTimeout = 5 * time.Second
+
 // Stop stops taking requests, lets invocations under way finish within
 // ctx, stops every instance and exports the remaining spans.
 func (s *Server) Stop(ctx context.Context) error {
@@ -223,16 +226,25 @@ func (s *Server) Stop(ctx context.Context) error {
 	if err := s.scheduler.Stop(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	if err := s.http.Shutdown(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("function gateway: %w", err))
-	}
+	// The queue first: no async event may start once stopping has begun
+	// (the gateway's open requests could hold it for the whole budget).
 	if err := s.queue.Close(ctx); err != nil {
 		errs = append(errs, err)
+	}
+	if err := s.http.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("function gateway: %w", err))
 	}
 	if err := s.host.Close(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	if err := s.tel.Shutdown(ctx); err != nil {
+	// The last spans, those of invocations the shutdown ended included,
+	// get a budget of their own: ctx may be spent by now.
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalExportTimeout)
+	defer cancel()
+	if err := s.host.WaitInvocations(tctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := s.tel.Shutdown(tctx); err != nil {
 		errs = append(errs, fmt.Errorf("exporting the last spans: %w", err))
 	}
 	s.limits.Close()
