@@ -35,7 +35,7 @@ func everyStatement(t *testing.T, o Options) []string {
 		t.Fatal(err)
 	}
 	for _, tt := range ttlTables {
-		stmts = append(stmts, retentionStatement(o, tt.table, tt.expr))
+		stmts = append(stmts, retentionStatements(o, tt.table, tt.expr)...)
 	}
 	return stmts
 }

@@ -100,11 +100,32 @@ func Migrate(ctx context.Context, conn driver.Conn, o Options, log *slog.Logger)
 	return ensureRetention(ctx, conn, o, log)
 }
 
+// checkNotNewer refuses a database a newer binary migrated past what ms
+// knows: an older binary would read and write tables whose shape it does
+// not know (a downgrade), failing later and less clearly, or not at all.
+func checkNotNewer(applied map[uint32]bool, ms []Migration) error {
+	var known uint32
+	for _, m := range ms {
+		known = max(known, m.Version)
+	}
+	var newest uint32
+	for v := range applied {
+		newest = max(newest, v)
+	}
+	if newest > known {
+		return fmt.Errorf("schema: the database is at migration %d, newer than this binary knows (%d): run a Coldtrace at least as new as the one that migrated it", newest, known)
+	}
+	return nil
+}
+
 // apply runs the migrations of ms not yet recorded, in order, and
 // records each.
 func apply(ctx context.Context, conn driver.Conn, o Options, ms []Migration, log *slog.Logger) error {
 	applied, err := AppliedVersions(ctx, conn, o)
 	if err != nil {
+		return err
+	}
+	if err := checkNotNewer(applied, ms); err != nil {
 		return err
 	}
 	for _, m := range ms {
@@ -178,8 +199,13 @@ var ttlTables = []struct{ table, expr string }{
 }
 
 // ensureRetention changes the tables' TTL when --retention changed since
-// they were created. Existing parts are not rewritten: expired parts are
-// dropped whole as they age out (ttl_only_drop_parts).
+// they were created, for the parts already stored too: each part's expiry
+// is recomputed from its TTL column (materialize_ttl_recalculate_only, a
+// background mutation that reads that one column and rewrites no data).
+// Without it a part kept the expiry of the retention it was written
+// under, so raising the retention saved nothing already stored, and
+// lowering it freed nothing early. Expired parts are dropped whole
+// (ttl_only_drop_parts).
 func ensureRetention(ctx context.Context, conn driver.Conn, o Options, log *slog.Logger) error {
 	want := retentionInterval(o)
 	for _, t := range ttlTables {
@@ -192,19 +218,24 @@ func ensureRetention(ctx context.Context, conn driver.Conn, o Options, log *slog
 		if strings.Contains(engineFull, want) {
 			continue
 		}
-		stmt := retentionStatement(o, t.table, t.expr)
-		if err := conn.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("set retention on %s: %w", store, err)
+		for _, stmt := range retentionStatements(o, t.table, t.expr) {
+			if err := conn.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("set retention on %s: %w", store, err)
+			}
 		}
 		log.Info("retention changed", "table", store, "retention", o.Retention)
 	}
 	return nil
 }
 
-// retentionStatement sets table's TTL to o.Retention after expr.
-func retentionStatement(o Options, table, expr string) string {
-	return fmt.Sprintf("ALTER TABLE %s %s MODIFY TTL %s + %s SETTINGS materialize_ttl_after_modify = 0",
-		o.storageTable(table), tmplData{Options: o}.OnCluster(), expr, retentionInterval(o))
+// retentionStatements set table's TTL to o.Retention after expr, and
+// have its stored parts' expiry recomputed.
+func retentionStatements(o Options, table, expr string) []string {
+	t, on := o.storageTable(table), tmplData{Options: o}.OnCluster()
+	return []string{
+		fmt.Sprintf("ALTER TABLE %s %s MODIFY SETTING materialize_ttl_recalculate_only = 1", t, on),
+		fmt.Sprintf("ALTER TABLE %s %s MODIFY TTL %s + %s", t, on, expr, retentionInterval(o)),
+	}
 }
 
 func retentionInterval(o Options) string {

@@ -2,6 +2,7 @@ package schema_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,16 @@ func TestMigrateIsIdempotentAndRecorded(t *testing.T) {
 			t.Errorf("migration %d not recorded", m.Version)
 		}
 	}
+	// A database a newer binary migrated further is refused (a downgrade).
+	if err := c.Exec(ctx, fmt.Sprintf("INSERT INTO %s (Version, Description, AppliedAt) VALUES (999, 'from the future', now())", o.Table(schema.MigrationsTable))); err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Migrate(ctx, c, o, nil); err == nil || !strings.Contains(err.Error(), "at migration 999, newer than this binary knows") {
+		t.Fatalf("migrating a database from a newer binary: %v", err)
+	}
+	if err := c.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DELETE WHERE Version = 999 SETTINGS mutations_sync = 2", o.Table(schema.MigrationsTable))); err != nil {
+		t.Fatal(err)
+	}
 	var n uint64
 	if err := c.QueryRow(ctx, "SELECT count() FROM "+o.Table(schema.MigrationsTable)+" FINAL").Scan(&n); err != nil {
 		t.Fatal(err)
@@ -47,25 +58,51 @@ func TestMigrateIsIdempotentAndRecorded(t *testing.T) {
 	}
 }
 
+// A retention change sets every table's TTL and recomputes the expiry of
+// the parts already stored: raising it keeps them longer, lowering it
+// expires them sooner.
 func TestRetentionChangeUpdatesTTL(t *testing.T) {
 	c := chtest.Client(t)
 	ctx := context.Background()
-	o := schema.Options{Database: c.Database, Retention: 7 * 24 * time.Hour}
+	o := schema.Options{Database: c.Database, Retention: 48 * time.Hour}
 	if err := schema.Migrate(ctx, c, o, nil); err != nil {
 		t.Fatal(err)
 	}
-	o.Retention = 48 * time.Hour
-	if err := schema.Migrate(ctx, c, o, nil); err != nil {
+	at := time.Now().Add(-30 * time.Hour).Truncate(time.Second)
+	if err := c.Exec(ctx, fmt.Sprintf("INSERT INTO %s (Timestamp, TraceId, SpanId) VALUES (fromUnixTimestamp64Nano(%d), 'aa', 'bb')",
+		o.Table(schema.TracesTable), at.UnixNano())); err != nil {
 		t.Fatal(err)
 	}
-	for _, tbl := range []string{schema.TracesTable, schema.TraceIDLookupTable, schema.FunctionStatsTable, schema.HourlyFunctionStatsTable} {
-		var full string
-		if err := c.QueryRow(ctx, "SELECT engine_full FROM system.tables WHERE database = ? AND name = ?", c.Database, tbl).Scan(&full); err != nil {
+	partsExpire := func(want time.Time) {
+		t.Helper()
+		var got time.Time
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if err := c.QueryRow(ctx, "SELECT max(delete_ttl_info_max) FROM system.parts WHERE database = ? AND table = ? AND active",
+				c.Database, schema.TracesTable).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Equal(want) {
+				return
+			}
+		}
+		t.Fatalf("stored spans expire at %s, want %s", got, want)
+	}
+	partsExpire(at.Add(48 * time.Hour))
+	for _, r := range []time.Duration{7 * 24 * time.Hour, 40 * time.Hour} {
+		o.Retention = r
+		if err := schema.Migrate(ctx, c, o, nil); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(full, "toIntervalSecond(172800)") {
-			t.Errorf("%s TTL not updated: %s", tbl, full)
+		for _, tbl := range []string{schema.TracesTable, schema.TraceIDLookupTable, schema.FunctionStatsTable, schema.HourlyFunctionStatsTable} {
+			var full string
+			if err := c.QueryRow(ctx, "SELECT engine_full FROM system.tables WHERE database = ? AND name = ?", c.Database, tbl).Scan(&full); err != nil {
+				t.Fatal(err)
+			}
+			if want := fmt.Sprintf("toIntervalSecond(%d)", int64(r/time.Second)); !strings.Contains(full, want) {
+				t.Errorf("%s TTL not updated to %s: %s", tbl, want, full)
+			}
 		}
+		partsExpire(at.Add(r))
 	}
 }
 
