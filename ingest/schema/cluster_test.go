@@ -61,6 +61,7 @@ var (
 	createTableRe     = regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS (\S+) ON CLUSTER (\S+) .*ENGINE = (\w+)\((.*?)\)( |$)`)
 	createViewRe      = regexp.MustCompile(`^CREATE MATERIALIZED VIEW IF NOT EXISTS (\S+) ON CLUSTER (\S+) TO (\S+) AS SELECT .* FROM (\S+)`)
 	alterTTLRe        = regexp.MustCompile(`^ALTER TABLE (\S+) ON CLUSTER (\S+) \(MODIFY TTL `)
+	alterViewRe       = regexp.MustCompile(`^ALTER TABLE (\S+) ON CLUSTER (\S+) \(MODIFY QUERY SELECT .* FROM (\S+)`)
 	alterLocalRe      = regexp.MustCompile(`^ALTER TABLE (\S+) ON CLUSTER (\S+) \((?:ADD INDEX IF NOT EXISTS |MODIFY SETTING )`)
 	createDBRe        = regexp.MustCompile(`^CREATE DATABASE IF NOT EXISTS (\S+) ON CLUSTER (\S+)$`)
 	dropRe            = regexp.MustCompile(`^DROP (?:TABLE|VIEW) IF EXISTS (\S+) ON CLUSTER (\S+)$`)
@@ -166,6 +167,14 @@ func TestClusterDDL(t *testing.T) {
 			cluster = m[2]
 			if _, ok := replicated[m[1]]; !ok {
 				t.Errorf("%s alters %s, want a replicated _local table", c, m[1])
+			}
+		case alterViewRe.MatchString(c):
+			// A view's new query reads what its first one did: the
+			// shard's own rows.
+			m := alterViewRe.FindStringSubmatch(c)
+			cluster = m[2]
+			if v, ok := views[m[1]]; !ok || v[1] != m[3] {
+				t.Errorf("%s: alters view %s (created reading %v) to read %s", c, m[1], v, m[3])
 			}
 		case alterTTLRe.MatchString(c):
 			m := alterTTLRe.FindStringSubmatch(c)

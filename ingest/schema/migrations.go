@@ -41,7 +41,7 @@ type Migration struct {
 // Migrations are applied in order. Never edit a released migration: add a
 // new one.
 var Migrations = []Migration{
-	{Version: 1, Description: "spans, trace-id time lookup, per-minute function rollup", SQL: rollupMeasures + traceIDLookup + migration1},
+	{Version: 1, Description: "spans, trace-id time lookup, per-minute function rollup", SQL: rollupMeasures + traceIDLookup + minuteRollup + `{{define "initKnown"}}ColdStart{{end}}` + migration1},
 	{Version: 2, Description: "hourly function rollup", SQL: rollupMeasures + migration2},
 	{Version: 3, Description: "trace-id lookup with 1024-row granules", SQL: traceIDLookup + migration3},
 	{Version: 4, Description: "the exporter's trace-id lookup name becomes a view", SQL: traceIDLookup + migration4},
@@ -50,6 +50,7 @@ var Migrations = []Migration{
 	{Version: 7, Description: "no automatic column statistics", SQL: migration7, RequiresSetting: "auto_statistics_types"},
 	{Version: 8, Description: "4-16 KB compressed blocks for the trace-id lookup", SQL: migration8},
 	{Version: 9, Description: "strings stored with their lengths inline", SQL: migration9, RequiresSetting: "string_serialization_version"},
+	{Version: 10, Description: "init durations only of cold starts that report one", SQL: minuteRollup + migration10},
 }
 
 // rollupMeasures are the measure columns of the function rollups, the
@@ -71,6 +72,34 @@ const rollupMeasures = `{{define "rollupMeasures"}}    Invocations SimpleAggrega
     BilledGBSeconds SimpleAggregateFunction(sum, Float64),
     MaxMemoryUsedBytes SimpleAggregateFunction(max, UInt64),
     MemoryLimitBytes SimpleAggregateFunction(max, UInt64){{end}}`
+
+// minuteRollup is the per-minute rollup's query; {{template "initKnown"}}
+// selects the spans whose init duration it takes.
+const minuteRollup = `{{define "minuteRollup"}}SELECT
+    TenantId,
+    FunctionName,
+    FunctionVersion,
+    toStartOfMinute(Timestamp) AS Minute,
+    countIf(ErrorType != 'throttled') AS Invocations,
+    countIf(ColdStart) AS ColdStarts,
+    countIf(ErrorType != 'throttled' AND (ErrorType != '' OR StatusCode = 'Error')) AS Errors,
+    countIf(ErrorType = 'timeout') AS Timeouts,
+    countIf(ErrorType = 'out_of_memory') AS OutOfMemory,
+    countIf(ErrorType = 'crash') AS Crashes,
+    countIf(ErrorType = 'handler_error') AS HandlerErrors,
+    countIf(ErrorType = 'init_error') AS InitErrors,
+    countIf(ErrorType = 'throttled') AS Throttles,
+    sumIf(Duration, ErrorType != 'throttled') AS DurationSum,
+    quantilesTDigestStateIf(0.5, 0.9, 0.95, 0.99)(Duration, ErrorType != 'throttled') AS DurationQuantiles,
+    sumIf(InitDurationMs, {{template "initKnown"}}) AS InitDurationSum,
+    quantilesTDigestStateIf(0.5, 0.9, 0.95, 0.99)(InitDurationMs, {{template "initKnown"}}) AS InitDurationQuantiles,
+    sum(s.BilledDurationMs) AS BilledDurationMs,
+    sum(s.BilledDurationMs * s.MemoryLimitBytes) / 1073741824000 AS BilledGBSeconds,
+    max(s.MaxMemoryUsedBytes) AS MaxMemoryUsedBytes,
+    max(s.MemoryLimitBytes) AS MemoryLimitBytes
+FROM {{.Store "otel_traces"}} AS s
+WHERE IsInvocation
+GROUP BY TenantId, FunctionName, FunctionVersion, Minute{{end}}`
 
 const migration1 = `
 CREATE TABLE IF NOT EXISTS {{.Store "otel_traces"}} {{.OnCluster}} (
@@ -161,31 +190,7 @@ SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{.Table "faas_invocations_1m_mv"}} {{.OnCluster}}
 TO {{.Store "faas_invocations_1m"}} AS
-SELECT
-    TenantId,
-    FunctionName,
-    FunctionVersion,
-    toStartOfMinute(Timestamp) AS Minute,
-    countIf(ErrorType != 'throttled') AS Invocations,
-    countIf(ColdStart) AS ColdStarts,
-    countIf(ErrorType != 'throttled' AND (ErrorType != '' OR StatusCode = 'Error')) AS Errors,
-    countIf(ErrorType = 'timeout') AS Timeouts,
-    countIf(ErrorType = 'out_of_memory') AS OutOfMemory,
-    countIf(ErrorType = 'crash') AS Crashes,
-    countIf(ErrorType = 'handler_error') AS HandlerErrors,
-    countIf(ErrorType = 'init_error') AS InitErrors,
-    countIf(ErrorType = 'throttled') AS Throttles,
-    sumIf(Duration, ErrorType != 'throttled') AS DurationSum,
-    quantilesTDigestStateIf(0.5, 0.9, 0.95, 0.99)(Duration, ErrorType != 'throttled') AS DurationQuantiles,
-    sumIf(InitDurationMs, ColdStart) AS InitDurationSum,
-    quantilesTDigestStateIf(0.5, 0.9, 0.95, 0.99)(InitDurationMs, ColdStart) AS InitDurationQuantiles,
-    sum(s.BilledDurationMs) AS BilledDurationMs,
-    sum(s.BilledDurationMs * s.MemoryLimitBytes) / 1073741824000 AS BilledGBSeconds,
-    max(s.MaxMemoryUsedBytes) AS MaxMemoryUsedBytes,
-    max(s.MemoryLimitBytes) AS MemoryLimitBytes
-FROM {{.Store "otel_traces"}} AS s
-WHERE IsInvocation
-GROUP BY TenantId, FunctionName, FunctionVersion, Minute
+{{template "minuteRollup" .}}
 `
 
 // Migration 2: the functions summary over 24 h spent most of its 45 ms
@@ -400,4 +405,16 @@ MODIFY SETTING string_serialization_version = 'single_stream';
 
 ALTER TABLE {{.Store "otel_traces_trace_id_lookup"}} {{.OnCluster}}
 MODIFY SETTING string_serialization_version = 'single_stream'
+`
+
+// Migration 10: the per-minute rollup took the init duration of every
+// cold start, and a span that says faas.coldstart without
+// coldtrace.init_duration_ms (other runtimes' instrumentation, AWS
+// Lambda's included) has 0 there: it pulled init quantiles down, to 0 for
+// a function whose cold starts never report one. Now only cold starts
+// with an init duration count; without any the quantiles are null.
+// Minutes already rolled up keep what they had.
+const migration10 = `{{define "initKnown"}}ColdStart AND InitDurationMs > 0{{end}}
+ALTER TABLE {{.Table "faas_invocations_1m_mv"}} {{.OnCluster}} MODIFY QUERY
+{{template "minuteRollup" .}}
 `

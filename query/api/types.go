@@ -130,6 +130,9 @@ type Trace struct {
 	TraceID string       `json:"traceId"`
 	Summary TraceSummary `json:"summary"`
 	Spans   []Span       `json:"spans"`
+	// Warnings say what makes the trace look other than it was: spans
+	// whose parent is missing, span ids stored twice. Absent when none.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Span is one span with everything stored about it.
@@ -419,7 +422,8 @@ type Instance struct {
 	PeakMemoryBytes  uint64     `json:"peakMemoryBytes"`
 	MemoryLimitBytes uint64     `json:"memoryLimitBytes"`
 	// MemoryUsedRatio is PeakMemoryBytes / MemoryLimitBytes, null when
-	// the limit is unknown.
+	// either is unknown (0: spans without coldtrace.max_memory_used_bytes
+	// or faas.max_memory).
 	MemoryUsedRatio *float64 `json:"memoryUsedRatio"`
 }
 

@@ -296,7 +296,7 @@ LIMIT @limit`
 			cs.InitDurationNano = uint64(initMs * float64(time.Millisecond))
 			in.ColdStart = &cs
 		}
-		if in.MemoryLimitBytes > 0 {
+		if in.MemoryLimitBytes > 0 && in.PeakMemoryBytes > 0 {
 			ratio := float64(in.PeakMemoryBytes) / float64(in.MemoryLimitBytes)
 			in.MemoryUsedRatio = &ratio
 		}

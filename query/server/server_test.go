@@ -252,6 +252,83 @@ func TestTraceMissingFromLookup(t *testing.T) {
 	}
 }
 
+// A trace whose spans name parents it lacks, or repeat a span id, says so
+// on both trace routes; a whole trace has no warnings.
+func TestTraceWarnings(t *testing.T) {
+	s := ingesttest.Start(t)
+	ts := apiServer(t, s)
+	ctx := context.Background()
+	const broken, whole = "000000000000000000000000000000b1", "000000000000000000000000000000b2"
+	at := time.Now().Add(-10 * time.Minute).UnixNano()
+	row := func(trace, span, parent string, offset int) string {
+		return fmt.Sprintf("(fromUnixTimestamp64Nano(%d), '%s', '%s', '%s', 'svc', 'op')", at+int64(offset), trace, span, parent)
+	}
+	if err := s.Client.Exec(ctx, fmt.Sprintf("INSERT INTO %s (Timestamp, TraceId, SpanId, ParentSpanId, ServiceName, SpanName) VALUES %s",
+		s.Table(schema.TracesTable), strings.Join([]string{
+			row(broken, "00000000000000a1", "", 0), row(broken, "00000000000000a2", "00000000000000a1", 1),
+			row(broken, "00000000000000a3", "00000000000000ff", 2), row(broken, "00000000000000a2", "00000000000000a1", 3),
+			row(whole, "00000000000000c1", "", 0), row(whole, "00000000000000c2", "00000000000000c1", 1),
+		}, ", "))); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"1 spans name a parent span that is not in the trace", "1 spans repeat the id of another span"}
+	check := func(route string, warnings []string) {
+		t.Helper()
+		if len(warnings) != len(want) || !strings.HasPrefix(warnings[0], want[0]) || !strings.HasPrefix(warnings[1], want[1]) {
+			t.Errorf("%s warnings %q, want %q…", route, warnings, want)
+		}
+	}
+	var tr api.Trace
+	decode(t, get(t, ts, "/api/v1/traces/"+broken), &tr)
+	check("v1", tr.Warnings)
+	var traces []jTrace
+	decodeJaeger(t, get(t, ts, "/api/traces/"+broken), &traces)
+	check("Jaeger", traces[0].Warnings)
+	var wholeTrace api.Trace
+	var wholeJaeger []jTrace
+	decode(t, get(t, ts, "/api/v1/traces/"+whole), &wholeTrace)
+	decodeJaeger(t, get(t, ts, "/api/traces/"+whole), &wholeJaeger)
+	if wholeTrace.Warnings != nil || wholeJaeger[0].Warnings != nil {
+		t.Errorf("warnings on a whole trace: %q %q", wholeTrace.Warnings, wholeJaeger[0].Warnings)
+	}
+}
+
+// Cold starts that do not report an init duration (other runtimes'
+// instrumentation) are left out of the init quantiles: they are not 0 ms.
+func TestInitQuantilesOnlyOfReportedInits(t *testing.T) {
+	s := ingesttest.Start(t)
+	ts := apiServer(t, s)
+	at := time.Now().Add(-10 * time.Minute).UnixNano()
+	span := func(fn, id, init string) string {
+		attrs := "'faas.trigger', 'http', 'faas.coldstart', 'true'"
+		if init != "" {
+			attrs += ", 'coldtrace.init_duration_ms', '" + init + "'"
+		}
+		return fmt.Sprintf("(fromUnixTimestamp64Nano(%d), '%032x', '%s', '%s', 'inv', map('faas.name', '%s', 'faas.version', '1'), map(%s))",
+			at, id, id, fn, fn, attrs)
+	}
+	if err := s.Client.Exec(context.Background(), fmt.Sprintf(
+		"INSERT INTO %s (Timestamp, TraceId, SpanId, ServiceName, SpanName, ResourceAttributes, SpanAttributes) VALUES %s",
+		s.Table(schema.TracesTable), strings.Join([]string{
+			span("noinit", "00000000000000d1", ""),
+			span("mixed", "00000000000000d2", "10"), span("mixed", "00000000000000d3", ""),
+		}, ", "))); err != nil {
+		t.Fatal(err)
+	}
+	var res api.Functions
+	decode(t, get(t, ts, "/api/v1/functions"), &res)
+	byName := map[string]api.FunctionSummary{}
+	for _, f := range res.Functions {
+		byName[f.Name] = f
+	}
+	if f := byName["noinit"]; f.ColdStarts != 1 || f.InitDuration != nil {
+		t.Errorf("noinit: %d cold starts, init %+v, want 1 and none", f.ColdStarts, f.InitDuration)
+	}
+	if f := byName["mixed"]; f.ColdStarts != 2 || f.InitDuration == nil || f.InitDuration.P50Nano != 10e6 {
+		t.Errorf("mixed: %d cold starts, init %+v, want 2 and p50 10 ms", f.ColdStarts, f.InitDuration)
+	}
+}
+
 func searchIDs(t *testing.T, res api.TraceSearch) []string {
 	ids := make([]string, len(res.Traces))
 	for i, tr := range res.Traces {

@@ -82,7 +82,9 @@ func (s *Server) streamTrace(c echo.Context, st *reader.SpanStream) error {
 	}
 	out := startStream(c)
 	out.raw(`{"traceId":` + strconv.Quote(sp.TraceID) + `,"spans":[`)
+	var shape traceShape
 	for first := true; sp != nil; first = false {
+		shape.add(sp)
 		if err := out.item(first, sp); err != nil {
 			return s.abort(c, err)
 		}
@@ -93,6 +95,12 @@ func (s *Server) streamTrace(c echo.Context, st *reader.SpanStream) error {
 	out.raw(`],"summary":`)
 	if err := out.value(st.Summary()); err != nil {
 		return s.abort(c, err)
+	}
+	if w := shape.warnings(); w != nil {
+		out.raw(`,"warnings":`)
+		if err := out.value(w); err != nil {
+			return s.abort(c, err)
+		}
 	}
 	out.raw("}")
 	if err := out.end(); err != nil {
@@ -117,6 +125,7 @@ func (s *Server) streamJaegerTraces(c echo.Context, st *reader.SpanStream) error
 	var (
 		cur       string
 		builder   *jaeger.TraceBuilder
+		shape     traceShape
 		traces    int
 		firstSpan bool
 	)
@@ -128,7 +137,11 @@ func (s *Server) streamJaegerTraces(c echo.Context, st *reader.SpanStream) error
 		if err := out.value(builder.Processes()); err != nil {
 			return err
 		}
-		out.raw(`,"warnings":null}`)
+		out.raw(`,"warnings":`)
+		if err := out.value(shape.warnings()); err != nil {
+			return err
+		}
+		out.raw(`}`)
 		return nil
 	}
 	for sp != nil {
@@ -139,10 +152,11 @@ func (s *Server) streamJaegerTraces(c echo.Context, st *reader.SpanStream) error
 			if traces > 0 {
 				out.raw(",")
 			}
-			cur, builder, firstSpan = sp.TraceID, jaeger.NewTraceBuilder(), true
+			cur, builder, shape, firstSpan = sp.TraceID, jaeger.NewTraceBuilder(), traceShape{}, true
 			traces++
 			out.raw(`{"traceID":` + strconv.Quote(cur) + `,"spans":[`)
 		}
+		shape.add(sp)
 		if err := out.item(firstSpan, builder.Span(sp)); err != nil {
 			return s.abort(c, err)
 		}

@@ -105,6 +105,8 @@ export interface Trace {
   traceId: string;
   summary: TraceSummary;
   spans: Span[];
+  /** Spans whose parent is missing, span ids stored twice; absent when none. */
+  warnings?: string[];
 }
 
 export interface TraceSearch {

@@ -59,6 +59,11 @@ export default function TracePage() {
       ) : (
         <>
           <TraceHeader summary={q.data.summary} />
+          {q.data.warnings?.map((w) => (
+            <p key={w} className="trace-warning" role="note">
+              {w}
+            </p>
+          ))}
           <div className={`trace-body${selectedSpan ? ' with-details' : ''}`}>
             <Waterfall spans={spans} selectedSpanId={selected} onSelect={select} />
             {selectedSpan && <SpanDetails span={selectedSpan} onClose={() => select(undefined)} />}
