@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -157,7 +158,7 @@ file, COLDTRACE_* environment variables and flags given here, e.g.
 				if f.Name == "help" || f.Name == "config" {
 					return
 				}
-				lines = append(lines, fmt.Sprintf("%s: %s  # %s", f.Name, yamlScalar(f), envNameFromFlag(f.Name)))
+				lines = append(lines, fmt.Sprintf("%s: %s  # %s", f.Name, redacted(f, yamlScalar(f)), envNameFromFlag(f.Name)))
 			})
 			sort.Strings(lines)
 			fmt.Fprintln(c.OutOrStdout(), "# effective configuration of 'coldtrace "+target.Name()+"'")
@@ -169,6 +170,39 @@ file, COLDTRACE_* environment variables and flags given here, e.g.
 	}
 	cmd.AddCommand(print)
 	return cmd
+}
+
+// redacted hides the secrets in a printed flag value (yaml, from
+// yamlScalar): tokens, and the password of a DSN. Printed configurations
+// end up in tickets and chats.
+func redacted(f *pflag.Flag, yaml string) string {
+	v := f.Value.String()
+	switch {
+	case v == "":
+		return yaml
+	case strings.Contains(f.Name, "token"):
+		return `"<redacted>"`
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		return yaml
+	}
+	changed := false
+	if _, ok := u.User.Password(); ok {
+		u.User, changed = url.UserPassword(u.User.Username(), "REDACTED"), true
+	}
+	q := u.Query()
+	for k := range q {
+		if k == "password" || strings.Contains(k, "secret") || strings.Contains(k, "token") {
+			q.Set(k, "REDACTED")
+			changed = true
+		}
+	}
+	if !changed {
+		return yaml
+	}
+	u.RawQuery = q.Encode()
+	return fmt.Sprintf("%q", u.String())
 }
 
 func yamlScalar(f *pflag.Flag) string {

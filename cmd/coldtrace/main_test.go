@@ -258,6 +258,13 @@ func TestConfigPrecedence(t *testing.T) {
 			t.Errorf("missing %q in:\n%s", want, out)
 		}
 	}
+	// Secrets are not printed: printed configurations end up in tickets.
+	out, err = exec.Command(coldtraceBin, "config", "print", "collector", "--clickhouse", "clickhouse://u:SuperSecretPW@h:9000?password=pw2",
+		"--auth-token", "tok-0123456789abcdef").CombinedOutput()
+	if err != nil || strings.Contains(string(out), "SuperSecretPW") || strings.Contains(string(out), "pw2") ||
+		strings.Contains(string(out), "tok-0123456789abcdef") || !strings.Contains(string(out), "clickhouse://u:REDACTED@h:9000") {
+		t.Errorf("secrets in config print: %v\n%s", err, out)
+	}
 	os.WriteFile(cfg, []byte("no-such-flag: 1\n"), 0o644)
 	out, err = exec.Command(coldtraceBin, "config", "print", "up", "--config", cfg).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), `unknown key "no-such-flag"`) {

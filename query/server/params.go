@@ -176,14 +176,36 @@ func parseDuration(v string) (time.Duration, error) {
 		}
 		return time.Duration(n), nil
 	}
+	if days, ok := wholeDays(v); ok {
+		return days, nil
+	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		return 0, errorf("%q: want a duration such as 250ms or 1.5s, or nanoseconds", v)
+		return 0, errorf("%q: want a duration such as 250ms, 1.5s, 1d or 1w, or nanoseconds", v)
 	}
 	if d < 0 {
 		return 0, errorf("%q is negative", v)
 	}
 	return d, nil
+}
+
+// wholeDays reads a whole number of days (1d) or weeks (1w), the units
+// the time parameters' now-2d takes and Go's durations lack.
+func wholeDays(v string) (time.Duration, bool) {
+	if len(v) < 2 || !isDigits(v[:len(v)-1]) {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v[:len(v)-1])
+	if err != nil || n > 100_000 {
+		return 0, false
+	}
+	switch v[len(v)-1] {
+	case 'd':
+		return time.Duration(n) * 24 * time.Hour, true
+	case 'w':
+		return time.Duration(n) * 7 * 24 * time.Hour, true
+	}
+	return 0, false
 }
 
 // limit parses a count in [1, max], def when absent.

@@ -543,6 +543,15 @@ func testTimeseries(t *testing.T) {
 			t.Errorf("step %v: %v invocations in %+v, want 2", step, total, series.Points)
 		}
 	}
+	// Days and weeks, as the time parameters take them (now-2d).
+	for step, want := range map[string]time.Duration{"1d": 24 * time.Hour, "1w": 7 * 24 * time.Hour} {
+		var series api.Timeseries
+		decode(t, get(t, ts, fmt.Sprintf("/api/v1/functions/orders/timeseries?metric=invocations&step=%s&start=%d&end=%d",
+			step, start.UnixNano(), start.Add(3*time.Minute).UnixNano())), &series)
+		if len(series.Points) == 0 || series.Points[0].TimeUnixNano%int64(want) != 0 {
+			t.Errorf("step %s: points %+v, want steps of %v", step, series.Points, want)
+		}
+	}
 	// Versions filter.
 	var series api.Timeseries
 	decode(t, get(t, ts, "/api/v1/functions/orders/timeseries?metric=invocations&version=4&"+q), &series)
