@@ -186,3 +186,47 @@ func TestDirectModeStoresIdenticalRequests(t *testing.T) {
 		}
 	}
 }
+
+// Inserts that ClickHouse refuses while it still answers pings (here, the
+// spans table detached) make InsertHealth fail once they have failed for
+// insertFailingFor, and the next stored batch clears it.
+func TestInsertHealth(t *testing.T) {
+	client := chtest.Client(t)
+	so := schema.Options{Database: client.Database, Retention: 24 * time.Hour}
+	ctx := context.Background()
+	if err := schema.Migrate(ctx, client, so, nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.RetryFor = 200 * time.Millisecond
+	p, err := New(cfg, client, so, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(ctx)
+	defer func(d time.Duration) { insertFailingFor = d }(insertFailingFor)
+	insertFailingFor = 100 * time.Millisecond
+	send := func(trace int) error {
+		td, _ := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(spansJSON(fmt.Sprintf("%032x", trace), 2)))
+		return p.ConsumeTraces(ctx, td)
+	}
+	if err := client.Exec(ctx, "DETACH TABLE "+so.Table(schema.TracesTable)); err != nil {
+		t.Fatal(err)
+	}
+	if err := send(1); err == nil {
+		t.Fatal("insert into a detached table succeeded")
+	}
+	time.Sleep(insertFailingFor)
+	if err := p.InsertHealth(); err == nil || !strings.Contains(err.Error(), "inserts into ClickHouse have failed") {
+		t.Errorf("insert health while inserts fail: %v", err)
+	}
+	if err := client.Exec(ctx, "ATTACH TABLE "+so.Table(schema.TracesTable)); err != nil {
+		t.Fatal(err)
+	}
+	if err := send(2); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.InsertHealth(); err != nil {
+		t.Errorf("insert health after a stored batch: %v", err)
+	}
+}

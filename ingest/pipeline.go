@@ -133,6 +133,9 @@ type Pipeline struct {
 	// inserts (see Metrics).
 	batchSpans, insertSeconds prometheus.Histogram
 
+	// insertFailures is how inserts are going (insertHealth).
+	insertFailures insertHealth
+
 	mu      sync.RWMutex
 	closing bool
 	stop    context.CancelFunc
@@ -176,6 +179,15 @@ func newPipeline(cfg Config, w Writer, log *slog.Logger) (*Pipeline, error) {
 
 // Stats returns the live counters.
 func (p *Pipeline) Stats() *Stats { return &p.stats }
+
+// RecheckSpool finds out whether the spool's appends work again after
+// they failed (spool.Spool.Recheck); nil without a spool.
+func (p *Pipeline) RecheckSpool(ctx context.Context) error {
+	if p.spool == nil {
+		return nil
+	}
+	return p.spool.Recheck(ctx)
+}
 
 // SpoolStats returns the spool's depth and lag; ok is false without one.
 func (p *Pipeline) SpoolStats() (st spool.Stats, ok bool) {
@@ -312,6 +324,7 @@ func (p *Pipeline) write(ctx context.Context, blocks []*rows, token string, retr
 		defer cancel()
 		start := time.Now()
 		err := p.w.Write(actx, blocks, token)
+		p.insertFailures.record(err)
 		if err != nil {
 			p.stats.InsertErrors.Add(1)
 			p.log.Warn("insert failed, retrying", "spans", n, "err", err)
@@ -333,6 +346,44 @@ func (p *Pipeline) write(ctx context.Context, blocks []*rows, token string, retr
 	p.stats.Batches.Add(1)
 	p.stats.BatchSpans.Add(n)
 	return nil
+}
+
+// insertFailingFor is how long inserts may fail without a success before
+// InsertHealth reports it: a retry or two is normal, minutes are not.
+var insertFailingFor = 30 * time.Second
+
+// insertHealth remembers since when inserts have failed, and why.
+type insertHealth struct {
+	mu      sync.Mutex
+	since   time.Time // zero: the last insert succeeded
+	lastErr error
+}
+
+func (h *insertHealth) record(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err == nil {
+		h.since, h.lastErr = time.Time{}, nil
+		return
+	}
+	if h.since.IsZero() {
+		h.since = time.Now()
+	}
+	h.lastErr = err
+}
+
+// InsertHealth reports inserts that have failed, without a success, for
+// longer than insertFailingFor: ClickHouse may answer a ping and still
+// refuse every insert (a full disk, a read-only table, a broken schema),
+// which readiness would not see otherwise.
+func (p *Pipeline) InsertHealth() error {
+	h := &p.insertFailures
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.since.IsZero() || time.Since(h.since) < insertFailingFor {
+		return nil
+	}
+	return fmt.Errorf("inserts into ClickHouse have failed for %s: %w", time.Since(h.since).Round(time.Second), h.lastErr)
 }
 
 // WaitStored returns once every span acknowledged so far is stored in

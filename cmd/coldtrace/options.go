@@ -191,12 +191,16 @@ func (s *ingestStack) observe(a *admin, client *chclient.Client) {
 	a.collect(s.receiver.Metrics()...)
 	a.collect(s.pipeline.Metrics()...)
 	a.addCheck("clickhouse", client.Ping)
+	a.addCheck("inserts", func(context.Context) error { return s.pipeline.InsertHealth() })
 	if _, ok := s.pipeline.SpoolStats(); ok {
-		a.addCheck("spool", func(context.Context) error {
-			st, _ := s.pipeline.SpoolStats()
-			if st.Err != nil {
-				return st.Err
+		a.addCheck("spool", func(ctx context.Context) error {
+			// While appends fail, only an append or a recheck can see
+			// that they work again, and no sender reaches an unready
+			// collector.
+			if err := s.pipeline.RecheckSpool(ctx); err != nil {
+				return err
 			}
+			st, _ := s.pipeline.SpoolStats()
 			if limit := s.spoolMaxBytes; limit > 0 && st.Bytes > limit*9/10 {
 				return fmt.Errorf("spool %d%% full (%d of %d bytes): ClickHouse is not keeping up", st.Bytes*100/limit, st.Bytes, limit)
 			}

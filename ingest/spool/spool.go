@@ -152,6 +152,7 @@ type Spool struct {
 
 type appendReq struct {
 	payload []byte
+	recheck bool // no payload: see Recheck
 	done    chan error
 }
 
@@ -392,11 +393,90 @@ func (s *Spool) appendLoop() {
 				break more
 			}
 		}
-		err := s.writeBatch(batch)
+		var records, rechecks []*appendReq
+		for _, r := range batch {
+			if r.recheck {
+				rechecks = append(rechecks, r)
+			} else {
+				records = append(records, r)
+			}
+		}
+		var err error
+		if len(records) > 0 {
+			err = s.writeBatch(records)
+		} else {
+			err = s.recheck()
+		}
 		for _, r := range batch {
 			r.done <- err
 		}
 	}
+}
+
+// Recheck, while appends are failing (Stats.Err), finds out whether they
+// would work again, without waiting for a sender's request to try:
+// readiness reads Stats.Err, and a load balancer sends nothing to a
+// collector that is not ready. It returns the append error that remains,
+// nil once appends work.
+func (s *Spool) Recheck(ctx context.Context) error {
+	s.mu.Lock()
+	failing, closed := s.err != nil, s.isClosed
+	s.mu.Unlock()
+	if !failing || closed {
+		return nil
+	}
+	req := &appendReq{recheck: true, done: make(chan error, 1)}
+	select {
+	case s.appendCh <- req:
+	case <-s.closed:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// recheckBytes is the size of the probe Recheck writes: a typical request.
+const recheckBytes = 64 << 10
+
+// recheck frees what a drained segment holds (a new segment is started
+// and the drained one removed, as the next append would) and writes and
+// fsyncs a probe file in the spool's directory.
+func (s *Spool) recheck() error {
+	s.mu.Lock()
+	failing := s.err != nil
+	s.mu.Unlock()
+	if !failing {
+		return nil
+	}
+	if err := s.nextSegmentIfDue(); err != nil {
+		return s.fail(err)
+	}
+	f, err := os.CreateTemp(s.opts.Dir, "recheck-*")
+	if err != nil {
+		return s.fail(err)
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(make([]byte, recheckBytes))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return s.fail(err)
+	}
+	s.mu.Lock()
+	s.err = nil
+	s.mu.Unlock()
+	s.log.Info("spool: appends work again")
+	return nil
 }
 
 func (s *Spool) drainAppends(err error) {
@@ -413,23 +493,8 @@ func (s *Spool) drainAppends(err error) {
 // writeBatch appends records and fsyncs once. On failure the segment is
 // cut back to its last good size, so it never holds a partial record.
 func (s *Spool) writeBatch(batch []*appendReq) error {
-	s.mu.Lock()
-	drained := s.drained && s.seg != nil && s.segSize > 0
-	s.drained = false
-	s.mu.Unlock()
-	if s.seg == nil || s.segSize >= s.opts.SegmentBytes || drained {
-		old, hadSeg := s.segNum, s.seg != nil
-		if err := s.rollSegment(); err != nil {
-			return s.fail(err)
-		}
-		if drained && hadSeg {
-			s.mu.Lock()
-			delete(s.sizes, old)
-			s.mu.Unlock()
-			if err := os.Remove(s.segPath(old)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				s.log.Warn("spool: remove drained segment", "err", err)
-			}
-		}
+	if err := s.nextSegmentIfDue(); err != nil {
+		return s.fail(err)
 	}
 	start := s.segSize
 	var total int64
@@ -464,6 +529,32 @@ func (s *Spool) writeBatch(batch []*appendReq) error {
 	return nil
 }
 
+// nextSegmentIfDue starts a new segment when there is none, the current
+// one is full, or everything in it is stored (drained); a drained segment
+// is then removed, so its space is free again.
+func (s *Spool) nextSegmentIfDue() error {
+	s.mu.Lock()
+	drained := s.drained && s.seg != nil && s.segSize > 0
+	s.drained = false
+	s.mu.Unlock()
+	if s.seg != nil && s.segSize < s.opts.SegmentBytes && !drained {
+		return nil
+	}
+	old, hadSeg := s.segNum, s.seg != nil
+	if err := s.rollSegment(); err != nil {
+		return err
+	}
+	if drained && hadSeg {
+		s.mu.Lock()
+		delete(s.sizes, old)
+		s.mu.Unlock()
+		if err := os.Remove(s.segPath(old)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.log.Warn("spool: remove drained segment", "err", err)
+		}
+	}
+	return nil
+}
+
 // cutSegment drops a batch that was not fully written or synced from the
 // end of the current segment.
 func (s *Spool) cutSegment(size int64) error {
@@ -482,9 +573,15 @@ func (s *Spool) fail(err error) error {
 	}
 	err = fmt.Errorf("spool append: %w", err)
 	s.mu.Lock()
+	was := s.err
 	s.err = err
 	s.mu.Unlock()
-	s.log.Error("spool: append failed; senders get a retryable error", "err", err)
+	// Once per episode (and when it turns into or out of a full disk):
+	// while the disk is full every request fails, and a line for each
+	// would fill the log, perhaps on that same disk.
+	if was == nil || errors.Is(was, ErrDiskFull) != errors.Is(err, ErrDiskFull) {
+		s.log.Error("spool: append failed; senders get a retryable error until appends work again", "err", err)
+	}
 	return err
 }
 
@@ -714,7 +811,8 @@ type Stats struct {
 	Bytes   int64
 	// Lag is the age of the oldest record not yet stored.
 	Lag time.Duration
-	// Err is the last append error, cleared by a successful append.
+	// Err is the last append error, cleared by a successful append or
+	// Recheck.
 	Err error
 }
 

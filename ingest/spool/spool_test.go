@@ -240,9 +240,17 @@ func TestDiskFull(t *testing.T) {
 	if s.Stats().Err == nil {
 		t.Fatal("stats do not report the disk-full error")
 	}
+	if err := s.Recheck(context.Background()); !errors.Is(err, ErrDiskFull) || s.Stats().Err == nil {
+		t.Fatalf("recheck on a full disk: %v", err)
+	}
 	// Free space by draining; the next append fits again.
 	if seen := drain(t, s, 1000); len(seen) != 1 || s.Stats().Records != 0 {
 		t.Fatalf("drained %d distinct payloads (%d appended)", len(seen), n)
+	}
+	// Without an append (no sender reaches an unready collector), a
+	// recheck frees the drained segment and finds appends work again.
+	if err := s.Recheck(context.Background()); err != nil || s.Stats().Err != nil {
+		t.Fatalf("recheck after draining: %v, stats %v", err, s.Stats().Err)
 	}
 	// Draining freed the disk: appends of the same size fit again.
 	for i := 0; i < n; i++ {
