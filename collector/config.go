@@ -18,14 +18,20 @@ type Config struct {
 	MaxRequestBytes int64 `yaml:"max_request_bytes"`
 	// MaxSpansPerRequest rejects larger requests (0 = no limit).
 	MaxSpansPerRequest int `yaml:"max_spans_per_request"`
+	// MaxInflightBytes bounds the request bytes (decompressed) being
+	// decoded and handed on at once, over both protocols: a decoded
+	// request takes several times its size, and nothing else bounds how
+	// many arrive together. Past it a request waits, then is told to retry.
+	MaxInflightBytes int64 `yaml:"max_inflight_bytes"`
 }
 
 // DefaultConfig returns OTLP's default ports.
 func DefaultConfig() Config {
 	return Config{
-		GRPCAddr:        "127.0.0.1:4317",
-		HTTPAddr:        "127.0.0.1:4318",
-		MaxRequestBytes: 20 << 20,
+		GRPCAddr:         "127.0.0.1:4317",
+		HTTPAddr:         "127.0.0.1:4318",
+		MaxRequestBytes:  20 << 20,
+		MaxInflightBytes: 256 << 20,
 	}
 }
 
@@ -45,6 +51,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxRequestBytes <= 0 {
 		errs = append(errs, errors.New("collector: max_request_bytes must be positive"))
+	}
+	if c.MaxInflightBytes < c.MaxRequestBytes {
+		errs = append(errs, fmt.Errorf("collector: max_inflight_bytes (%d) must be at least max_request_bytes (%d)", c.MaxInflightBytes, c.MaxRequestBytes))
 	}
 	if c.MaxSpansPerRequest < 0 {
 		errs = append(errs, errors.New("collector: max_spans_per_request must not be negative"))

@@ -65,6 +65,11 @@ func (r *Receiver) exportGRPC(ctx context.Context, in *rawMessage) (*rawMessage,
 			ctx = tenant.NewContext(ctx, v[0])
 		}
 	}
+	release, err := r.admit(ctx, len(in.b))
+	if err != nil {
+		return nil, grpcStatus(err)
+	}
+	defer release()
 	req := ptraceotlp.NewExportRequest()
 	if err := req.UnmarshalProto(in.b); err != nil {
 		r.stats.RequestsMalformed.Add(1)

@@ -60,6 +60,13 @@ func (r *Receiver) handleHTTP(w http.ResponseWriter, req *http.Request) {
 		writeHTTPError(w, ct, status, codes.InvalidArgument, err.Error())
 		return
 	}
+	release, err := r.admit(req.Context(), len(body))
+	if err != nil {
+		w.Header().Set("Retry-After", "1")
+		writeHTTPError(w, ct, http.StatusTooManyRequests, codes.ResourceExhausted, err.Error())
+		return
+	}
+	defer release()
 	otlpReq := ptraceotlp.NewExportRequest()
 	if ct == contentTypeJSON {
 		err = otlpReq.UnmarshalJSON(body)

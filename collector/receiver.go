@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/sync/semaphore"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
@@ -23,8 +24,9 @@ import (
 
 // Stats are the receiver's counters.
 type Stats struct {
-	Requests          atomic.Int64
+	Requests          atomic.Int64 // decoded, handed to export
 	RequestsMalformed atomic.Int64
+	RequestsThrottled atomic.Int64 // waited too long for room in flight
 	SpansReceived     atomic.Int64
 	SpansRefused      atomic.Int64
 }
@@ -44,6 +46,30 @@ type Receiver struct {
 	grpcLn    net.Listener
 	httpLn    net.Listener
 	wg        sync.WaitGroup
+	// inflight holds the bytes of the requests being decoded and
+	// consumed (Config.MaxInflightBytes).
+	inflight *semaphore.Weighted
+}
+
+// inflightWait is how long a request waits for room among the requests in
+// flight before its sender is told to retry.
+const inflightWait = 2 * time.Second
+
+// errInflightFull tells a sender to retry: too many request bytes are
+// being decoded and stored at once.
+var errInflightFull = errors.New("too many request bytes in flight; retry")
+
+// admit waits for room for a request of n bytes among those in flight;
+// the returned func gives it back.
+func (r *Receiver) admit(ctx context.Context, n int) (func(), error) {
+	w := min(int64(n), r.cfg.MaxInflightBytes)
+	wctx, cancel := context.WithTimeout(ctx, inflightWait)
+	defer cancel()
+	if err := r.inflight.Acquire(wctx, w); err != nil {
+		r.stats.RequestsThrottled.Add(1)
+		return nil, consumer.Throttled(errInflightFull, time.Second)
+	}
+	return func() { r.inflight.Release(w) }, nil
 }
 
 // Option customises a Receiver.
@@ -81,7 +107,7 @@ func New(cfg Config, next consumer.Traces, log *slog.Logger, opts ...Option) (*R
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &Receiver{cfg: cfg, next: next, log: log}
+	r := &Receiver{cfg: cfg, next: next, log: log, inflight: semaphore.NewWeighted(cfg.MaxInflightBytes)}
 	for _, o := range opts {
 		o(r)
 	}

@@ -367,7 +367,7 @@ func TestOverloadSDKRetriesDeliverEverything(t *testing.T) {
 	engineDir, chAddr := t.TempDir(), freeAddr(t)
 	eng := engine(t, engineDir, chAddr)
 	grpcAddr, adminAddr := freeAddr(t), freeAddr(t)
-	coll := start(t, nil, "collector", "--clickhouse", "http://"+chAddr, "--data-dir", t.TempDir(), "--spool-max-bytes", "65536",
+	coll := start(t, nil, "collector", "--clickhouse", "http://"+chAddr, "--data-dir", t.TempDir(), "--spool-max-bytes", "65536", "--max-request-bytes", "65536", "--max-inflight-bytes", "65536",
 		"--otlp-grpc-addr", grpcAddr, "--otlp-http-addr", freeAddr(t), "--admin-addr", adminAddr)
 	waitHTTP(t, coll, "http://"+adminAddr+"/readyz")
 	stopProcess(t, eng)

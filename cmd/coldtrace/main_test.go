@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -163,6 +164,18 @@ func TestEmbeddedWithoutLibraryFailsClearly(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("error does not mention %q:\n%s", want, out)
 		}
+	}
+}
+
+// A spool smaller than the largest request would tell that request's
+// sender to retry forever under steady traffic: up refuses to start.
+func TestSpoolSmallerThanARequestIsRefused(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, coldtraceBin, "up", "--data-dir", t.TempDir(), "--otlp-grpc-addr", freeAddr(t), "--otlp-http-addr", freeAddr(t),
+		"--http-addr", freeAddr(t), "--gateway-addr", freeAddr(t), "--spool-max-bytes", "1048576").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--spool-max-bytes (1048576) must be at least --max-request-bytes") {
+		t.Errorf("up with a 1 MiB spool: %v\n%s", err, out)
 	}
 }
 

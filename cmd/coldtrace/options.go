@@ -138,6 +138,7 @@ func (o *ingestOptions) register(fs *pflag.FlagSet, host string) {
 	fs.StringVar(&o.receiver.HTTPAddr, "otlp-http-addr", host+":4318", "OTLP/HTTP listen address, POST /v1/traces (empty disables it)")
 	fs.Int64Var(&o.receiver.MaxRequestBytes, "max-request-bytes", rc.MaxRequestBytes, "largest OTLP request accepted, before and after decompression")
 	fs.IntVar(&o.receiver.MaxSpansPerRequest, "max-spans-per-request", rc.MaxSpansPerRequest, "refuse OTLP requests with more spans (0 = no limit)")
+	fs.Int64Var(&o.receiver.MaxInflightBytes, "max-inflight-bytes", rc.MaxInflightBytes, "OTLP request bytes (decompressed) decoded at once; past it requests wait, then get HTTP 429 / RESOURCE_EXHAUSTED (a decoded request takes several times its size in memory)")
 	fs.BoolVar(&o.spool, "spool", true, "acknowledge spans once fsynced to a write-ahead spool on disk, then store them (false: acknowledge once inserted into ClickHouse)")
 	fs.StringVar(&o.spoolDir, "spool-dir", "", "spool directory (default <data-dir>/spool)")
 	fs.Int64Var(&o.pipeline.Spool.MaxBytes, "spool-max-bytes", pc.Spool.MaxBytes, "spool size at which senders are throttled (HTTP 429 / RESOURCE_EXHAUSTED)")
@@ -162,6 +163,11 @@ type ingestStack struct {
 }
 
 func startIngest(ctx context.Context, o *ingestOptions, sec *securityOptions, dataDir string, client *chclient.Client, so schema.Options, log *slog.Logger, opts ...collector.Option) (*ingestStack, error) {
+	if o.spool && o.pipeline.Spool.MaxBytes < o.receiver.MaxRequestBytes {
+		// Such a request would fit only into an empty spool: under steady
+		// traffic, never; its sender would be told to retry forever.
+		return nil, fmt.Errorf("--spool-max-bytes (%d) must be at least --max-request-bytes (%d)", o.pipeline.Spool.MaxBytes, o.receiver.MaxRequestBytes)
+	}
 	pcfg := o.pipeline
 	pcfg.MaxSpanAge = so.Retention
 	pcfg.Spool.SegmentBytes = ingest.DefaultConfig().Spool.SegmentBytes
