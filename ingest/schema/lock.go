@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -56,6 +57,24 @@ func lockOwner() string {
 	return fmt.Sprintf("%s pid %d %s", unsafeCommentChars.ReplaceAllString(host, "_"), os.Getpid(), hex.EncodeToString(b[:]))
 }
 
+// holderGoneHere reports a holder that ran on this host as a process that
+// no longer exists (killed mid-migration, say): no need to wait
+// lockStaleAfter for it. Only asked once its comment has missed a
+// heartbeat, so a live holder in another pid namespace that shares the
+// host name is not taken for dead.
+func holderGoneHere(comment string) bool {
+	host, _ := os.Hostname()
+	var h string
+	var pid int
+	if _, err := fmt.Sscanf(comment, "%s pid %d", &h, &pid); err != nil || pid <= 0 || pid == os.Getpid() {
+		return false
+	}
+	if h != unsafeCommentChars.ReplaceAllString(host, "_") {
+		return false
+	}
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}
+
 // unsafeCommentChars may not appear in the comment, which DDL cannot bind
 // as a parameter.
 var unsafeCommentChars = regexp.MustCompile(`[^A-Za-z0-9._:-]`)
@@ -93,7 +112,8 @@ func acquireLock(ctx context.Context, conn driver.Conn, o Options, log *slog.Log
 				log.Info("waiting for another process to finish migrating the schema", "holder", comment, "database", o.Database)
 				logged = true
 			}
-		case comment != "" && now.Sub(seenSince) >= lockStaleAfter:
+		case comment != "" && (now.Sub(seenSince) >= lockStaleAfter ||
+			now.Sub(seenSince) > lockHeartbeat+time.Second && holderGoneHere(comment)):
 			// The holder stopped beating: it died mid-migration. Every
 			// statement is safe to rerun, so taking over is safe.
 			// Another waiter may have broken it first and now hold a new

@@ -2,6 +2,9 @@ package schema
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -135,5 +138,26 @@ func TestLiveMigrationLockIsWaitedFor(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A lock left by a process of this host that is gone (killed mid-migration)
+// is broken once it misses a heartbeat, without waiting lockStaleAfter.
+func TestLockOfAProcessGoneFromThisHost(t *testing.T) {
+	c, o := emptyDatabaseWithLockTiming(t, 100*time.Millisecond, time.Hour)
+	ctx := context.Background()
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	dead := &migrationLock{o: o, owner: fmt.Sprintf("%s pid %d 0badf00d", unsafeCommentChars.ReplaceAllString(host, "_"), gone.Process.Pid)}
+	if err := c.Exec(ctx, dead.createStatement()); err != nil {
+		t.Fatal(err)
+	}
+	mctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := Migrate(mctx, c, o, nil); err != nil {
+		t.Fatalf("migrating past a gone holder's lock: %v", err)
 	}
 }
