@@ -195,7 +195,7 @@ var ttlTables = []struct{ table, expr string }{
 	{TracesTable, "toDateTime(Timestamp)"},
 	{TraceIDLookupTable, "Start"},
 	{FunctionStatsTable, "Minute"},
-	{HourlyFunctionStatsTable, "Hour"},
+	{HourlyFunctionStatsTable, "Hour + toIntervalHour(1)"}, // migration 11
 }
 
 // ensureRetention changes the tables' TTL when --retention changed since

@@ -172,3 +172,34 @@ func TestSmallCompressedBlocks(t *testing.T) {
 		}
 	}
 }
+
+// An hour's row of the hourly rollup expires with the hour's end, as the
+// last minute it sums does, not with its start.
+func TestHourlyRollupExpiresWithItsLastMinute(t *testing.T) {
+	c := chtest.Client(t)
+	ctx := context.Background()
+	o := schema.Options{Database: c.Database, Retention: 48 * time.Hour}
+	if err := schema.Migrate(ctx, c, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(-3 * time.Hour).Truncate(time.Hour).Add(59 * time.Minute)
+	if err := c.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (Timestamp, TraceId, SpanId, ServiceName, SpanName, ResourceAttributes, SpanAttributes)
+VALUES (fromUnixTimestamp64Nano(%d), 'aa', 'bb', 'fn', 'fn', map('faas.name', 'fn'), map('faas.trigger', 'http'))`,
+		o.Table(schema.TracesTable), at.UnixNano())); err != nil {
+		t.Fatal(err)
+	}
+	expiry := func(table string) time.Time {
+		var got time.Time
+		if err := c.QueryRow(ctx, "SELECT max(delete_ttl_info_max) FROM system.parts WHERE database = ? AND table = ? AND active",
+			c.Database, table).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got, want := expiry(schema.HourlyFunctionStatsTable), at.Truncate(time.Hour).Add(time.Hour+48*time.Hour); !got.Equal(want) {
+		t.Errorf("hourly rollup expires at %s, want %s", got, want)
+	}
+	if minute, hour := expiry(schema.FunctionStatsTable), expiry(schema.HourlyFunctionStatsTable); hour.Before(minute) {
+		t.Errorf("the hour expires at %s, before its last minute at %s", hour, minute)
+	}
+}

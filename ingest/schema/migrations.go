@@ -51,6 +51,7 @@ var Migrations = []Migration{
 	{Version: 8, Description: "4-16 KB compressed blocks for the trace-id lookup", SQL: migration8},
 	{Version: 9, Description: "strings stored with their lengths inline", SQL: migration9, RequiresSetting: "string_serialization_version"},
 	{Version: 10, Description: "init durations only of cold starts that report one", SQL: minuteRollup + migration10},
+	{Version: 11, Description: "an hour of the hourly rollup expires with its last minute", SQL: migration11},
 }
 
 // rollupMeasures are the measure columns of the function rollups, the
@@ -417,4 +418,15 @@ MODIFY SETTING string_serialization_version = 'single_stream'
 const migration10 = `{{define "initKnown"}}ColdStart AND InitDurationMs > 0{{end}}
 ALTER TABLE {{.Table "faas_invocations_1m_mv"}} {{.OnCluster}} MODIFY QUERY
 {{template "minuteRollup" .}}
+`
+
+// Migration 11: an hour's row of the hourly rollup expired at the hour's
+// start plus the retention, up to 59 minutes before the spans and minutes
+// it sums (with a retention shorter than an hour's age, on arrival): a
+// window reading whole hours lost its oldest one early. It now expires
+// with the hour's end. Stored parts get the new expiry from their Hour
+// column alone (materialize_ttl_recalculate_only).
+const migration11 = `
+ALTER TABLE {{.Store "faas_invocations_1h"}} {{.OnCluster}} MODIFY SETTING materialize_ttl_recalculate_only = 1;
+ALTER TABLE {{.Store "faas_invocations_1h"}} {{.OnCluster}} MODIFY TTL Hour + toIntervalHour(1) + toIntervalSecond({{.RetentionSeconds}})
 `
