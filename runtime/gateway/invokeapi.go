@@ -14,6 +14,7 @@ import (
 
 	"github.com/coldtrace/coldtrace/runtime/asyncq"
 	"github.com/coldtrace/coldtrace/runtime/host"
+	"github.com/coldtrace/coldtrace/runtime/pool"
 	"github.com/coldtrace/coldtrace/runtime/registry"
 	"github.com/coldtrace/coldtrace/runtime/telemetry"
 )
@@ -34,10 +35,22 @@ const (
 const logTailBytes = 4096
 
 // awsError writes an error the way Lambda's REST API does, so AWS SDKs
-// raise the matching typed error.
+// raise the matching typed error: "Type" is "Service" for its own faults
+// (5xx), "User" for the caller's.
 func awsError(w http.ResponseWriter, status int, typ, msg string) {
+	awsErrorWith(w, status, typ, msg, nil)
+}
+
+func awsErrorWith(w http.ResponseWriter, status int, typ, msg string, extra map[string]string) {
 	w.Header().Set(HeaderAmznErrorType, typ)
-	writeJSON(w, status, map[string]string{"Type": "User", "message": msg})
+	body := map[string]string{"Type": "User", "message": msg}
+	if status >= 500 {
+		body["Type"] = "Service"
+	}
+	for k, v := range extra {
+		body[k] = v
+	}
+	writeJSON(w, status, body)
 }
 
 // functionName accepts a name, a partial ARN (name:qualifier,
@@ -144,6 +157,10 @@ func (g *Gateway) invokeSync(w http.ResponseWriter, r *http.Request, fn *registr
 		awsError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: "+g.host.ARN(fn.Name))
 		return
 	}
+	if errors.Is(err, pool.ErrClosed) {
+		awsError(w, http.StatusServiceUnavailable, "ServiceException", "the function was removed or the runtime is stopping; retry")
+		return
+	}
 	if err != nil {
 		awsError(w, http.StatusServiceUnavailable, "ServiceException", err.Error())
 		return
@@ -152,7 +169,9 @@ func (g *Gateway) invokeSync(w http.ResponseWriter, r *http.Request, fn *registr
 	h.Set(HeaderAmznRequestID, resp.RequestID)
 	if resp.ErrorType == telemetry.ErrThrottled {
 		h.Set("Retry-After", "1")
-		awsError(w, http.StatusTooManyRequests, "TooManyRequestsException", "Rate Exceeded.")
+		// A function's own instance limit is Lambda's reserved concurrency.
+		awsErrorWith(w, http.StatusTooManyRequests, "TooManyRequestsException", "Rate Exceeded.",
+			map[string]string{"Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"})
 		return
 	}
 	h.Set(HeaderExecutedVer, resp.Function.VersionString())

@@ -293,7 +293,16 @@ type Request struct {
 	// Finish, if set, adds attributes once the response is known (the
 	// HTTP trigger's status code).
 	Finish func(*Response) []attribute.KeyValue
+	// Deferrable marks a request that can come back later (an async
+	// event): when every instance is busy and none may be added it does
+	// not wait in the function's queue, and is answered ErrDeferred at
+	// once, without a span: it is not an invocation yet.
+	Deferrable bool
 }
+
+// ErrDeferred is the error type of a Deferrable request that found the
+// function at its concurrency limit.
+const ErrDeferred = "deferred"
 
 // Response is how an invocation went.
 type Response struct {
@@ -340,10 +349,16 @@ func (h *Host) Invoke(ctx context.Context, req Request) (*Response, error) {
 	if req.Carrier != nil {
 		parent = h.tel.Extract(parent, req.Carrier)
 	}
+	acquire := fp.pool.Acquire
+	if req.Deferrable {
+		acquire = fp.pool.AcquireNow
+	}
 	for attempt := 0; ; attempt++ {
-		inst, cold, err := fp.pool.Acquire(ctx)
+		inst, cold, err := acquire(ctx)
 		var initErr *instance.InitError
 		switch {
+		case errors.Is(err, pool.ErrThrottled) && req.Deferrable:
+			return &Response{RequestID: req.RequestID, Function: fp.fn, ErrorType: ErrDeferred}, nil
 		case errors.Is(err, pool.ErrThrottled):
 			return h.throttled(fp, req, parent, arrival), nil
 		case errors.As(err, &initErr):

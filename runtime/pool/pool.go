@@ -106,6 +106,16 @@ func New[T Instance](cfg Config, spawn Spawner[T], log *slog.Logger) *Pool[T] {
 // a wait. The spawner's error (a failed init) is returned with the
 // failed instance. The caller gives the instance back with Release.
 func (p *Pool[T]) Acquire(ctx context.Context) (inst T, cold bool, err error) {
+	return p.acquire(ctx, true)
+}
+
+// AcquireNow is Acquire without the wait: when every instance is busy and
+// none may be added, it is ErrThrottled at once.
+func (p *Pool[T]) AcquireNow(ctx context.Context) (inst T, cold bool, err error) {
+	return p.acquire(ctx, false)
+}
+
+func (p *Pool[T]) acquire(ctx context.Context, wait bool) (inst T, cold bool, err error) {
 	var zero T
 	p.mu.Lock()
 	if p.closed {
@@ -124,7 +134,7 @@ func (p *Pool[T]) Acquire(ctx context.Context) (inst T, cold bool, err error) {
 		p.mu.Unlock()
 		return p.start(ctx, spawn, gen)
 	}
-	if p.cfg.QueueWait <= 0 || (p.cfg.MaxWaiting > 0 && p.waiters.Len() >= p.cfg.MaxWaiting) {
+	if !wait || p.cfg.QueueWait <= 0 || (p.cfg.MaxWaiting > 0 && p.waiters.Len() >= p.cfg.MaxWaiting) {
 		p.mu.Unlock()
 		return zero, false, ErrThrottled
 	}

@@ -36,6 +36,9 @@ func (a asyncInvoker) InvokeAsync(ctx context.Context, j asyncq.Job) (asyncq.Out
 		Function: j.Function, Payload: j.Payload, RequestID: j.ID, Trigger: j.Trigger, Kind: kind,
 		Carrier: propagation.HeaderCarrier(h), ClientContext: j.ClientContext,
 		Attributes: []attribute.KeyValue{attribute.Int("coldtrace.async.attempt", j.Attempts+1)},
+		// A worker must not sit in a busy function's queue: the other
+		// functions' events and the schedules wait behind it.
+		Deferrable: true,
 	})
 	if errors.Is(err, pool.ErrClosed) {
 		// The host is stopping: not the event's fault, try again later.
@@ -43,6 +46,10 @@ func (a asyncInvoker) InvokeAsync(ctx context.Context, j asyncq.Job) (asyncq.Out
 	}
 	if err != nil {
 		return asyncq.Outcome{}, err
+	}
+	if resp.ErrorType == host.ErrDeferred {
+		// Every instance busy: back in the queue, no attempt counted.
+		return asyncq.Outcome{ErrorType: telemetry.ErrThrottled, Message: "every instance of " + j.Function + " is busy"}, nil
 	}
 	out := asyncq.Outcome{ErrorType: resp.ErrorType}
 	if resp.Error != nil {

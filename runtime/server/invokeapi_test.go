@@ -96,6 +96,10 @@ func TestAWSSDKLambdaClient(t *testing.T) {
 	if !errors.As(err, &throttled) {
 		t.Fatalf("throttling: %T %v", err, err)
 	}
+	// As Lambda says why: the function's own limit (reserved concurrency).
+	if throttled.Reason != types.ThrottleReasonReservedFunctionConcurrentInvocationLimitExceeded || throttled.Type == nil || *throttled.Type != "User" {
+		t.Errorf("throttling reason %q, type %v", throttled.Reason, throttled.Type)
+	}
 	if err := <-busy; err != nil {
 		t.Fatal(err)
 	}
@@ -198,6 +202,44 @@ func TestAsyncQueueSurvivesARestart(t *testing.T) {
 	spans := e.invocations("durable", n)
 	if len(spans) < n {
 		t.Fatalf("%d events ran, want %d", len(spans), n)
+	}
+}
+
+// A function's async backlog, at its concurrency limit, does not hold the
+// queue's workers: another function's event runs at once, and the
+// backlog's events wait in the queue without throttled invocation spans.
+func TestAsyncBacklogDoesNotHoldOtherFunctions(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.Queue.Workers = 2 })
+	busy := goConfig("busy")
+	busy.MaxInstances, busy.QueueWait = 1, registry.Duration(time.Second)
+	e.deploy(busy, goFunction(t))
+	e.deploy(goConfig("quick"), goFunction(t))
+	ctx := context.Background()
+	const backlog = 4
+	for range backlog {
+		if _, err := e.c.InvokeAsync(ctx, "busy", []byte(`{"op":"sleep","ms":700}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.invocations("busy", 1) // the backlog is under way
+	sent := time.Now()
+	if _, err := e.c.InvokeAsync(ctx, "quick", []byte(`{"value":"x"}`)); err != nil {
+		t.Fatal(err)
+	}
+	e.invocations("quick", 1)
+	var started time.Time
+	if err := e.stack.Client.QueryRow(ctx, "SELECT min(Timestamp) FROM "+e.stack.Table(schema.TracesTable)+
+		" WHERE FunctionName = 'quick' AND IsInvocation").Scan(&started); err != nil {
+		t.Fatal(err)
+	}
+	if waited := started.Sub(sent); waited > 500*time.Millisecond {
+		t.Errorf("quick's event started %v after it was sent, behind busy's backlog", waited)
+	}
+	spans := e.invocations("busy", backlog)
+	for _, s := range spans {
+		if s.ErrorType != "" {
+			t.Errorf("busy's backlog: an invocation span with error.type %q", s.ErrorType)
+		}
 	}
 }
 
