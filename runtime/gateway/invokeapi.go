@@ -85,6 +85,12 @@ func functionName(s string) (name, qualifier string) {
 func (g *Gateway) invoke(w http.ResponseWriter, r *http.Request) {
 	name, qualifier := functionName(r.PathValue("name"))
 	if q := r.URL.Query().Get("Qualifier"); q != "" {
+		if qualifier != "" && qualifier != q {
+			// As Lambda: two qualifiers that disagree are the caller's error.
+			awsError(w, http.StatusBadRequest, "InvalidParameterValueException",
+				"The derived qualifier from the function name ("+qualifier+") does not match the specified qualifier ("+q+").")
+			return
+		}
 		qualifier = q
 	}
 	fn, err := g.reg.Get(name)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/coldtrace/coldtrace/runtime/runtimeapi"
 )
@@ -29,8 +30,9 @@ func (r *Response) Report() string {
 }
 
 // LogTail is the end of the invocation's log as Lambda's LogType Tail
-// returns it: START, the function's lines, END and REPORT, at most max
-// bytes (Lambda: 4 KB), cut at a line start.
+// returns it: START, the function's lines, END and REPORT, the last max
+// bytes of them (Lambda: 4 KB), cut at a character, not a line: a long
+// last line is shown in part rather than dropped.
 func (r *Response) LogTail(max int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "START RequestId: %s Version: %s\n", r.RequestID, r.Function.VersionString())
@@ -44,8 +46,8 @@ func (r *Response) LogTail(max int) string {
 		return s
 	}
 	s = s[len(s)-max:]
-	if i := strings.IndexByte(s, '\n'); i >= 0 && i < len(s)-1 {
-		s = s[i+1:]
+	for len(s) > 0 && !utf8.RuneStart(s[0]) {
+		s = s[1:]
 	}
 	return s
 }

@@ -104,6 +104,13 @@ func TestAWSSDKLambdaClient(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Two qualifiers that disagree are refused, as Lambda does.
+	_, err = lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("sdk:1"), Qualifier: aws.String("$LATEST"), Payload: []byte(`{}`)})
+	var badQualifier *types.InvalidParameterValueException
+	if !errors.As(err, &badQualifier) {
+		t.Errorf("conflicting qualifiers: %T %v", err, err)
+	}
+
 	// Event: accepted once queued, run asynchronously as a CONSUMER span.
 	ev, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("sdk"), InvocationType: types.InvocationTypeEvent,
 		Payload: []byte(`{"value":"async"}`)})
