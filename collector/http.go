@@ -174,6 +174,17 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, i
 	return b, http.StatusOK, nil
 }
 
+// WriteUnauthorized refuses an OTLP/HTTP request for its token as OTLP
+// asks: 401 with a google.rpc.Status (UNAUTHENTICATED) in the request's
+// encoding.
+func WriteUnauthorized(w http.ResponseWriter, req *http.Request) {
+	ct := contentTypeProto
+	if mediaType, _, err := mime.ParseMediaType(req.Header.Get("Content-Type")); err == nil && mediaType == contentTypeJSON {
+		ct = contentTypeJSON
+	}
+	writeHTTPError(w, ct, http.StatusUnauthorized, codes.Unauthenticated, "unauthorized")
+}
+
 // writeHTTPError answers with a google.rpc.Status, as OTLP/HTTP specifies,
 // in the request's encoding.
 func writeHTTPError(w http.ResponseWriter, ct string, httpStatus int, code codes.Code, msg string) {

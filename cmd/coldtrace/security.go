@@ -48,7 +48,9 @@ func (o *securityOptions) load() error {
 func (o *securityOptions) receiverOptions() []collector.Option {
 	return []collector.Option{
 		collector.WithGRPCServerOptions(grpc.UnaryInterceptor(o.authn.GRPCUnary(auth.ScopeIngest))),
-		collector.WithHTTPMiddleware(func(h http.Handler) http.Handler { return o.authn.HTTP(auth.ScopeIngest, h) }),
+		collector.WithHTTPMiddleware(func(h http.Handler) http.Handler {
+			return o.authn.HTTPRefusing(auth.ScopeIngest, h, collector.WriteUnauthorized)
+		}),
 		collector.WithTLS(o.tls),
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -139,6 +141,20 @@ func TestAuthAndTLS(t *testing.T) {
 	h, _ := otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(otlpHTTP), otlptracehttp.WithTLSClientConfig(tlsCfg), noRetryH)
 	if err := send(h, "anonymous-http"); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("HTTP without a token: %v", err)
+	}
+	// The refusal is OTLP's: a google.rpc.Status in the request's encoding.
+	resp, err := client.Post("https://"+otlpHTTP+"/v1/traces", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusal, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var st struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(refusal, &st) != nil || resp.StatusCode != 401 || resp.Header.Get("Content-Type") != "application/json" || st.Code != 16 || st.Message != "unauthorized" {
+		t.Errorf("OTLP/HTTP refusal: %d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), refusal)
 	}
 	h, _ = otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(otlpHTTP), otlptracehttp.WithTLSClientConfig(tlsCfg), noRetryH,
 		otlptracehttp.WithHeaders(map[string]string{"Authorization": "Bearer " + token}))

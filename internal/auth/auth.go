@@ -227,6 +227,15 @@ func resolveTenant(id Identity, requested string) (string, error) {
 // bound by the token when the token names one) in the context. A nil
 // Authenticator only does the tenant part.
 func (a *Authenticator) HTTP(scope Scope, next http.Handler) http.Handler {
+	return a.HTTPRefusing(scope, next, func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+	})
+}
+
+// HTTPRefusing is HTTP with the refusal written by refuse, for a protocol
+// that says how errors look (OTLP/HTTP: a google.rpc.Status). The
+// WWW-Authenticate header is set before it is called.
+func (a *Authenticator) HTTPRefusing(scope Scope, next http.Handler, refuse func(http.ResponseWriter, *http.Request)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := a.Check(bearer(r.Header.Get("Authorization")), scope)
 		var t string
@@ -235,7 +244,7 @@ func (a *Authenticator) HTTP(scope Scope, next http.Handler) http.Handler {
 		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="coldtrace"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			refuse(w, r)
 			return
 		}
 		if t != "" {
