@@ -138,6 +138,8 @@ def handler(event, context):
         sys.stdout.flush()
         os.write(1, b"bytes \xff\xfe that are not UTF-8\n")
         return "binary"
+    if op == "raise":
+        raise ValueError("no such order")
     if op == "garbage":
         fd = int(os.environ["COLDTRACE_SPAN_FD"])
         os.write(fd, b"{not json\n" + b"\x00\xff" * 100 + b"\n" + b'{"ev":"end","span":"zz"}\n')
@@ -165,6 +167,11 @@ def handler(event, context):
 	res := e.invoke("hostile", map[string]string{"op": "flood"})
 	if string(res.Payload) != `"flooded"` || len(res.LogTail) > 4096 || !strings.Contains(res.LogTail, "line 19999") {
 		t.Fatalf("flood: %s, tail of %d bytes", res.Payload, len(res.LogTail))
+	}
+	// As in Lambda, the stack trace starts in the function's code.
+	if res := e.invoke("hostile", map[string]string{"op": "raise"}); res.ErrorType != telemetry.ErrHandler ||
+		!strings.Contains(string(res.Payload), `app.py`) || strings.Contains(string(res.Payload), "bootstrap.py") {
+		t.Fatalf("raise: %s %s", res.ErrorType, res.Payload)
 	}
 	if res := e.invoke("hostile", map[string]string{"op": "huge"}); res.ErrorType != telemetry.ErrHandler ||
 		!strings.Contains(string(res.Payload), "Function.ResponseSizeTooLarge") {

@@ -139,10 +139,15 @@ json_loads, json_dumps = _codec()
 
 def error_body(exc, error_type=None):
     import traceback
+    # As in Lambda, the trace starts in the function's code: the frames of
+    # this bootstrap that called it are left out.
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
     return json_dumps({
         "errorMessage": str(exc),
         "errorType": error_type or type(exc).__name__,
-        "stackTrace": [line.rstrip("\n") for line in traceback.format_tb(exc.__traceback__)],
+        "stackTrace": [line.rstrip("\n") for line in traceback.format_tb(tb)],
     }).encode()
 
 
