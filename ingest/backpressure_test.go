@@ -20,7 +20,6 @@ import (
 
 	"github.com/coldtrace/coldtrace/collector"
 	"github.com/coldtrace/coldtrace/ingest/schema"
-	"github.com/coldtrace/coldtrace/internal/chtest"
 )
 
 // gatedWriter holds every insert until the gate opens: it stands for a
@@ -54,12 +53,8 @@ func spansJSONService(traceID, service string, n int) string {
 // with OTLP's retryable signals, and that the queued request is stored
 // once ClickHouse keeps up again.
 func TestBackpressure(t *testing.T) {
-	client := chtest.Client(t)
-	so := schema.Options{Database: client.Database, Retention: 24 * time.Hour}
+	client, so := migrated(t)
 	ctx := context.Background()
-	if err := schema.Migrate(ctx, client, so, nil); err != nil {
-		t.Fatal(err)
-	}
 	gw := &gatedWriter{w: newClickHouseWriter(client, so), gate: make(chan struct{})}
 	cfg := DefaultConfig()
 	cfg.BatchSpans, cfg.QueueSpans, cfg.Writers = 100, 100, 1
@@ -154,12 +149,8 @@ func TestDirectModeStoresIdenticalRequests(t *testing.T) {
 		recentSpans int
 		want        uint64
 	}{{0, 15}, {DefaultConfig().RecentSpans, 5}} {
-		client := chtest.Client(t)
-		so := schema.Options{Database: client.Database, Retention: 24 * time.Hour}
+		client, so := migrated(t)
 		ctx := context.Background()
-		if err := schema.Migrate(ctx, client, so, nil); err != nil {
-			t.Fatal(err)
-		}
 		cfg := DefaultConfig()
 		cfg.Writers = 1
 		cfg.RecentSpans = tc.recentSpans
@@ -191,12 +182,8 @@ func TestDirectModeStoresIdenticalRequests(t *testing.T) {
 // spans table detached) make InsertHealth fail once they have failed for
 // insertFailingFor, and the next stored batch clears it.
 func TestInsertHealth(t *testing.T) {
-	client := chtest.Client(t)
-	so := schema.Options{Database: client.Database, Retention: 24 * time.Hour}
+	client, so := migrated(t)
 	ctx := context.Background()
-	if err := schema.Migrate(ctx, client, so, nil); err != nil {
-		t.Fatal(err)
-	}
 	cfg := DefaultConfig()
 	cfg.RetryFor = 200 * time.Millisecond
 	p, err := New(cfg, client, so, nil)

@@ -358,16 +358,24 @@ func (s *Spool) Append(ctx context.Context, payload []byte) error {
 	}
 	s.mu.Unlock()
 	req := &appendReq{payload: payload, done: make(chan error, 1)}
+	if err := s.handOver(ctx, req); err != nil {
+		return err
+	}
+	// Once handed over, the record may be written: wait for the outcome
+	// rather than ctx, so an acknowledgement is never lost.
+	return <-req.done
+}
+
+// handOver gives req to the append loop.
+func (s *Spool) handOver(ctx context.Context, req *appendReq) error {
 	select {
 	case s.appendCh <- req:
+		return nil
 	case <-s.closed:
 		return ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	// Once handed over, the record may be written: wait for the outcome
-	// rather than ctx, so an acknowledgement is never lost.
-	return <-req.done
 }
 
 func (s *Spool) appendLoop() {
@@ -393,11 +401,9 @@ func (s *Spool) appendLoop() {
 				break more
 			}
 		}
-		var records, rechecks []*appendReq
+		var records []*appendReq
 		for _, r := range batch {
-			if r.recheck {
-				rechecks = append(rechecks, r)
-			} else {
+			if !r.recheck {
 				records = append(records, r)
 			}
 		}
@@ -426,12 +432,8 @@ func (s *Spool) Recheck(ctx context.Context) error {
 		return nil
 	}
 	req := &appendReq{recheck: true, done: make(chan error, 1)}
-	select {
-	case s.appendCh <- req:
-	case <-s.closed:
-		return ErrClosed
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := s.handOver(ctx, req); err != nil {
+		return err
 	}
 	select {
 	case err := <-req.done:

@@ -156,6 +156,10 @@ func (h *Host) onChange(c registry.Change) {
 func (h *Host) functionPool(name string) (*functionPool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	return h.functionPoolLocked(name)
+}
+
+func (h *Host) functionPoolLocked(name string) (*functionPool, error) {
 	if h.closed {
 		return nil, pool.ErrClosed
 	}
@@ -170,15 +174,11 @@ func (h *Host) functionPool(name string) (*functionPool, error) {
 func (h *Host) startCall(name string) (*functionPool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
-		return nil, pool.ErrClosed
+	fp, err := h.functionPoolLocked(name)
+	if err == nil {
+		h.calls.Add(1)
 	}
-	fp := h.pools[name]
-	if fp == nil {
-		return nil, fmt.Errorf("%w: %s", registry.ErrNotFound, name)
-	}
-	h.calls.Add(1)
-	return fp, nil
+	return fp, err
 }
 
 // Region is the region in ARNs and AWS_REGION.
