@@ -25,6 +25,7 @@ type direct struct {
 
 type pending struct {
 	r    *rows
+	keys []uint64 // the spans' recentSpans keys, remembered once stored
 	done chan error
 }
 
@@ -46,7 +47,7 @@ func newDirect(p *Pipeline) *direct {
 	return d
 }
 
-func (d *direct) consume(ctx context.Context, td ptrace.Traces, n int64) error {
+func (d *direct) consume(ctx context.Context, td ptrace.Traces, n int64, keys []uint64) error {
 	p := d.p
 	// A single request larger than the queue is admitted when the queue is
 	// empty, so no request is refused forever.
@@ -57,7 +58,7 @@ func (d *direct) consume(ctx context.Context, td ptrace.Traces, n int64) error {
 	}
 	r := toRows(td, tenant.FromContext(ctx), p.cfg.Limits)
 	p.stats.SpansTruncated.Add(r.truncated)
-	pd := &pending{r: r, done: make(chan error, 1)}
+	pd := &pending{r: r, keys: keys, done: make(chan error, 1)}
 	select {
 	case d.in <- pd:
 	case <-ctx.Done():
@@ -155,6 +156,11 @@ func (d *direct) writeLoop() {
 			err = consumer.Unavailable(fmt.Errorf("storing spans failed: %w", err), time.Second)
 		}
 		for _, pd := range batch {
+			if err == nil {
+				// Here, not in ConsumeTraces: a sender that gave up
+				// waiting retries spans that are stored all the same.
+				p.recent.remember(pd.keys)
+			}
 			pd.done <- err
 		}
 	}

@@ -261,7 +261,7 @@ func TestUnstorableSpansArePartialSuccess(t *testing.T) {
 	}
 	msg := er.PartialSuccess().ErrorMessage()
 	if er.PartialSuccess().RejectedSpans() != 7 || !strings.Contains(msg, "2 spans started more than") || !strings.Contains(msg, "3 spans had an empty") ||
-		!strings.Contains(msg, "2 spans started after 2106-01-08T06:28:15Z, too late") {
+		!strings.Contains(msg, "2 spans started after 2106-01-08T05:28:15Z, too late") {
 		t.Fatalf("partial success: %d %q", er.PartialSuccess().RejectedSpans(), msg)
 	}
 	if n := countSpans(t, s, traceID); n != 1 {

@@ -50,9 +50,10 @@ type Config struct {
 	// retention: the TTL would delete them on arrival); they are reported
 	// as rejected in OTLP's partial success. Zero keeps everything.
 	MaxSpanAge time.Duration `yaml:"max_span_age"`
-	// RecentSpans is how many acknowledged spans are remembered (at
-	// least; up to twice as many), so that a sender's retry of a request already
-	// stored is not stored again. Zero remembers none.
+	// RecentSpans is the size, in slots of 8 bytes, of the table of spans
+	// acknowledged lately, so that a sender's retry of a request already
+	// stored is not stored again; a span is remembered for about a quarter
+	// to a half of this many newer spans (recentSpans). Zero remembers none.
 	RecentSpans int    `yaml:"recent_spans"`
 	Limits      Limits `yaml:"limits"`
 }
@@ -229,13 +230,14 @@ func (p *Pipeline) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 			return partial
 		}
 	}
-	var err error
-	if p.spool != nil {
-		err = p.appendToSpool(ctx, td, n)
-	} else {
-		err = p.direct.consume(ctx, td, n)
+	if p.spool == nil {
+		// The writer remembers the keys once the spans are stored.
+		if err := p.direct.consume(ctx, td, n, keys); err != nil {
+			return err
+		}
+		return partial
 	}
-	if err != nil {
+	if err := p.appendToSpool(ctx, td, n); err != nil {
 		return err
 	}
 	p.recent.remember(keys)
@@ -244,7 +246,8 @@ func (p *Pipeline) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 
 // lastStorable is where ClickHouse's DateTime ends (2106-02-07 06:28:15
 // UTC). The tables' TTL and the trace-id lookup use DateTime: a span
-// starting less than the retention before it would expire on arrival.
+// starting less than the retention before it (and an hour, the hourly
+// rollup's TTL counting from the hour's end) would expire on arrival.
 var lastStorable = time.Unix(1<<32-1, 0)
 
 // dropUnstorable removes the spans ingest refuses and says why, for
@@ -258,7 +261,7 @@ func (p *Pipeline) dropUnstorable(td ptrace.Traces) (int64, string) {
 	if p.cfg.MaxSpanAge > 0 {
 		oldest = uint64(time.Now().Add(-p.cfg.MaxSpanAge).UnixNano())
 	}
-	latestTime := lastStorable.Add(-p.cfg.MaxSpanAge)
+	latestTime := lastStorable.Add(-p.cfg.MaxSpanAge - time.Hour)
 	latest := uint64(latestTime.UnixNano())
 	var noID, tooOld, tooLate int64
 	rss := td.ResourceSpans()

@@ -94,7 +94,7 @@ func TestRecentSpansRemembersTheLastQuarter(t *testing.T) {
 
 // BenchmarkRecentSpans is the cost of dropRepeats and remember for a
 // request of 100 new spans (divide ns/op by 100 for a span), with the
-// generations filling and turning over as in a long run.
+// table filling and turning over as in a long run.
 func BenchmarkRecentSpans(b *testing.B) {
 	r := newRecentSpans(DefaultConfig().RecentSpans)
 	td := spansWithIDs(0, 100)

@@ -180,7 +180,7 @@ func redacted(f *pflag.Flag, yaml string) string {
 	switch {
 	case v == "":
 		return yaml
-	case strings.Contains(f.Name, "token"):
+	case strings.HasSuffix(f.Name, "token"): // not --auth-tokens-file, a path
 		return `"<redacted>"`
 	}
 	u, err := url.Parse(v)

@@ -202,7 +202,7 @@ func TestTokensFileNeedsARuntimeToken(t *testing.T) {
 		{up("--gateway-addr", freeAddr(t), "--runtime-token", queryToken), "does not have the ingest scope"},
 		// Self-tracing into this process's own receiver has the same need.
 		{up("--gateway-addr", freeAddr(t), "--runtime-token", ingestToken, "--self-tracing"), "give --self-tracing-token"},
-		{up("--gateway-addr", freeAddr(t), "--runtime-token", ingestToken, "--self-tracing", "--self-tracing-token", queryToken), "--self-tracing-token does not have the ingest scope"},
+		{up("--gateway-addr", freeAddr(t), "--runtime-token", ingestToken, "--self-tracing", "--self-tracing-token", queryToken), "--self-tracing-token is not one of this collector's tokens with the ingest scope"},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a start that does not refuse is killed
 		out, err := exec.CommandContext(ctx, coldtraceBin, c.args...).CombinedOutput()

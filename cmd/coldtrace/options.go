@@ -197,8 +197,11 @@ func (s *ingestStack) observe(a *admin, client *chclient.Client) {
 	a.collect(s.receiver.Metrics()...)
 	a.collect(s.pipeline.Metrics()...)
 	a.addCheck("clickhouse", client.Ping)
-	a.addCheck("inserts", func(context.Context) error { return s.pipeline.InsertHealth() })
 	if _, ok := s.pipeline.SpoolStats(); ok {
+		// Only with a spool, whose drainer keeps inserting whatever the
+		// traffic: without one, inserts happen only for senders, whom an
+		// unready collector no longer gets, so it would never recover.
+		a.addCheck("inserts", func(context.Context) error { return s.pipeline.InsertHealth() })
 		a.addCheck("spool", func(ctx context.Context) error {
 			// While appends fail, only an append or a recheck can see
 			// that they work again, and no sender reaches an unready

@@ -74,11 +74,15 @@ func (o *selfTraceOptions) start(ctx context.Context, role, receiverHTTPAddr str
 	if sec != nil && sec.authn != nil && receiverHTTPAddr != "" && o.cfg.Endpoint == "" {
 		// Sending to this process's own receiver: a token it refuses would
 		// lose every span, with only an ERROR line to say so.
-		switch _, err := sec.authn.Check(token, auth.ScopeIngest); {
+		switch id, err := sec.authn.Check(token, auth.ScopeIngest); {
 		case token == "":
 			return errors.New("self-tracing: this collector requires a token: give --self-tracing-token (ingest scope)")
 		case err != nil:
-			return errors.New("self-tracing: --self-tracing-token does not have the ingest scope of this collector's tokens")
+			return errors.New("self-tracing: --self-tracing-token is not one of this collector's tokens with the ingest scope")
+		case id.Tenant != "":
+			// Coldtrace's own spans, about every tenant's requests, belong
+			// to the default tenant.
+			return fmt.Errorf("self-tracing: --self-tracing-token is bound to tenant %q; give one bound to no tenant", id.Tenant)
 		}
 	}
 	if token != "" {

@@ -51,28 +51,31 @@ type migrationLock struct {
 // lockOwner names this process in the lock's comment, for an operator who
 // finds the lock and for the heartbeat's changing value.
 func lockOwner() string {
-	host, _ := os.Hostname()
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%s pid %d %s", unsafeCommentChars.ReplaceAllString(host, "_"), os.Getpid(), hex.EncodeToString(b[:]))
+	return fmt.Sprintf("%s pid %d %s", pidSpace(), os.Getpid(), hex.EncodeToString(b[:]))
 }
 
-// holderGoneHere reports a holder that ran on this host as a process that
-// no longer exists (killed mid-migration, say): no need to wait
-// lockStaleAfter for it. Only asked once its comment has missed a
-// heartbeat, so a live holder in another pid namespace that shares the
-// host name is not taken for dead.
-func holderGoneHere(comment string) bool {
+// pidSpace names where this process's pids mean something: the host name
+// and the pid namespace (containers on the host's network share its name,
+// not its pids).
+func pidSpace() string {
 	host, _ := os.Hostname()
-	var h string
+	ns, _ := os.Readlink("/proc/self/ns/pid") // "pid:[4026531836]"
+	return unsafeCommentChars.ReplaceAllString(host+"~"+ns, "_")
+}
+
+// holderGoneHere reports a holder that ran in this pid space as a process
+// that no longer exists (killed mid-migration, say): no need to wait
+// lockStaleAfter for it. Only asked once its comment has missed two
+// heartbeats, as a second guard for a live holder.
+func holderGoneHere(comment string) bool {
+	var space string
 	var pid int
-	if _, err := fmt.Sscanf(comment, "%s pid %d", &h, &pid); err != nil || pid <= 0 || pid == os.Getpid() {
+	if _, err := fmt.Sscanf(comment, "%s pid %d", &space, &pid); err != nil || pid <= 0 || pid == os.Getpid() {
 		return false
 	}
-	if h != unsafeCommentChars.ReplaceAllString(host, "_") {
-		return false
-	}
-	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+	return space == pidSpace() && errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
 // unsafeCommentChars may not appear in the comment, which DDL cannot bind
@@ -113,7 +116,7 @@ func acquireLock(ctx context.Context, conn driver.Conn, o Options, log *slog.Log
 				logged = true
 			}
 		case comment != "" && (now.Sub(seenSince) >= lockStaleAfter ||
-			now.Sub(seenSince) > lockHeartbeat+time.Second && holderGoneHere(comment)):
+			now.Sub(seenSince) > 2*lockHeartbeat+time.Second && holderGoneHere(comment)):
 			// The holder stopped beating: it died mid-migration. Every
 			// statement is safe to rerun, so taking over is safe.
 			// Another waiter may have broken it first and now hold a new

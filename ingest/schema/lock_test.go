@@ -3,7 +3,6 @@ package schema
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"sync"
 	"testing"
@@ -142,7 +141,7 @@ func TestLiveMigrationLockIsWaitedFor(t *testing.T) {
 }
 
 // A lock left by a process of this host that is gone (killed mid-migration)
-// is broken once it misses a heartbeat, without waiting lockStaleAfter.
+// is broken once it misses two heartbeats, without waiting lockStaleAfter.
 func TestLockOfAProcessGoneFromThisHost(t *testing.T) {
 	c, o := emptyDatabaseWithLockTiming(t, 100*time.Millisecond, time.Hour)
 	ctx := context.Background()
@@ -150,8 +149,7 @@ func TestLockOfAProcessGoneFromThisHost(t *testing.T) {
 	if err := gone.Run(); err != nil {
 		t.Fatal(err)
 	}
-	host, _ := os.Hostname()
-	dead := &migrationLock{o: o, owner: fmt.Sprintf("%s pid %d 0badf00d", unsafeCommentChars.ReplaceAllString(host, "_"), gone.Process.Pid)}
+	dead := &migrationLock{o: o, owner: fmt.Sprintf("%s pid %d 0badf00d", pidSpace(), gone.Process.Pid)}
 	if err := c.Exec(ctx, dead.createStatement()); err != nil {
 		t.Fatal(err)
 	}

@@ -176,6 +176,11 @@ func Open(opts Options, log *slog.Logger) (*Spool, error) {
 		lock.Close()
 		return nil, err
 	}
+	// Probes of a Recheck that a crash interrupted.
+	probes, _ := filepath.Glob(filepath.Join(opts.Dir, recheckPattern))
+	for _, f := range probes {
+		os.Remove(f)
+	}
 	s := &Spool{opts: opts, log: log, lock: lock, id: id, appendCh: make(chan *appendReq, 256), done: make(chan struct{}), closed: make(chan struct{}), sizes: map[uint64]int64{}}
 	s.cond = sync.NewCond(&s.mu)
 	if err := s.recover(); err != nil {
@@ -446,6 +451,9 @@ func (s *Spool) Recheck(ctx context.Context) error {
 // recheckBytes is the size of the probe Recheck writes: a typical request.
 const recheckBytes = 64 << 10
 
+// recheckPattern names Recheck's probe files.
+const recheckPattern = "recheck-*"
+
 // recheck frees what a drained segment holds (a new segment is started
 // and the drained one removed, as the next append would) and writes and
 // fsyncs a probe file in the spool's directory.
@@ -459,7 +467,7 @@ func (s *Spool) recheck() error {
 	if err := s.nextSegmentIfDue(); err != nil {
 		return s.fail(err)
 	}
-	f, err := os.CreateTemp(s.opts.Dir, "recheck-*")
+	f, err := os.CreateTemp(s.opts.Dir, recheckPattern)
 	if err != nil {
 		return s.fail(err)
 	}
@@ -544,6 +552,12 @@ func (s *Spool) nextSegmentIfDue() error {
 	}
 	old, hadSeg := s.segNum, s.seg != nil
 	if err := s.rollSegment(); err != nil {
+		if drained {
+			// Still drained: the next try removes it.
+			s.mu.Lock()
+			s.drained = true
+			s.mu.Unlock()
+		}
 		return err
 	}
 	if drained && hadSeg {
@@ -587,12 +601,12 @@ func (s *Spool) fail(err error) error {
 	return err
 }
 
+// rollSegment moves appends to the next segment. The current one is
+// closed only once the next is open: a failure (a full disk) leaves the
+// spool appending where it was, not to a closed file.
 func (s *Spool) rollSegment() error {
 	next := s.segNum
 	if s.seg != nil {
-		if err := s.seg.Close(); err != nil {
-			return err
-		}
 		next++
 	} else if size, ok := s.sizes[next]; ok && size >= s.opts.SegmentBytes {
 		next++
@@ -602,13 +616,20 @@ func (s *Spool) rollSegment() error {
 		return err
 	}
 	size, err := f.Seek(0, io.SeekEnd)
+	if err == nil {
+		err = syncDir(s.opts.Dir)
+	}
 	if err != nil {
 		f.Close()
+		if s.seg != nil {
+			os.Remove(s.segPath(next)) // empty, never used
+		}
 		return err
 	}
-	if err := syncDir(s.opts.Dir); err != nil {
-		f.Close()
-		return err
+	if s.seg != nil {
+		if err := s.seg.Close(); err != nil {
+			s.log.Warn("spool: close the previous segment", "err", err)
+		}
 	}
 	s.seg, s.segNum, s.segSize = f, next, size
 	return nil

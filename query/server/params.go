@@ -195,17 +195,21 @@ func wholeDays(v string) (time.Duration, bool) {
 	if len(v) < 2 || !isDigits(v[:len(v)-1]) {
 		return 0, false
 	}
-	n, err := strconv.Atoi(v[:len(v)-1])
-	if err != nil || n > 100_000 {
+	days, err := strconv.Atoi(v[:len(v)-1])
+	switch {
+	case err != nil:
+		return 0, false
+	case v[len(v)-1] == 'w':
+		days *= 7
+	case v[len(v)-1] != 'd':
 		return 0, false
 	}
-	switch v[len(v)-1] {
-	case 'd':
-		return time.Duration(n) * 24 * time.Hour, true
-	case 'w':
-		return time.Duration(n) * 7 * 24 * time.Hour, true
+	// 100,000 days, far past any window, well inside a Duration (292
+	// years): larger values overflowed into negative durations.
+	if days < 0 || days > 100_000 {
+		return 0, false
 	}
-	return 0, false
+	return time.Duration(days) * 24 * time.Hour, true
 }
 
 // limit parses a count in [1, max], def when absent.

@@ -253,12 +253,13 @@ func TestTraceMissingFromLookup(t *testing.T) {
 }
 
 // A trace whose spans name parents it lacks, or repeat a span id, says so
-// on both trace routes; a whole trace has no warnings.
+// on both trace routes; a whole trace has no warnings, nor has one whose
+// root is a caller's span Coldtrace never received.
 func TestTraceWarnings(t *testing.T) {
 	s := ingesttest.Start(t)
 	ts := apiServer(t, s)
 	ctx := context.Background()
-	const broken, whole = "000000000000000000000000000000b1", "000000000000000000000000000000b2"
+	const broken, whole, remote = "000000000000000000000000000000b1", "000000000000000000000000000000b2", "000000000000000000000000000000b3"
 	at := time.Now().Add(-10 * time.Minute).UnixNano()
 	row := func(trace, span, parent string, offset int) string {
 		return fmt.Sprintf("(fromUnixTimestamp64Nano(%d), '%s', '%s', '%s', 'svc', 'op')", at+int64(offset), trace, span, parent)
@@ -268,6 +269,7 @@ func TestTraceWarnings(t *testing.T) {
 			row(broken, "00000000000000a1", "", 0), row(broken, "00000000000000a2", "00000000000000a1", 1),
 			row(broken, "00000000000000a3", "00000000000000ff", 2), row(broken, "00000000000000a2", "00000000000000a1", 3),
 			row(whole, "00000000000000c1", "", 0), row(whole, "00000000000000c2", "00000000000000c1", 1),
+			row(remote, "00000000000000e1", "00000000000000aa", 0), row(remote, "00000000000000e2", "00000000000000e1", 1),
 		}, ", "))); err != nil {
 		t.Fatal(err)
 	}
@@ -284,12 +286,14 @@ func TestTraceWarnings(t *testing.T) {
 	var traces []jTrace
 	decodeJaeger(t, get(t, ts, "/api/traces/"+broken), &traces)
 	check("Jaeger", traces[0].Warnings)
-	var wholeTrace api.Trace
-	var wholeJaeger []jTrace
-	decode(t, get(t, ts, "/api/v1/traces/"+whole), &wholeTrace)
-	decodeJaeger(t, get(t, ts, "/api/traces/"+whole), &wholeJaeger)
-	if wholeTrace.Warnings != nil || wholeJaeger[0].Warnings != nil {
-		t.Errorf("warnings on a whole trace: %q %q", wholeTrace.Warnings, wholeJaeger[0].Warnings)
+	for _, id := range []string{whole, remote} {
+		var wholeTrace api.Trace
+		var wholeJaeger []jTrace
+		decode(t, get(t, ts, "/api/v1/traces/"+id), &wholeTrace)
+		decodeJaeger(t, get(t, ts, "/api/traces/"+id), &wholeJaeger)
+		if wholeTrace.Warnings != nil || wholeJaeger[0].Warnings != nil {
+			t.Errorf("warnings on whole trace %s: %q %q", id, wholeTrace.Warnings, wholeJaeger[0].Warnings)
+		}
 	}
 }
 

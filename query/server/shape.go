@@ -20,6 +20,7 @@ type traceShape struct {
 	unparsed     map[string]struct{} // ids that are not 16 hex digits
 	unparsedRefs []string
 	repeated     int
+	hasRoot      bool // a span without a parent
 }
 
 func (t *traceShape) add(sp *api.Span) {
@@ -38,6 +39,7 @@ func (t *traceShape) add(sp *api.Span) {
 		t.unparsed[sp.SpanID] = struct{}{}
 	}
 	if sp.ParentSpanID == "" {
+		t.hasRoot = true
 		return
 	}
 	if p, err := strconv.ParseUint(sp.ParentSpanID, 16, 64); err == nil {
@@ -48,17 +50,30 @@ func (t *traceShape) add(sp *api.Span) {
 }
 
 // warnings says what is wrong with the trace's shape, nil when nothing.
+//
+// A trace without a root whose spans all hang from one missing span is
+// taken as whole: its root is a caller's span that Coldtrace never
+// received (a function invoked with an outside traceparent), which is
+// common and not a loss. Missing parents are reported when the trace has
+// its root, or lacks two or more spans.
 func (t *traceShape) warnings() []string {
 	orphans := 0
+	missing := map[uint64]bool{}
 	for _, p := range t.parents {
 		if _, ok := t.ids[p]; !ok {
 			orphans++
+			missing[p] = true
 		}
 	}
+	missingUnparsed := map[string]bool{}
 	for _, p := range t.unparsedRefs {
 		if _, ok := t.unparsed[p]; !ok {
 			orphans++
+			missingUnparsed[p] = true
 		}
+	}
+	if !t.hasRoot && len(missing)+len(missingUnparsed) == 1 {
+		orphans = 0
 	}
 	var w []string
 	if orphans > 0 {

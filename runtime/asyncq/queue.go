@@ -35,9 +35,12 @@ type Job struct {
 	ClientContext string            `json:"clientContext,omitempty"`
 	Enqueued      time.Time         `json:"enqueued"`
 	Attempts      int               `json:"attempts"`
-	NextAt        time.Time         `json:"nextAt"`
-	LastErrorType string            `json:"lastErrorType,omitempty"`
-	LastError     string            `json:"lastError,omitempty"`
+	// Throttles counts the times the function was at its concurrency
+	// limit; each waits longer before the next try (throttleBackoff).
+	Throttles     int       `json:"throttles,omitempty"`
+	NextAt        time.Time `json:"nextAt"`
+	LastErrorType string    `json:"lastErrorType,omitempty"`
+	LastError     string    `json:"lastError,omitempty"`
 }
 
 // DeadLetter is an event that exhausted its retries.
@@ -115,9 +118,10 @@ type Queue struct {
 	mu       sync.Mutex
 	inflight map[string]bool // pending keys being worked on
 
-	stop   chan struct{}
-	wg     sync.WaitGroup
-	closed bool
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	stopped bool // Stop: no attempt starts
+	closed  bool // Close: the file is being closed
 }
 
 type claimed struct {
@@ -308,11 +312,12 @@ func (q *Queue) run(c claimed) {
 		return
 	}
 	out, err := q.inv.InvokeAsync(context.Background(), j)
-	if (err != nil || out.ErrorType != "") && q.stopping() {
-		// Most likely the runtime's own shutdown ended the attempt (it
-		// kills what outlives its timeout): not the function's failure.
-		// The event stays queued as it was and runs again at the next
-		// start, as after a crash of the host.
+	if (err != nil || out.ErrorType == "crash" || out.ErrorType == "throttled") && q.stopping() {
+		// What the runtime's own shutdown does to an attempt (it kills
+		// what outlives its budget, and refuses new ones): not the
+		// function's failure. The event stays queued as it was and runs
+		// again at the next start, as after a crash of the host. A
+		// handler error or a timeout in the same moment counts as usual.
 		q.log.Info("async event left queued: the runtime is stopping", "function", j.Function, "request_id", j.ID)
 		return
 	}
@@ -324,7 +329,8 @@ func (q *Queue) run(c claimed) {
 	case out.ErrorType == "":
 		q.settle(c.key, nil, nil)
 	case out.ErrorType == "throttled":
-		j.NextAt = time.Now().Add(q.cfg.ThrottleDelay)
+		j.Throttles++
+		j.NextAt = time.Now().Add(q.cfg.ThrottleDelay << min(j.Throttles-1, maxThrottleDoublings))
 		j.LastErrorType, j.LastError = out.ErrorType, out.Message
 		q.settle(c.key, &j, nil)
 	default:
@@ -339,7 +345,12 @@ func (q *Queue) run(c claimed) {
 	}
 }
 
-// stopping reports whether Close has begun.
+// maxThrottleDoublings caps the wait after a throttle at ThrottleDelay×32:
+// a backlog of a busy function is tried again ever more rarely (each try
+// costs a write of the queue's file), not more rarely than that.
+const maxThrottleDoublings = 5
+
+// stopping reports whether Stop (or Close) has begun.
 func (q *Queue) stopping() bool {
 	select {
 	case <-q.stop:
@@ -541,17 +552,31 @@ func pendingKeys(tx *bolt.Tx, fn string) ([][]byte, error) {
 	return keys, err
 }
 
+// Stop starts no attempt from now on, and returns at once; events stay
+// queued, and Enqueue still stores them, for the next start. It reports
+// whether this call stopped the queue (false if it was stopped already).
+func (q *Queue) Stop() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.stopped {
+		return false
+	}
+	q.stopped = true
+	close(q.stop)
+	return true
+}
+
 // Close stops taking events, waits for the attempts under way, and
 // closes the file. Events not run yet stay queued for the next start.
 func (q *Queue) Close(ctx context.Context) error {
+	q.Stop()
 	q.mu.Lock()
-	if q.closed {
-		q.mu.Unlock()
-		return nil
-	}
+	closed := q.closed
 	q.closed = true
 	q.mu.Unlock()
-	close(q.stop)
+	if closed {
+		return nil
+	}
 	done := make(chan struct{})
 	go func() {
 		q.wg.Wait()

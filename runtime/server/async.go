@@ -37,7 +37,10 @@ func (a asyncInvoker) InvokeAsync(ctx context.Context, j asyncq.Job) (asyncq.Out
 		Carrier: propagation.HeaderCarrier(h), ClientContext: j.ClientContext,
 		Attributes: []attribute.KeyValue{attribute.Int("coldtrace.async.attempt", j.Attempts+1)},
 		// A worker must not sit in a busy function's queue: the other
-		// functions' events and the schedules wait behind it.
+		// functions' events and the schedules wait behind it. As in
+		// Lambda, an event that keeps finding the function at its limit
+		// (callers waiting in its queue take each instance that frees)
+		// is tried again, ever more rarely, until the maximum event age.
 		Deferrable: true,
 	})
 	if errors.Is(err, pool.ErrClosed) {

@@ -218,13 +218,13 @@ func TestAsyncQueueSurvivesARestart(t *testing.T) {
 func TestAsyncBacklogDoesNotHoldOtherFunctions(t *testing.T) {
 	e := newEnv(t, func(c *server.Config) { c.Queue.Workers = 2 })
 	busy := goConfig("busy")
-	busy.MaxInstances, busy.QueueWait = 1, registry.Duration(time.Second)
+	busy.MaxInstances, busy.QueueWait = 1, registry.Duration(3*time.Second)
 	e.deploy(busy, goFunction(t))
 	e.deploy(goConfig("quick"), goFunction(t))
 	ctx := context.Background()
 	const backlog = 4
 	for range backlog {
-		if _, err := e.c.InvokeAsync(ctx, "busy", []byte(`{"op":"sleep","ms":700}`)); err != nil {
+		if _, err := e.c.InvokeAsync(ctx, "busy", []byte(`{"op":"sleep","ms":1500}`)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -239,7 +239,8 @@ func TestAsyncBacklogDoesNotHoldOtherFunctions(t *testing.T) {
 		" WHERE FunctionName = 'quick' AND IsInvocation").Scan(&started); err != nil {
 		t.Fatal(err)
 	}
-	if waited := started.Sub(sent); waited > 500*time.Millisecond {
+	// Before, both workers sat in busy's queue (up to queueWait, 3 s).
+	if waited := started.Sub(sent); waited > time.Second {
 		t.Errorf("quick's event started %v after it was sent, behind busy's backlog", waited)
 	}
 	spans := e.invocations("busy", backlog)

@@ -226,13 +226,15 @@ func (s *Server) Stop(ctx context.Context) error {
 	if err := s.scheduler.Stop(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	// The queue first: no async event may start once stopping has begun
-	// (the gateway's open requests could hold it for the whole budget).
-	if err := s.queue.Close(ctx); err != nil {
-		errs = append(errs, err)
-	}
+	// No async attempt may start once stopping has begun, and the gateway
+	// stops taking requests before anything waits: then the requests and
+	// the attempts under way share what is left of ctx.
+	s.queue.Stop()
 	if err := s.http.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("function gateway: %w", err))
+	}
+	if err := s.queue.Close(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if err := s.host.Close(ctx); err != nil {
 		errs = append(errs, err)

@@ -67,21 +67,20 @@ export async function sendBigTrace(otlpHttp: string, spans = 10_000, now = Date.
   return { traceId: root.spanContext().traceId, spans: made };
 }
 
-// One span of a trace whose parent never arrives: a trace the UI must not
-// show as whole.
-export async function sendOrphanSpan(otlpHttp: string): Promise<string> {
+// A trace with its root and a span whose parent never arrives: a trace
+// the UI must not show as whole.
+export async function sendIncompleteTrace(otlpHttp: string): Promise<string> {
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': 'late-joiner' }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${otlpHttp}/v1/traces` }))],
   });
-  const missingParent = trace.setSpanContext(context.active(), {
-    traceId: 'c0ffee00c0ffee00c0ffee00c0ffee00',
-    spanId: 'deadbeefdeadbeef',
-    traceFlags: 1,
-    isRemote: true,
-  });
-  provider.getTracer('coldtrace-e2e').startSpan('orphan', {}, missingParent).end();
+  const tracer = provider.getTracer('coldtrace-e2e');
+  const root = tracer.startSpan('root');
+  const { traceId } = root.spanContext();
+  const missingParent = trace.setSpanContext(context.active(), { traceId, spanId: 'deadbeefdeadbeef', traceFlags: 1, isRemote: true });
+  tracer.startSpan('orphan', {}, missingParent).end();
+  root.end();
   await provider.forceFlush();
   await provider.shutdown();
-  return 'c0ffee00c0ffee00c0ffee00c0ffee00';
+  return traceId;
 }

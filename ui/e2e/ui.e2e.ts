@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Dependencies, Functions, Instances, Timeseries, Trace, TraceSearch } from '../src/api/types';
 import { formatCount, formatPercent } from '../src/lib/format';
-import { BIG_TRACE_SERVICES, sendBigTrace, sendOrphanSpan, type BigTrace } from './bigTrace';
+import { BIG_TRACE_SERVICES, sendBigTrace, sendIncompleteTrace, type BigTrace } from './bigTrace';
 import { launchChromium, watchErrors } from './browser';
 import { eventually, getJSON, REPO_DIR, RUN_DIR, SCREENSHOTS, startColdtrace, type Coldtrace } from './harness';
 import { CLIENT_SERVICE, driveRuntime, type RuntimeData } from './runtime';
@@ -315,8 +315,11 @@ describe('web UI on a running coldtrace', () => {
   });
 
   it('warns that a trace whose parent span is missing is incomplete', async () => {
-    const id = await sendOrphanSpan(ct.otlpHttp);
-    await eventually('the orphan span to be stored', () => getJSON<Trace>(url(`/api/v1/traces/${id}`)).catch(() => undefined));
+    const id = await sendIncompleteTrace(ct.otlpHttp);
+    await eventually('the incomplete trace to be stored', async () => {
+      const t = await getJSON<Trace>(url(`/api/v1/traces/${id}`)).catch(() => undefined);
+      return t && t.spans.length === 2 ? t : undefined;
+    });
     await page.goto(url(`/traces/${id}`));
     await page.getByRole('note').getByText('1 spans name a parent span that is not in the trace', { exact: false }).waitFor();
   });
