@@ -56,6 +56,11 @@ func (e *benchEnv) coldtrace(ctx context.Context, dsn string, spooled bool) (*sy
 		return nil, err
 	}
 	cfg := ingest.DefaultConfig()
+	// The load sends its prebuilt pool round and round: with the table of
+	// recently acknowledged spans, every pass after the first would be
+	// acknowledged as repeats and not stored. Its cost per span is
+	// ingest's BenchmarkRecentSpans (docs/benchmarks.md).
+	cfg.RecentSpans = 0
 	if e.opts.writers > 0 {
 		cfg.Writers = e.opts.writers
 	}
