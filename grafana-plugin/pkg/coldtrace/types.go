@@ -49,6 +49,8 @@ type Trace struct {
 	TraceID string       `json:"traceId"`
 	Summary TraceSummary `json:"summary"`
 	Spans   []Span       `json:"spans"`
+	// Warnings say the trace is incomplete or holds a span twice.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Span is one span with everything stored about it.

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
 	"github.com/coldtrace/coldtrace/grafana-plugin/pkg/coldtrace"
 )
 
@@ -48,5 +50,21 @@ func TestServiceMapWithoutEdges(t *testing.T) {
 	nodes, edges := ServiceMap(coldtrace.Dependencies{}, nil)
 	if nodes.Rows() != 0 || edges.Rows() != 0 || nodes.Name != "nodes" || edges.Name != "edges" {
 		t.Errorf("nodes %d rows, edges %d rows", nodes.Rows(), edges.Rows())
+	}
+}
+
+// The API's trace warnings become notices of the trace frame, which the
+// panel shows above the trace.
+func TestTraceWarningsAreNotices(t *testing.T) {
+	f, err := Trace(coldtrace.Trace{TraceID: "t", Spans: []coldtrace.Span{{TraceID: "t", SpanID: "s"}},
+		Warnings: []string{"1 spans name a parent span that is not in the trace"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := f.Meta.Notices; len(n) != 1 || n[0].Severity != data.NoticeSeverityWarning || n[0].Text != "1 spans name a parent span that is not in the trace" {
+		t.Errorf("notices %+v", n)
+	}
+	if f, _ := Trace(coldtrace.Trace{TraceID: "t"}); len(f.Meta.Notices) != 0 {
+		t.Errorf("notices on a whole trace: %+v", f.Meta.Notices)
 	}
 }

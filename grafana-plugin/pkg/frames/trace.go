@@ -107,6 +107,11 @@ func Trace(t coldtrace.Trace) (*data.Frame, error) {
 		data.NewField("warnings", nil, warnings),
 	)
 	f.Meta = &data.FrameMeta{PreferredVisualization: data.VisTypeTrace}
+	// The panel shows notices above the trace: that it is incomplete is
+	// worth seeing before reading it.
+	for _, w := range t.Warnings {
+		f.Meta.Notices = append(f.Meta.Notices, data.Notice{Severity: data.NoticeSeverityWarning, Text: w})
+	}
 	return f, nil
 }
 
