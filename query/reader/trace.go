@@ -72,8 +72,9 @@ func nonNil(s []string) []string {
 // values act as constants in the span read's primary-key analysis. The
 // bounds must be DateTime64(9) like Timestamp: ClickHouse 26.5 compares
 // DateTime64(9) with a DateTime from a scalar subquery wrongly.
+// w.4 is how many spans were stored for the matching traces (SpanCount).
 func (r *Reader) lookupWindow(match string) string {
-	return `WITH (SELECT (toDateTime64(min(Start), 9), toDateTime64(max(End) + 1, 9), groupUniqArrayArray(Services)) FROM ` +
+	return `WITH (SELECT (toDateTime64(min(Start), 9), toDateTime64(max(End) + 1, 9), groupUniqArrayArray(Services), sum(SpanCount)) FROM ` +
 		r.traceTimes + ` WHERE TraceId ` + match + `) AS w
 `
 }
@@ -254,10 +255,14 @@ WHERE ` + r.inTraceWindows() + spansOrder
 // OpenTraceSpans queries the spans of traceID in the range the lookup
 // table knows for it (see Trace), in one round trip.
 func (r *Reader) OpenTraceSpans(ctx context.Context, traceID string) (*SpanStream, error) {
-	sql := r.lookupWindow("= @id") + `SELECT ` + spanColumns + `
+	sql := r.lookupWindow("= @id") + `SELECT ` + spanColumns + `, w.4
 FROM ` + r.spans + `
 WHERE TenantId = @tenant AND TraceId = @id` + inLookupWindow + spansOrder + oneTraceSettings
-	return r.openSpans(ctx, sql, clickhouse.Named("id", traceID), clickhouse.Named("idList", []string{traceID}))
+	st, err := r.openSpans(ctx, sql, clickhouse.Named("id", traceID), clickhouse.Named("idList", []string{traceID}))
+	if st != nil {
+		st.sc.withStored = true
+	}
+	return st, err
 }
 
 func (r *Reader) openSpans(ctx context.Context, sql string, args ...driver.NamedValue) (*SpanStream, error) {
@@ -267,6 +272,11 @@ func (r *Reader) openSpans(ctx context.Context, sql string, args ...driver.Named
 	}
 	return &SpanStream{r: r, rows: rows}, nil
 }
+
+// StoredSpans is how many spans the trace-id lookup counts for the trace
+// being read: more than the stream returns when some have expired or been
+// lost since. 0 when unknown (reads without the lookup).
+func (s *SpanStream) StoredSpans() uint64 { return s.sc.stored }
 
 func anySlice(s []string) []any {
 	out := make([]any, len(s))
@@ -290,15 +300,25 @@ type spanScan struct {
 	linkTraceIDs, linkSpanIDs, linkStates                      []string
 	linkAttrs                                                  []map[string]string
 	schema.Serverless
+	// withStored: the row ends with the lookup's span count (stored).
+	withStored bool
+	stored     uint64
+	dest       []any // the scan targets, built once
 }
 
 func (s *spanScan) scan(rows driver.Rows) error {
-	if err := rows.Scan(&s.traceID, &s.spanID, &s.parentID, &s.traceState, &s.name, &s.kind, &s.service,
-		&s.startNs, &s.duration, &s.statusCode, &s.statusMessage,
-		&s.attrs, &s.attrTypes, &s.resAttrs, &s.resAttrTypes,
-		&s.scopeName, &s.scopeVersion,
-		&s.eventTimes, &s.eventNames, &s.eventAttrs,
-		&s.linkTraceIDs, &s.linkSpanIDs, &s.linkStates, &s.linkAttrs); err != nil {
+	if s.dest == nil {
+		s.dest = []any{&s.traceID, &s.spanID, &s.parentID, &s.traceState, &s.name, &s.kind, &s.service,
+			&s.startNs, &s.duration, &s.statusCode, &s.statusMessage,
+			&s.attrs, &s.attrTypes, &s.resAttrs, &s.resAttrTypes,
+			&s.scopeName, &s.scopeVersion,
+			&s.eventTimes, &s.eventNames, &s.eventAttrs,
+			&s.linkTraceIDs, &s.linkSpanIDs, &s.linkStates, &s.linkAttrs}
+		if s.withStored {
+			s.dest = append(s.dest, &s.stored)
+		}
+	}
+	if err := rows.Scan(s.dest...); err != nil {
 		return err
 	}
 	s.Serverless = schema.ServerlessOf(schema.AttributeMaps{Values: s.attrs, Types: s.attrTypes},

@@ -176,8 +176,8 @@ func parseDuration(v string) (time.Duration, error) {
 		}
 		return time.Duration(n), nil
 	}
-	if days, ok := wholeDays(v); ok {
-		return days, nil
+	if days, ok, err := wholeDays(v); ok || err != nil {
+		return days, err
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
@@ -191,26 +191,28 @@ func parseDuration(v string) (time.Duration, error) {
 
 // wholeDays reads a whole number of days (1d) or weeks (1w), the units
 // the time parameters' now-2d takes and Go's durations lack.
-func wholeDays(v string) (time.Duration, bool) {
-	if len(v) < 2 || !isDigits(v[:len(v)-1]) {
-		return 0, false
+// It is not ok, without an error, for anything else.
+func wholeDays(v string) (time.Duration, bool, error) {
+	if len(v) < 2 {
+		return 0, false, nil
+	}
+	unit := v[len(v)-1:]
+	if (unit != "d" && unit != "w") || !isDigits(v[:len(v)-1]) {
+		return 0, false, nil
 	}
 	days, err := strconv.Atoi(v[:len(v)-1])
-	switch {
-	case err != nil:
-		return 0, false
-	case v[len(v)-1] == 'w':
+	if unit == "w" {
 		days *= 7
-	case v[len(v)-1] != 'd':
-		return 0, false
 	}
 	// 100,000 days, far past any window, well inside a Duration (292
 	// years): larger values overflowed into negative durations.
-	if days < 0 || days > 100_000 {
-		return 0, false
+	if err != nil || days < 0 || days > maxDays {
+		return 0, false, errorf("%q is longer than %d days", v, maxDays)
 	}
-	return time.Duration(days) * 24 * time.Hour, true
+	return time.Duration(days) * 24 * time.Hour, true, nil
 }
+
+const maxDays = 100_000
 
 // limit parses a count in [1, max], def when absent.
 func (p *params) limit(name string, def, max int) (int, error) {

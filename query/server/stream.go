@@ -96,7 +96,7 @@ func (s *Server) streamTrace(c echo.Context, st *reader.SpanStream) error {
 	if err := out.value(st.Summary()); err != nil {
 		return s.abort(c, err)
 	}
-	if w := shape.warnings(); w != nil {
+	if w := shape.warnings(st.StoredSpans()); w != nil {
 		out.raw(`,"warnings":`)
 		if err := out.value(w); err != nil {
 			return s.abort(c, err)
@@ -138,7 +138,7 @@ func (s *Server) streamJaegerTraces(c echo.Context, st *reader.SpanStream) error
 			return err
 		}
 		out.raw(`,"warnings":`)
-		if err := out.value(shape.warnings()); err != nil {
+		if err := out.value(shape.warnings(st.StoredSpans())); err != nil {
 			return err
 		}
 		out.raw(`}`)

@@ -214,7 +214,7 @@ func (s *Server) timeseries(c echo.Context) error {
 		return err
 	}
 	if step == 0 && p.str("step") != "" {
-		return badParameter("step", "%q: want a whole number of minutes (the rollup's resolution)", p.str("step"))
+		return badParameter("step", "%q: must be positive, a whole number of minutes (the rollup's resolution)", p.str("step"))
 	}
 	if step == 0 {
 		step = max(time.Minute, (w.End.Sub(w.Start) / defaultPoints).Truncate(time.Minute))

@@ -321,7 +321,7 @@ describe('web UI on a running coldtrace', () => {
       return t && t.spans.length === 2 ? t : undefined;
     });
     await page.goto(url(`/traces/${id}`));
-    await page.getByRole('note').getByText('1 spans name a parent span that is not in the trace', { exact: false }).waitFor();
+    await page.getByRole('note').getByText('1 span names a parent span that is not in the trace', { exact: false }).waitFor();
   });
 
   it('switches to the dark theme and remembers it', async () => {

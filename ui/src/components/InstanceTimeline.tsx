@@ -27,7 +27,7 @@ export function InstanceTimeline({ instances, window }: { instances: Instance[];
           const memory =
             inst.memoryUsedRatio !== null
               ? `${formatBytes(inst.peakMemoryBytes)} of ${formatBytes(inst.memoryLimitBytes)} (${formatPercent(inst.memoryUsedRatio)})`
-              : formatBytes(inst.peakMemoryBytes);
+              : formatBytes(inst.peakMemoryBytes || null); // 0: not reported
           return (
             <li key={inst.instance} className="instance-lane">
               <div className="instance-label">

@@ -113,7 +113,8 @@ function Stats({ rows }: { rows: FunctionSummary[] }) {
     ['Timeouts', formatCount(sum((r) => r.timeouts))],
     ['Errors', formatCount(sum((r) => r.errors))],
     ['Estimated cost', formatCost(sum((r) => r.cost.totalUsd)), `${sum((r) => r.billedGbSeconds).toPrecision(3)} GB-s`],
-    ['Peak memory', formatBytes(peak), limit ? `of ${formatBytes(limit)}` : undefined],
+    // 0: no invocation reported its peak (spans from other runtimes).
+    ['Peak memory', formatBytes(peak || null), limit ? `of ${formatBytes(limit)}` : undefined],
   ];
   return (
     <dl className="stat-cards">
