@@ -59,11 +59,13 @@ func (r *Receiver) exportGRPC(ctx context.Context, in *rawMessage) (*rawMessage,
 	// token bound to one); otherwise the metadata names it.
 	if md, ok := metadata.FromIncomingContext(ctx); ok && tenant.FromContext(ctx) == "" {
 		if v := md.Get(tenantMetadataKey); len(v) > 0 {
-			if err := tenant.Validate(v[0]); err != nil {
-				return nil, status.Error(codes.InvalidArgument, strings.ToValidUTF8(tenantMetadataKey+": "+err.Error(), "\uFFFD"))
-			}
 			ctx = tenant.NewContext(ctx, v[0])
 		}
+	}
+	// Checked whoever set it: the authenticating interceptor passes an
+	// unbound token's tenant on as the sender named it.
+	if err := tenant.Validate(tenant.FromContext(ctx)); err != nil {
+		return nil, status.Error(codes.InvalidArgument, strings.ToValidUTF8(tenantMetadataKey+": "+err.Error(), "\uFFFD"))
 	}
 	release, err := r.admit(ctx, len(in.b))
 	if err != nil {

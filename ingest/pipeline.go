@@ -351,42 +351,36 @@ func (p *Pipeline) write(ctx context.Context, blocks []*rows, token string, retr
 	return nil
 }
 
-// insertFailingFor is how long inserts may fail without a success before
-// InsertHealth reports it: a retry or two is normal, minutes are not.
-var insertFailingFor = 30 * time.Second
-
 // insertHealth remembers since when inserts have failed, and why.
 type insertHealth struct {
-	mu      sync.Mutex
-	since   time.Time // zero: the last insert succeeded
-	lastErr error
+	mu    sync.Mutex
+	since time.Time // zero: the last insert succeeded
 }
 
 func (h *insertHealth) record(err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err == nil {
-		h.since, h.lastErr = time.Time{}, nil
-		return
-	}
-	if h.since.IsZero() {
+	switch {
+	case err == nil:
+		h.since = time.Time{}
+	case h.since.IsZero():
 		h.since = time.Now()
 	}
-	h.lastErr = err
 }
 
-// InsertHealth reports inserts that have failed, without a success, for
-// longer than insertFailingFor: ClickHouse may answer a ping and still
-// refuse every insert (a full disk, a read-only table, a broken schema),
-// which readiness would not see otherwise.
-func (p *Pipeline) InsertHealth() error {
+// InsertsFailingFor is how long inserts have failed without a success (0
+// while they succeed). ClickHouse may answer a ping and still refuse every
+// insert (a full disk, a read-only table); with a spool the collector
+// stays ready meanwhile, so this (coldtrace_ingest_inserts_failing_seconds)
+// is what to alert on, with the spool's lag.
+func (p *Pipeline) InsertsFailingFor() time.Duration {
 	h := &p.insertFailures
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.since.IsZero() || time.Since(h.since) < insertFailingFor {
-		return nil
+	if h.since.IsZero() {
+		return 0
 	}
-	return fmt.Errorf("inserts into ClickHouse have failed for %s: %w", time.Since(h.since).Round(time.Second), h.lastErr)
+	return time.Since(h.since)
 }
 
 // WaitStored returns once every span acknowledged so far is stored in

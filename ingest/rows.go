@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"encoding/hex"
+	"math"
 	"strconv"
 	"time"
 
@@ -130,8 +131,17 @@ func newRows(n int) *rows {
 	}
 }
 
+// storableNanos caps a time at the last nanosecond DateTime64(9) and Go's
+// time hold (2262-04-11): OTLP's times are unsigned, and one past it
+// wrapped to a negative time (an event read back in 1969, a span's end
+// making its trace's duration negative). Span starts are refused past
+// 2106 before this (dropUnstorable).
+func storableNanos(t pcommon.Timestamp) pcommon.Timestamp {
+	return min(t, pcommon.Timestamp(math.MaxInt64))
+}
+
 func (r *rows) appendSpan(s ptrace.Span, ri *resourceInfo, scope pcommon.InstrumentationScope, tenant string, conv *attrConverter, lim Limits) {
-	start, end := s.StartTimestamp(), s.EndTimestamp()
+	start, end := s.StartTimestamp(), storableNanos(s.EndTimestamp())
 	var dur uint64
 	if end > start {
 		dur = uint64(end - start)
@@ -194,7 +204,7 @@ func (r *rows) appendEvents(events ptrace.SpanEventSlice, conv *attrConverter, m
 	attrs := make([]*attrMap, n)
 	for i := 0; i < n; i++ {
 		e := events.At(i)
-		ts[i] = time.Unix(0, int64(e.Timestamp()))
+		ts[i] = time.Unix(0, int64(storableNanos(e.Timestamp())))
 		names[i] = e.Name()
 		a, _ := conv.convert(e.Attributes())
 		attrs[i] = &a

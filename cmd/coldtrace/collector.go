@@ -53,7 +53,7 @@ func runCollector(ctx context.Context, o *collectorOptions, log *slog.Logger) er
 	o.lifecycle.started(ing.shutdown)
 	// Stopped before the receivers: its last spans go to them.
 	o.lifecycle.started(o.selfTrace.tracing.Shutdown)
-	ing.observe(&o.admin, client)
+	ing.observe(&o.admin, client, false)
 	stopAdmin, err := o.admin.serve(ctx, log)
 	if err == nil {
 		o.lifecycle.started(stopAdmin)

@@ -191,17 +191,19 @@ func startIngest(ctx context.Context, o *ingestOptions, sec *securityOptions, da
 	return &ingestStack{receiver: r, pipeline: p, spoolMaxBytes: pcfg.Spool.MaxBytes}, nil
 }
 
-// observe exports the stack's metrics and readiness: ClickHouse answers,
-// and the spool (when there is one) accepts appends and has room.
-func (s *ingestStack) observe(a *admin, client *chclient.Client) {
+// observe exports the stack's metrics and readiness. With a spool, a
+// collector is ready while its spool accepts appends and has room, whether
+// or not ClickHouse answers: absorbing an outage is what the spool is for,
+// and if every collector turned unready during one, a load balancer would
+// have nowhere to send and senders would drop spans. Without a spool (or
+// when the process also serves reads, servesReads) ClickHouse must answer.
+func (s *ingestStack) observe(a *admin, client *chclient.Client, servesReads bool) {
 	a.collect(s.receiver.Metrics()...)
 	a.collect(s.pipeline.Metrics()...)
-	a.addCheck("clickhouse", client.Ping)
+	if _, ok := s.pipeline.SpoolStats(); !ok || servesReads {
+		a.addCheck("clickhouse", client.Ping)
+	}
 	if _, ok := s.pipeline.SpoolStats(); ok {
-		// Only with a spool, whose drainer keeps inserting whatever the
-		// traffic: without one, inserts happen only for senders, whom an
-		// unready collector no longer gets, so it would never recover.
-		a.addCheck("inserts", func(context.Context) error { return s.pipeline.InsertHealth() })
 		a.addCheck("spool", func(ctx context.Context) error {
 			// While appends fail, only an append or a recheck can see
 			// that they work again, and no sender reaches an unready

@@ -71,7 +71,7 @@ func (o *upOptions) start(ctx context.Context, client *chclient.Client, log *slo
 	o.lifecycle.started(ing.shutdown)
 	// Stopped before the receivers: its last spans go to them.
 	o.lifecycle.started(o.selfTrace.tracing.Shutdown)
-	ing.observe(&o.admin, client)
+	ing.observe(&o.admin, client, true)
 	stopAdmin, err := o.admin.serve(ctx, log)
 	if err != nil {
 		return err

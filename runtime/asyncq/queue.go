@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -301,6 +302,9 @@ func (q *Queue) worker() {
 // run makes one attempt and records what follows: done, a retry, or the
 // dead-letter list.
 func (q *Queue) run(c claimed) {
+	if q.stopping() {
+		return // claimed as the queue stopped: it stays queued
+	}
 	if !q.stillPending(c.key) {
 		return // its function was removed (Forget) since it was claimed
 	}
@@ -330,7 +334,11 @@ func (q *Queue) run(c claimed) {
 		q.settle(c.key, nil, nil)
 	case out.ErrorType == "throttled":
 		j.Throttles++
-		j.NextAt = time.Now().Add(q.cfg.ThrottleDelay << min(j.Throttles-1, maxThrottleDoublings))
+		// Jittered: a busy function's deferred events would otherwise
+		// fall due together, one would win the instance and the rest
+		// back off together again, leaving it idle most of the time.
+		wait := q.cfg.ThrottleDelay << min(j.Throttles-1, maxThrottleDoublings)
+		j.NextAt = time.Now().Add(wait/2 + rand.N(wait/2+1))
 		j.LastErrorType, j.LastError = out.ErrorType, out.Message
 		q.settle(c.key, &j, nil)
 	default:
