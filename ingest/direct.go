@@ -24,9 +24,9 @@ type direct struct {
 }
 
 type pending struct {
-	r    *rows
-	keys []uint64 // the spans' recentSpans keys, remembered once stored
-	done chan error
+	r     *rows
+	claim *claim // settled once the spans are stored, or not
+	done  chan error
 }
 
 var errQueueFull = errors.New("ingest queue full")
@@ -47,23 +47,25 @@ func newDirect(p *Pipeline) *direct {
 	return d
 }
 
-func (d *direct) consume(ctx context.Context, td ptrace.Traces, n int64, keys []uint64) error {
+func (d *direct) consume(ctx context.Context, td ptrace.Traces, n int64, c *claim) error {
 	p := d.p
 	// A single request larger than the queue is admitted when the queue is
 	// empty, so no request is refused forever.
 	if q := p.stats.Queued.Add(n); q > int64(p.cfg.QueueSpans) && q != n {
 		p.stats.Queued.Add(-n)
 		p.stats.SpansRejected.Add(n)
+		c.settle(false)
 		return consumer.Throttled(fmt.Errorf("%w (%d spans waiting to be stored)", errQueueFull, q-n), d.retryHint())
 	}
 	r := toRows(td, tenant.FromContext(ctx), p.cfg.Limits)
 	p.stats.SpansTruncated.Add(r.truncated)
-	pd := &pending{r: r, keys: keys, done: make(chan error, 1)}
+	pd := &pending{r: r, claim: c, done: make(chan error, 1)}
 	select {
 	case d.in <- pd:
 	case <-ctx.Done():
 		p.stats.Queued.Add(-n)
 		p.stats.SpansRejected.Add(n)
+		c.settle(false)
 		return ctx.Err()
 	}
 	select {
@@ -156,11 +158,9 @@ func (d *direct) writeLoop() {
 			err = consumer.Unavailable(fmt.Errorf("storing spans failed: %w", err), time.Second)
 		}
 		for _, pd := range batch {
-			if err == nil {
-				// Here, not in ConsumeTraces: a sender that gave up
-				// waiting retries spans that are stored all the same.
-				p.recent.remember(pd.keys)
-			}
+			// Here, not in ConsumeTraces: a sender that gave up waiting
+			// retries spans that are stored all the same.
+			pd.claim.settle(err == nil)
 			pd.done <- err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -290,6 +291,23 @@ func TestRetriedRequestIsStoredOnce(t *testing.T) {
 	}
 	if got := s.Pipeline.Stats().SpansRepeated.Load(); got != 6 {
 		t.Errorf("%d spans counted as repeated, want 6", got)
+	}
+
+	// Copies sent at the same moment: each waits for the one being stored.
+	concurrentID := fmt.Sprintf("%032x", time.Now().UnixNano()+2)
+	concurrent := []byte(otlpJSON(concurrentID, time.Now(), 3))
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			resp, out := post(t, "http://"+s.HTTPAddr+collector.TracesPath, "application/json", "", concurrent)
+			if resp.StatusCode != 200 {
+				t.Errorf("concurrent copy: status %d: %s", resp.StatusCode, out)
+			}
+		})
+	}
+	wg.Wait()
+	if n := countSpans(t, s, concurrentID); n != 3 {
+		t.Errorf("stored %d spans of 10 concurrent copies of 3, want 3", n)
 	}
 
 	twiceID := fmt.Sprintf("%032x", time.Now().UnixNano()+1)

@@ -223,25 +223,49 @@ func (p *Pipeline) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 			return partial
 		}
 	}
-	keys, repeated := p.recent.dropRepeats(tenant.FromContext(ctx), td)
+	c, repeated, err := p.claimSpans(ctx, td)
+	if err != nil {
+		p.stats.SpansRejected.Add(n)
+		return err
+	}
 	if repeated > 0 {
 		p.stats.SpansRepeated.Add(repeated)
 		if n -= repeated; n == 0 {
+			c.settle(true)
 			return partial
 		}
 	}
 	if p.spool == nil {
-		// The writer remembers the keys once the spans are stored.
-		if err := p.direct.consume(ctx, td, n, keys); err != nil {
+		// The writer settles the claim once the spans are stored.
+		if err := p.direct.consume(ctx, td, n, c); err != nil {
 			return err
 		}
 		return partial
 	}
-	if err := p.appendToSpool(ctx, td, n); err != nil {
+	err = p.appendToSpool(ctx, td, n)
+	c.settle(err == nil)
+	if err != nil {
 		return err
 	}
-	p.recent.remember(keys)
 	return partial
+}
+
+// claimSpans drops td's repeats of spans stored lately and claims the rest
+// (recentSpans.claim), first waiting for any request that is storing some
+// of the same spans: a retry sent while its first attempt is still being
+// stored waits for that attempt's outcome.
+func (p *Pipeline) claimSpans(ctx context.Context, td ptrace.Traces) (*claim, int64, error) {
+	for {
+		c, repeated, wait := p.recent.claim(tenant.FromContext(ctx), td)
+		if wait == nil {
+			return c, repeated, nil
+		}
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, 0, ctx.Err()
+		}
+	}
 }
 
 // lastStorable is where ClickHouse's DateTime ends (2106-02-07 06:28:15

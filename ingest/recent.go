@@ -24,14 +24,17 @@ import (
 // bounded memory and one cache miss per span, where two generations of Go
 // maps holding as much took 72 MiB and three misses (docs/benchmarks.md).
 //
-// Retries that reach another collector, or arrive after a restart or after
-// too many newer spans, are not caught (docs/ingest.md).
+// A retry that arrives while its first attempt is still being stored
+// waits for it (claim). Retries that reach another collector, or arrive
+// after a restart or after too many newer spans, are not caught
+// (docs/ingest.md).
 type recentSpans struct {
 	seed maphash.Seed
 
 	mu      sync.Mutex
 	buckets [][bucketWays]uint64
 	mask    uint64
+	claimed map[uint64]*claim // spans of requests being stored
 }
 
 const bucketWays = 8
@@ -46,34 +49,60 @@ func newRecentSpans(slots int) *recentSpans {
 	for n*bucketWays < slots {
 		n *= 2
 	}
-	return &recentSpans{seed: maphash.MakeSeed(), buckets: make([][bucketWays]uint64, n), mask: uint64(n - 1)}
+	return &recentSpans{seed: maphash.MakeSeed(), buckets: make([][bucketWays]uint64, n), mask: uint64(n - 1), claimed: map[uint64]*claim{}}
 }
 
-// dropRepeats removes from td the spans already acknowledged lately, and
-// spans repeated within td itself, returning how many it removed and the
-// keys of the spans left, for remember once td is acknowledged.
-func (r *recentSpans) dropRepeats(tenant string, td ptrace.Traces) (keys []uint64, dropped int64) {
+// claim is the spans of a request being stored: a request that carries
+// any of them meanwhile waits until it is settled, then finds them
+// remembered (stored: it drops them) or not (failed: it stores them). So
+// a sender's retry that arrives while its first attempt is still being
+// stored is not stored a second time; under load that is most retries.
+type claim struct {
+	r    *recentSpans
+	keys []uint64
+	done chan struct{}
+	once sync.Once
+}
+
+// claim removes from td the spans acknowledged lately and those repeated
+// within td, and claims the rest until the returned claim is settled. If
+// some of td's spans are claimed by a request being stored, it changes
+// nothing and returns a channel closed once that request is settled: wait,
+// then claim again. A nil r claims nothing (c is nil; settling it is a
+// no-op).
+func (r *recentSpans) claim(tenant string, td ptrace.Traces) (c *claim, dropped int64, wait <-chan struct{}) {
 	if r == nil {
-		return nil, 0
+		return nil, 0, nil
 	}
 	var buf [8 + 16 + 8]byte
 	binary.LittleEndian.PutUint64(buf[:8], maphash.String(r.seed, tenant))
-	keys = make([]uint64, 0, td.SpanCount())
-	var inRequest map[uint64]struct{}
-	if td.SpanCount() > 1 {
-		inRequest = make(map[uint64]struct{}, td.SpanCount())
-	}
+	all := make([]uint64, 0, td.SpanCount())
+	eachSpan(td, func(s ptrace.Span) {
+		tid, sid := s.TraceID(), s.SpanID()
+		copy(buf[8:24], tid[:])
+		copy(buf[24:], sid[:])
+		all = append(all, maphash.Bytes(r.seed, buf[:])|1) // 0 marks an empty slot
+	})
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for _, k := range all {
+		if other := r.claimed[k]; other != nil {
+			return nil, 0, other.done
+		}
+	}
+	c = &claim{r: r, keys: make([]uint64, 0, len(all)), done: make(chan struct{})}
+	var inRequest map[uint64]struct{}
+	if len(all) > 1 {
+		inRequest = make(map[uint64]struct{}, len(all))
+	}
+	i := 0
 	rss := td.ResourceSpans()
-	for i := 0; i < rss.Len(); i++ {
-		sss := rss.At(i).ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			sss.At(j).Spans().RemoveIf(func(s ptrace.Span) bool {
-				tid, sid := s.TraceID(), s.SpanID()
-				copy(buf[8:24], tid[:])
-				copy(buf[24:], sid[:])
-				k := maphash.Bytes(r.seed, buf[:]) | 1 // 0 marks an empty slot
+	for ri := 0; ri < rss.Len(); ri++ {
+		sss := rss.At(ri).ScopeSpans()
+		for si := 0; si < sss.Len(); si++ {
+			sss.At(si).Spans().RemoveIf(func(ptrace.Span) bool {
+				k := all[i]
+				i++
 				if r.seenLocked(k) {
 					dropped++
 					return true
@@ -85,12 +114,50 @@ func (r *recentSpans) dropRepeats(tenant string, td ptrace.Traces) (keys []uint6
 					}
 					inRequest[k] = struct{}{}
 				}
-				keys = append(keys, k)
+				c.keys = append(c.keys, k)
+				r.claimed[k] = c
 				return false
 			})
 		}
 	}
-	return keys, dropped
+	return c, dropped, nil
+}
+
+// settle ends the claim: its spans are remembered when stored (a failed
+// request's retry must be stored, so they are not otherwise), and the
+// requests waiting for it go on. Only the first call counts.
+func (c *claim) settle(stored bool) {
+	if c == nil {
+		return
+	}
+	c.once.Do(func() {
+		r := c.r
+		r.mu.Lock()
+		for _, k := range c.keys {
+			delete(r.claimed, k)
+			if stored {
+				b := &r.buckets[(k>>1)&r.mask]
+				copy(b[1:], b[:bucketWays-1])
+				b[0] = k
+			}
+		}
+		r.mu.Unlock()
+		close(c.done)
+	})
+}
+
+// eachSpan calls fn with every span of td, in order.
+func eachSpan(td ptrace.Traces, fn func(ptrace.Span)) {
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			for k := 0; k < spans.Len(); k++ {
+				fn(spans.At(k))
+			}
+		}
+	}
 }
 
 func (r *recentSpans) seenLocked(k uint64) bool {
@@ -101,20 +168,4 @@ func (r *recentSpans) seenLocked(k uint64) bool {
 		}
 	}
 	return false
-}
-
-// remember records keys (from dropRepeats) as acknowledged. Only spans
-// whose request succeeded are remembered: a failed request's retry must
-// be stored.
-func (r *recentSpans) remember(keys []uint64) {
-	if r == nil || len(keys) == 0 {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, k := range keys {
-		b := &r.buckets[(k>>1)&r.mask]
-		copy(b[1:], b[:bucketWays-1])
-		b[0] = k
-	}
 }

@@ -19,41 +19,88 @@ func spansWithIDs(trace byte, n int) ptrace.Traces {
 	return td
 }
 
+// claimNow claims td's spans, failing the test if another request holds
+// some of them.
+func claimNow(t *testing.T, r *recentSpans, tenant string, td ptrace.Traces) (*claim, int64) {
+	t.Helper()
+	c, dropped, wait := r.claim(tenant, td)
+	if wait != nil {
+		t.Fatal("spans claimed by another request")
+	}
+	return c, dropped
+}
+
 func TestRecentSpans(t *testing.T) {
 	r := newRecentSpans(bucketWays) // one bucket: every span lands in it
-	keys, dropped := r.dropRepeats("a", spansWithIDs(1, 3))
-	if dropped != 0 || len(keys) != 3 {
-		t.Fatalf("first request: dropped %d, %d keys", dropped, len(keys))
+	c, dropped := claimNow(t, r, "a", spansWithIDs(1, 3))
+	if dropped != 0 || len(c.keys) != 3 {
+		t.Fatalf("first request: dropped %d, %d keys", dropped, len(c.keys))
 	}
-	// Not acknowledged yet (or failed): a retry is stored.
-	if _, dropped := r.dropRepeats("a", spansWithIDs(1, 3)); dropped != 0 {
-		t.Fatalf("retry of an unacknowledged request: dropped %d", dropped)
+	// Its store failed: a retry is stored.
+	c.settle(false)
+	c, dropped = claimNow(t, r, "a", spansWithIDs(1, 3))
+	if dropped != 0 {
+		t.Fatalf("retry of a failed request: dropped %d", dropped)
 	}
-	r.remember(keys)
+	c.settle(true)
 	td := spansWithIDs(1, 4)
-	keys, dropped = r.dropRepeats("a", td)
-	if dropped != 3 || len(keys) != 1 || td.SpanCount() != 1 || td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).SpanID()[7] != 4 {
-		t.Fatalf("retry with one new span: dropped %d, %d keys, %d spans left", dropped, len(keys), td.SpanCount())
+	c, dropped = claimNow(t, r, "a", td)
+	if dropped != 3 || len(c.keys) != 1 || td.SpanCount() != 1 || td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).SpanID()[7] != 4 {
+		t.Fatalf("retry with one new span: dropped %d, %d keys, %d spans left", dropped, len(c.keys), td.SpanCount())
 	}
-	r.remember(keys)
+	c.settle(true)
 	// Another tenant's spans with the same ids are its own.
-	if _, dropped := r.dropRepeats("b", spansWithIDs(1, 3)); dropped != 0 {
+	c, dropped = claimNow(t, r, "b", spansWithIDs(1, 3))
+	if dropped != 0 {
 		t.Fatalf("other tenant: dropped %d", dropped)
 	}
+	c.settle(false)
 	// Eight newer spans push the first ones out of the bucket.
-	keys, _ = r.dropRepeats("a", spansWithIDs(2, 8))
-	r.remember(keys)
-	if _, dropped := r.dropRepeats("a", spansWithIDs(1, 4)); dropped != 0 {
+	c, _ = claimNow(t, r, "a", spansWithIDs(2, 8))
+	c.settle(true)
+	if c, dropped = claimNow(t, r, "a", spansWithIDs(1, 4)); dropped != 0 {
 		t.Fatalf("spans 8 newer spans ago: dropped %d, want them forgotten", dropped)
 	}
-	if _, dropped := r.dropRepeats("a", spansWithIDs(2, 8)); dropped != 8 {
+	c.settle(false)
+	if c, dropped = claimNow(t, r, "a", spansWithIDs(2, 8)); dropped != 8 {
 		t.Fatalf("the last 8 spans: dropped %d, want 8", dropped)
 	}
+	c.settle(true)
 	var off *recentSpans
-	if keys, dropped := off.dropRepeats("a", spansWithIDs(1, 3)); keys != nil || dropped != 0 {
-		t.Fatal("disabled: dropped spans")
+	if c, dropped, wait := off.claim("a", spansWithIDs(1, 3)); c != nil || dropped != 0 || wait != nil {
+		t.Fatal("disabled: claimed or dropped spans")
 	}
-	off.remember([]uint64{1})
+	(*claim)(nil).settle(true)
+}
+
+// A request carrying spans that another request is storing waits for it:
+// then drops them when they were stored, and stores them when not.
+func TestRetryWaitsForTheFirstAttempt(t *testing.T) {
+	r := newRecentSpans(1 << 10)
+	first, _ := claimNow(t, r, "", spansWithIDs(1, 3))
+	_, _, wait := r.claim("", spansWithIDs(1, 3))
+	if wait == nil {
+		t.Fatal("a retry of spans being stored did not wait")
+	}
+	select {
+	case <-wait:
+		t.Fatal("the wait ended before the first attempt was settled")
+	default:
+	}
+	first.settle(true)
+	<-wait
+	if c, dropped := claimNow(t, r, "", spansWithIDs(1, 3)); dropped != 3 {
+		t.Errorf("after the first attempt was stored: dropped %d, want 3", dropped)
+	} else {
+		c.settle(true)
+	}
+	failed, _ := claimNow(t, r, "", spansWithIDs(2, 2))
+	_, _, wait = r.claim("", spansWithIDs(2, 2))
+	failed.settle(false)
+	<-wait
+	if c, dropped := claimNow(t, r, "", spansWithIDs(2, 2)); dropped != 0 || len(c.keys) != 2 {
+		t.Errorf("after the first attempt failed: dropped %d, want the retry stored", dropped)
+	}
 }
 
 // nthSpan is a request of one span, the nth of a series with distinct ids.
@@ -73,13 +120,15 @@ func TestRecentSpansRemembersTheLastQuarter(t *testing.T) {
 	const slots = 1 << 16
 	r := newRecentSpans(slots)
 	for i := 0; i < slots; i++ {
-		keys, _ := r.dropRepeats("", nthSpan(i))
-		r.remember(keys)
+		c, _ := claimNow(t, r, "", nthSpan(i))
+		c.settle(true)
 	}
 	remembered := func(last int) float64 {
 		n := 0
 		for i := slots - last; i < slots; i++ {
-			if _, dropped := r.dropRepeats("", nthSpan(i)); dropped == 1 {
+			c, dropped := claimNow(t, r, "", nthSpan(i))
+			c.settle(false)
+			if dropped == 1 {
 				n++
 			}
 		}
@@ -92,7 +141,7 @@ func TestRecentSpansRemembersTheLastQuarter(t *testing.T) {
 	}
 }
 
-// BenchmarkRecentSpans is the cost of dropRepeats and remember for a
+// BenchmarkRecentSpans is the cost of claim and settle for a
 // request of 100 new spans (divide ns/op by 100 for a span), with the
 // table filling and turning over as in a long run.
 func BenchmarkRecentSpans(b *testing.B) {
@@ -105,7 +154,7 @@ func BenchmarkRecentSpans(b *testing.B) {
 		for j := 0; j < ss.Len(); j++ {
 			ss.At(j).SetTraceID(pcommon.TraceID{0: byte(i), 1: byte(i >> 8), 2: byte(i >> 16), 3: byte(i >> 24), 15: byte(j)})
 		}
-		keys, _ := r.dropRepeats("tenant", td)
-		r.remember(keys)
+		c, _, _ := r.claim("tenant", td)
+		c.settle(true)
 	}
 }
