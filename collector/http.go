@@ -54,19 +54,19 @@ func (r *Receiver) handleHTTP(w http.ResponseWriter, req *http.Request) {
 			fmt.Sprintf("unsupported Content-Type %q; use %s or %s", req.Header.Get("Content-Type"), contentTypeProto, contentTypeJSON))
 		return
 	}
-	body, status, err := r.readBody(w, req)
+	adm := r.newAdmission(req.Context())
+	defer adm.release()
+	body, status, err := r.readBody(w, req, adm)
+	if errors.Is(err, errInflightFull) {
+		w.Header().Set("Retry-After", "1")
+		writeHTTPError(w, ct, http.StatusTooManyRequests, codes.ResourceExhausted, err.Error())
+		return
+	}
 	if err != nil {
 		r.stats.RequestsMalformed.Add(1)
 		writeHTTPError(w, ct, status, codes.InvalidArgument, err.Error())
 		return
 	}
-	release, err := r.admit(req.Context(), len(body))
-	if err != nil {
-		w.Header().Set("Retry-After", "1")
-		writeHTTPError(w, ct, http.StatusTooManyRequests, codes.ResourceExhausted, err.Error())
-		return
-	}
-	defer release()
 	otlpReq := ptraceotlp.NewExportRequest()
 	if ct == contentTypeJSON {
 		err = otlpReq.UnmarshalJSON(body)
@@ -131,8 +131,9 @@ func (r *Receiver) handleHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 // readBody reads the request, undoing its Content-Encoding, and refuses
-// bodies over MaxRequestBytes before and after decompression.
-func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, int, error) {
+// bodies over MaxRequestBytes before and after decompression. The bytes
+// it keeps are admitted as they are read (errInflightFull when no room).
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, adm *admission) ([]byte, int, error) {
 	limit := r.cfg.MaxRequestBytes
 	var body io.Reader = http.MaxBytesReader(w, req.Body, limit)
 	switch enc := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding"))); enc {
@@ -161,9 +162,11 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, i
 	default:
 		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("unsupported Content-Encoding %q; use gzip, zstd or deflate", enc)
 	}
-	b, err := io.ReadAll(io.LimitReader(body, limit+1))
+	b, err := io.ReadAll(io.LimitReader(&admittedReader{r: body, a: adm}, limit+1))
 	var maxErr *http.MaxBytesError
 	switch {
+	case errors.Is(err, errInflightFull):
+		return nil, http.StatusTooManyRequests, err
 	case errors.As(err, &maxErr):
 		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body larger than %d bytes", limit)
 	case err != nil:

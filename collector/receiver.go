@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -62,14 +63,70 @@ var errInflightFull = errors.New("too many request bytes in flight; retry")
 // admit waits for room for a request of n bytes among those in flight;
 // the returned func gives it back.
 func (r *Receiver) admit(ctx context.Context, n int) (func(), error) {
-	w := min(int64(n), r.cfg.MaxInflightBytes)
-	wctx, cancel := context.WithTimeout(ctx, inflightWait)
-	defer cancel()
-	if err := r.inflight.Acquire(wctx, w); err != nil {
-		r.stats.RequestsThrottled.Add(1)
-		return nil, consumer.Throttled(errInflightFull, time.Second)
+	a := r.newAdmission(ctx)
+	if err := a.grow(int64(n)); err != nil {
+		a.release()
+		return nil, err
 	}
-	return func() { r.inflight.Release(w) }, nil
+	return a.release, nil
+}
+
+// admission is a request's share of the bytes in flight, grown as its body
+// is read and decompressed: a request waiting for room holds no more than
+// it has been given, so a burst of compressed requests cannot inflate
+// beyond the bound before being counted.
+type admission struct {
+	r        *Receiver
+	deadline context.Context
+	cancel   context.CancelFunc
+	held     int64
+}
+
+func (r *Receiver) newAdmission(ctx context.Context) *admission {
+	deadline, cancel := context.WithTimeout(ctx, inflightWait)
+	return &admission{r: r, deadline: deadline, cancel: cancel}
+}
+
+// grow makes the admission hold at least n bytes (at most the bound),
+// waiting up to inflightWait from its start.
+func (a *admission) grow(n int64) error {
+	n = min(n, a.r.cfg.MaxInflightBytes)
+	if n <= a.held {
+		return nil
+	}
+	if err := a.r.inflight.Acquire(a.deadline, n-a.held); err != nil {
+		a.r.stats.RequestsThrottled.Add(1)
+		return consumer.Throttled(errInflightFull, time.Second)
+	}
+	a.held = n
+	return nil
+}
+
+func (a *admission) release() {
+	a.cancel()
+	if a.held > 0 {
+		a.r.inflight.Release(a.held)
+		a.held = 0
+	}
+}
+
+// admittedReader grows its admission before each read, by at least
+// admitStep, so the bytes it returns are always within the bound.
+type admittedReader struct {
+	r    io.Reader
+	a    *admission
+	read int64
+}
+
+const admitStep = 256 << 10
+
+func (ar *admittedReader) Read(p []byte) (int, error) {
+	if err := ar.a.grow(ar.read + max(int64(len(p)), admitStep)); err != nil {
+		return 0, err
+	}
+	n, err := ar.r.Read(p)
+	ar.read += int64(n)
+	return n, err
 }
 
 // Option customises a Receiver.
