@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // lineReader reads the read end of a pipe line by line. Sync guarantees
@@ -25,6 +26,7 @@ type lineReader struct {
 	mu      sync.Mutex
 	chunk   []byte
 	partial []byte
+	cut     bool // partial continues a line already handed on in part
 	maxLine int
 	emit    func(line []byte, at time.Time) // called with mu held
 	eof     bool
@@ -84,27 +86,53 @@ func (r *lineReader) drain(fd int) bool {
 	}
 }
 
+// consume hands the complete lines in b to emit, keeping a line's start
+// until its newline comes. A line longer than maxLine is handed on in
+// pieces of at most maxLine bytes, each cut between characters, and the
+// newline that ends it adds no empty line.
 func (r *lineReader) consume(b []byte) {
 	now := time.Now()
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
+		if i >= 0 && i <= r.maxLine && len(r.partial) == 0 && !r.cut {
+			r.emit(b[:i], now) // the common case: a whole line, no copy
+			b = b[i+1:]
+			continue
+		}
+		end := len(b)
+		if i >= 0 {
+			end = i
+		}
+		r.partial = append(r.partial, b[:end]...)
+		for len(r.partial) >= r.maxLine && (i < 0 || len(r.partial) > r.maxLine) {
+			n := runeCut(r.partial, r.maxLine)
+			r.emit(r.partial[:n], now)
+			r.partial = append(r.partial[:0], r.partial[n:]...)
+			r.cut = true
+		}
 		if i < 0 {
-			r.partial = append(r.partial, b...)
-			if len(r.partial) >= r.maxLine {
-				r.emit(r.partial, now)
-				r.partial = r.partial[:0]
-			}
 			return
 		}
-		if len(r.partial) > 0 {
-			r.partial = append(r.partial, b[:i]...)
+		if len(r.partial) > 0 || !r.cut {
 			r.emit(r.partial, now)
-			r.partial = r.partial[:0]
-		} else {
-			r.emit(b[:i], now)
 		}
+		r.partial, r.cut = r.partial[:0], false
 		b = b[i+1:]
 	}
+}
+
+// runeCut is where to cut p to at most n bytes without splitting a UTF-8
+// character (n itself when p[n] starts one, or p is not UTF-8 there).
+func runeCut(p []byte, n int) int {
+	if n >= len(p) {
+		return len(p)
+	}
+	for c := n; c > n-utf8.UTFMax && c > 0; c-- {
+		if utf8.RuneStart(p[c]) {
+			return c
+		}
+	}
+	return n
 }
 
 // Sync hands every complete line already in the pipe to emit.

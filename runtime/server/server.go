@@ -216,8 +216,14 @@ func (s *Server) Limits() *limits.Manager { return s.limits }
 // Flush exports every span finished so far.
 func (s *Server) Flush(ctx context.Context) error { return s.tel.Flush(ctx) }
 
-// finalExportTimeout bounds the export of the last spans at Stop.
-const finalExportTimeout = 5 * time.Second
+// At Stop, after ctx: endingTimeout bounds the wait for the invocations
+// the stop ended to record their spans (an instance still in its init
+// may take that long to go), finalExportTimeout the export of the last
+// spans, which never shares the first's budget.
+const (
+	endingTimeout      = 3 * time.Second
+	finalExportTimeout = 5 * time.Second
+)
 
 // Stop stops taking requests, lets invocations under way finish within
 // ctx, stops every instance and exports the remaining spans.
@@ -241,11 +247,13 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	// The last spans, those of invocations the shutdown ended included,
 	// get a budget of their own: ctx may be spent by now.
-	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalExportTimeout)
-	defer cancel()
-	if err := s.host.WaitInvocations(tctx); err != nil {
+	wctx, cancelWait := context.WithTimeout(context.WithoutCancel(ctx), endingTimeout)
+	defer cancelWait()
+	if err := s.host.WaitInvocations(wctx); err != nil {
 		errs = append(errs, err)
 	}
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalExportTimeout)
+	defer cancel()
 	if err := s.tel.Shutdown(tctx); err != nil {
 		errs = append(errs, fmt.Errorf("exporting the last spans: %w", err))
 	}
