@@ -16,6 +16,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -64,6 +65,9 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// unknownField matches yaml's error for a key the format does not have.
+var unknownField = regexp.MustCompile(`field (\S+) not found in type struct \{.*\}`)
 
 // tokensFile is the on-disk format:
 //
@@ -118,7 +122,10 @@ func New(cfg Config) (*Authenticator, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(b))
 		dec.KnownFields(true)
 		if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("auth: tokens file %s: %w", cfg.TokensFile, err)
+			// yaml names the Go type of an unknown key's parent; say
+			// what the file may hold instead.
+			msg := unknownField.ReplaceAllString(err.Error(), "unknown key $1 (a token takes name, token or sha256, scopes, tenant)")
+			return nil, fmt.Errorf("auth: tokens file %s: %s", cfg.TokensFile, msg)
 		}
 		for i, t := range f.Tokens {
 			e := entry{name: t.Name, tenant: t.Tenant}

@@ -78,8 +78,11 @@ func TestBadTokensFiles(t *testing.T) {
 	} {
 		file := filepath.Join(t.TempDir(), "t.yaml")
 		os.WriteFile(file, []byte(body), 0o600)
-		if _, err := New(Config{TokensFile: file}); err == nil {
+		_, err := New(Config{TokensFile: file})
+		if err == nil {
 			t.Errorf("%s: accepted", name)
+		} else if strings.Contains(err.Error(), "struct") {
+			t.Errorf("%s: the error shows Go: %v", name, err)
 		}
 	}
 	if _, err := New(Config{Token: "short"}); err == nil {
