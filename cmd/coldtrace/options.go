@@ -70,7 +70,7 @@ func (o *storageOptions) register(fs *pflag.FlagSet, defaultDSN, dataDirHelp str
 	fs.StringVar(&o.dsn, "clickhouse", defaultDSN, dsnHelp)
 	fs.StringVar(&o.database, "clickhouse-database", "coldtrace", "ClickHouse database holding Coldtrace's tables")
 	fs.StringVar(&o.cluster, "clickhouse-cluster", "", "ClickHouse cluster (remote_servers name) to create the schema on: ON CLUSTER DDL, Replicated tables and Distributed tables sharded by trace id; see docs/scaling.md")
-	fs.DurationVar(&o.retention, "retention", 7*24*time.Hour, "how long spans and rollups are kept (ClickHouse TTL)")
+	fs.DurationVar(&o.retention, "retention", 7*24*time.Hour, "how long spans and rollups are kept (ClickHouse TTL), from 1h to 20 years")
 	fs.IntVar(&o.maxConns, "clickhouse-max-conns", 8, "maximum concurrent ClickHouse statements")
 	if o.allowLocal {
 		fs.StringVar(&o.httpAddr, "clickhouse-http-addr", "", "expose the embedded engine's ClickHouse HTTP interface on this loopback address (e.g. 127.0.0.1:8123) for curl or Grafana's ClickHouse data source")

@@ -62,7 +62,7 @@ var (
 	createViewRe      = regexp.MustCompile(`^CREATE MATERIALIZED VIEW IF NOT EXISTS (\S+) ON CLUSTER (\S+) TO (\S+) AS SELECT .* FROM (\S+)`)
 	alterTTLRe        = regexp.MustCompile(`^ALTER TABLE (\S+) ON CLUSTER (\S+) \(MODIFY TTL `)
 	alterViewRe       = regexp.MustCompile(`^ALTER TABLE (\S+) ON CLUSTER (\S+) \(MODIFY QUERY SELECT .* FROM (\S+)`)
-	alterLocalRe      = regexp.MustCompile(`^ALTER TABLE (\S+) ON CLUSTER (\S+) \((?:ADD INDEX IF NOT EXISTS |MODIFY SETTING )`)
+	alterLocalRe      = regexp.MustCompile(`^ALTER TABLE (\S+) ON CLUSTER (\S+) \((?:ADD INDEX IF NOT EXISTS |MODIFY SETTING |MATERIALIZE TTL)`)
 	createDBRe        = regexp.MustCompile(`^CREATE DATABASE IF NOT EXISTS (\S+) ON CLUSTER (\S+)$`)
 	dropRe            = regexp.MustCompile(`^DROP (?:TABLE|VIEW) IF EXISTS (\S+) ON CLUSTER (\S+)$`)
 	createPlainViewRe = regexp.MustCompile(`^CREATE VIEW IF NOT EXISTS (\S+) ON CLUSTER (\S+) AS SELECT .* FROM (\S+)$`)

@@ -87,6 +87,15 @@ func (d tmplData) Engine(kind, table string) string {
 // Store is the storage table name (see storageTable).
 func (d tmplData) Store(name string) string { return d.storageTable(name) }
 
+// TTLTables are the tables whose TTL follows the retention (ttlTables).
+func (d tmplData) TTLTables() []string {
+	names := make([]string, len(ttlTables))
+	for i, t := range ttlTables {
+		names[i] = t.table
+	}
+	return names
+}
+
 // Distributed renders the Distributed table that fronts a *_local table
 // on a cluster, or nothing on a single node. Unless the client asks for
 // distributed_foreground_insert, an insert returns once the receiving

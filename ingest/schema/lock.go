@@ -75,7 +75,13 @@ func holderGoneHere(comment string) bool {
 	if _, err := fmt.Sscanf(comment, "%s pid %d", &space, &pid); err != nil || pid <= 0 || pid == os.Getpid() {
 		return false
 	}
-	return space == pidSpace() && errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+	here := pidSpace()
+	if !strings.Contains(space, "~") {
+		// A lock of a release before pid namespaces were named: its
+		// host name alone.
+		here, _, _ = strings.Cut(here, "~")
+	}
+	return space == here && errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
 // unsafeCommentChars may not appear in the comment, which DDL cannot bind

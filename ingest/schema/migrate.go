@@ -113,7 +113,7 @@ func checkNotNewer(applied map[uint32]bool, ms []Migration) error {
 		newest = max(newest, v)
 	}
 	if newest > known {
-		return fmt.Errorf("schema: the database is at migration %d, newer than this binary knows (%d): run a Coldtrace at least as new as the one that migrated it", newest, known)
+		return fmt.Errorf("the database is at migration %d, newer than this binary knows (%d): run a Coldtrace at least as new as the one that migrated it", newest, known)
 	}
 	return nil
 }
@@ -195,7 +195,7 @@ var ttlTables = []struct{ table, expr string }{
 	{TracesTable, "toDateTime(Timestamp)"},
 	{TraceIDLookupTable, "Start"},
 	{FunctionStatsTable, "Minute"},
-	{HourlyFunctionStatsTable, "Hour + toIntervalHour(1)"}, // migration 11
+	{HourlyFunctionStatsTable, "(Hour + toIntervalHour(1))"}, // migration 11; as ClickHouse prints it
 }
 
 // ensureRetention changes the tables' TTL when --retention changed since
@@ -207,8 +207,11 @@ var ttlTables = []struct{ table, expr string }{
 // lowering it freed nothing early. Expired parts are dropped whole
 // (ttl_only_drop_parts).
 func ensureRetention(ctx context.Context, conn driver.Conn, o Options, log *slog.Logger) error {
-	want := retentionInterval(o)
 	for _, t := range ttlTables {
+		// The whole expression: an older binary may have set the same
+		// interval on another expression (the hourly rollup's before
+		// migration 11).
+		want := "TTL " + t.expr + " + " + retentionInterval(o)
 		store := strings.TrimSuffix(strings.TrimPrefix(o.storageTable(t.table), "`"+o.Database+"`.`"), "`")
 		var engineFull string
 		err := conn.QueryRow(ctx, "SELECT engine_full FROM system.tables WHERE database = ? AND name = ?", o.Database, store).Scan(&engineFull)

@@ -33,7 +33,7 @@ func TestMigrateIsIdempotentAndRecorded(t *testing.T) {
 	if err := c.Exec(ctx, fmt.Sprintf("INSERT INTO %s (Version, Description, AppliedAt) VALUES (999, 'from the future', now())", o.Table(schema.MigrationsTable))); err != nil {
 		t.Fatal(err)
 	}
-	if err := schema.Migrate(ctx, c, o, nil); err == nil || !strings.Contains(err.Error(), "at migration 999, newer than this binary knows") {
+	if err := schema.Migrate(ctx, c, o, nil); err == nil || !strings.Contains(err.Error(), "the database is at migration 999, newer than this binary knows") {
 		t.Fatalf("migrating a database from a newer binary: %v", err)
 	}
 	if err := c.Exec(ctx, fmt.Sprintf("ALTER TABLE %s DELETE WHERE Version = 999 SETTINGS mutations_sync = 2", o.Table(schema.MigrationsTable))); err != nil {

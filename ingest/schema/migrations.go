@@ -52,6 +52,7 @@ var Migrations = []Migration{
 	{Version: 9, Description: "strings stored with their lengths inline", SQL: migration9, RequiresSetting: "string_serialization_version"},
 	{Version: 10, Description: "init durations only of cold starts that report one", SQL: minuteRollup + migration10},
 	{Version: 11, Description: "an hour of the hourly rollup expires with its last minute", SQL: migration11},
+	{Version: 12, Description: "stored parts expire by the retention in force", SQL: migration12},
 }
 
 // rollupMeasures are the measure columns of the function rollups, the
@@ -430,3 +431,13 @@ const migration11 = `
 ALTER TABLE {{.Store "faas_invocations_1h"}} {{.OnCluster}} MODIFY SETTING materialize_ttl_recalculate_only = 1;
 ALTER TABLE {{.Store "faas_invocations_1h"}} {{.OnCluster}} MODIFY TTL Hour + toIntervalHour(1) + toIntervalSecond({{.RetentionSeconds}})
 `
+
+// Migration 12: releases before it changed --retention without touching
+// the parts already stored (materialize_ttl_after_modify = 0), so a part
+// could keep the expiry of an earlier, shorter retention while the table
+// said the current one, and be dropped early. Each table's stored parts
+// get their expiry recomputed once, from their time column alone.
+const migration12 = `{{range .TTLTables}}
+ALTER TABLE {{$.Store .}} {{$.OnCluster}} MODIFY SETTING materialize_ttl_recalculate_only = 1;
+ALTER TABLE {{$.Store .}} {{$.OnCluster}} MATERIALIZE TTL;
+{{end}}`
