@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -141,21 +142,29 @@ func TestLiveMigrationLockIsWaitedFor(t *testing.T) {
 }
 
 // A lock left by a process of this host that is gone (killed mid-migration)
-// is broken once it misses two heartbeats, without waiting lockStaleAfter.
+// is broken once it misses two heartbeats, without waiting lockStaleAfter;
+// so is one left by a release before pid namespaces were named.
 func TestLockOfAProcessGoneFromThisHost(t *testing.T) {
-	c, o := emptyDatabaseWithLockTiming(t, 100*time.Millisecond, time.Hour)
-	ctx := context.Background()
 	gone := exec.Command("true")
 	if err := gone.Run(); err != nil {
 		t.Fatal(err)
 	}
-	dead := &migrationLock{o: o, owner: fmt.Sprintf("%s pid %d 0badf00d", pidSpace(), gone.Process.Pid)}
-	if err := c.Exec(ctx, dead.createStatement()); err != nil {
-		t.Fatal(err)
-	}
-	mctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := Migrate(mctx, c, o, nil); err != nil {
-		t.Fatalf("migrating past a gone holder's lock: %v", err)
+	host, _, _ := strings.Cut(pidSpace(), "~")
+	for _, owner := range []string{
+		fmt.Sprintf("%s pid %d 0badf00d", pidSpace(), gone.Process.Pid),
+		fmt.Sprintf("%s pid %d 0badf00d", host, gone.Process.Pid), // an older release's
+	} {
+		c, o := emptyDatabaseWithLockTiming(t, 100*time.Millisecond, time.Hour)
+		ctx := context.Background()
+		dead := &migrationLock{o: o, owner: owner}
+		if err := c.Exec(ctx, dead.createStatement()); err != nil {
+			t.Fatal(err)
+		}
+		mctx, cancel := context.WithTimeout(ctx, time.Minute)
+		err := Migrate(mctx, c, o, nil)
+		cancel()
+		if err != nil {
+			t.Fatalf("migrating past the lock of gone holder %q: %v", owner, err)
+		}
 	}
 }
