@@ -134,7 +134,7 @@ type Pipeline struct {
 	// inserts (see Metrics).
 	batchSpans, insertSeconds prometheus.Histogram
 
-	// insertFailures is how inserts are going (insertHealth).
+	// insertFailures is since when inserts have failed (InsertsFailingFor).
 	insertFailures insertHealth
 
 	mu      sync.RWMutex
@@ -375,7 +375,7 @@ func (p *Pipeline) write(ctx context.Context, blocks []*rows, token string, retr
 	return nil
 }
 
-// insertHealth remembers since when inserts have failed, and why.
+// insertHealth remembers since when inserts have failed.
 type insertHealth struct {
 	mu    sync.Mutex
 	since time.Time // zero: the last insert succeeded

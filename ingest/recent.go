@@ -21,8 +21,10 @@ import (
 // one cache line each, newest first: a span is forgotten once 8 newer ones
 // have landed in its bucket. With n slots, a span is still remembered
 // after n/4 newer ones with a probability of 99.9 %, after n/2 of 95 %:
-// bounded memory and one cache miss per span, where two generations of Go
-// maps holding as much took 72 MiB and three misses (docs/benchmarks.md).
+// bounded memory and one cache miss per span in the table, where two
+// generations of Go maps holding as much took 72 MiB and three misses
+// (docs/benchmarks.md). Only the spans of requests being stored sit in a
+// map (claimed), which also finds a span repeated within a request.
 //
 // A retry that arrives while its first attempt is still being stored
 // waits for it (claim). Retries that reach another collector, or arrive
@@ -91,10 +93,6 @@ func (r *recentSpans) claim(tenant string, td ptrace.Traces) (c *claim, dropped 
 		}
 	}
 	c = &claim{r: r, keys: make([]uint64, 0, len(all)), done: make(chan struct{})}
-	var inRequest map[uint64]struct{}
-	if len(all) > 1 {
-		inRequest = make(map[uint64]struct{}, len(all))
-	}
 	i := 0
 	rss := td.ResourceSpans()
 	for ri := 0; ri < rss.Len(); ri++ {
@@ -103,16 +101,10 @@ func (r *recentSpans) claim(tenant string, td ptrace.Traces) (c *claim, dropped 
 			sss.At(si).Spans().RemoveIf(func(ptrace.Span) bool {
 				k := all[i]
 				i++
-				if r.seenLocked(k) {
+				// Claimed by c already: repeated within td.
+				if r.seenLocked(k) || r.claimed[k] == c {
 					dropped++
 					return true
-				}
-				if inRequest != nil {
-					if _, ok := inRequest[k]; ok {
-						dropped++
-						return true
-					}
-					inRequest[k] = struct{}{}
 				}
 				c.keys = append(c.keys, k)
 				r.claimed[k] = c

@@ -561,17 +561,14 @@ func pendingKeys(tx *bolt.Tx, fn string) ([][]byte, error) {
 }
 
 // Stop starts no attempt from now on, and returns at once; events stay
-// queued, and Enqueue still stores them, for the next start. It reports
-// whether this call stopped the queue (false if it was stopped already).
-func (q *Queue) Stop() bool {
+// queued, and Enqueue still stores them, for the next start.
+func (q *Queue) Stop() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.stopped {
-		return false
+	if !q.stopped {
+		q.stopped = true
+		close(q.stop)
 	}
-	q.stopped = true
-	close(q.stop)
-	return true
 }
 
 // Close stops taking events, waits for the attempts under way, and
