@@ -132,10 +132,6 @@ type Spool struct {
 	oldest    []time.Time
 	err       error // sticky append error (e.g. disk full) cleared by a later success
 	isClosed  bool
-	// drained is set when every record of the active segment is
-	// committed: the next append starts a new segment and deletes the old
-	// one, so a spool whose disk filled up gets its space back.
-	drained bool
 
 	cp   *checkpointStore
 	lock *os.File // holds the directory's flock while open
@@ -541,23 +537,20 @@ func (s *Spool) writeBatch(batch []*appendReq) error {
 
 // nextSegmentIfDue starts a new segment when there is none, the current
 // one is full, or everything in it is stored (drained); a drained segment
-// is then removed, so its space is free again.
+// is then removed, so a spool whose disk filled up gets its space back.
+// Only the append loop writes records, so what it sees here holds until
+// it writes again: whether the segment is drained is decided now, not
+// kept from an earlier commit, which a batch written since would falsify.
 func (s *Spool) nextSegmentIfDue() error {
 	s.mu.Lock()
-	drained := s.drained && s.seg != nil && s.segSize > 0
-	s.drained = false
+	drained := s.seg != nil && s.segSize > 0 &&
+		s.durable == (Position{s.segNum, s.segSize}) && s.committed == s.durable
 	s.mu.Unlock()
 	if s.seg != nil && s.segSize < s.opts.SegmentBytes && !drained {
 		return nil
 	}
 	old, hadSeg := s.segNum, s.seg != nil
 	if err := s.rollSegment(); err != nil {
-		if drained {
-			// Still drained: the next try removes it.
-			s.mu.Lock()
-			s.drained = true
-			s.mu.Unlock()
-		}
 		return err
 	}
 	if drained && hadSeg {
@@ -802,7 +795,6 @@ func (s *Spool) Commit(b *Batch) error {
 	s.mu.Lock()
 	s.committed = b.End
 	s.inflight = Position{}
-	s.drained = b.End == s.durable
 	var freed int64
 	for _, r := range b.Records {
 		freed += headerSize + int64(len(r.Payload))

@@ -392,3 +392,75 @@ func TestSegmentShorterThanTheCommittedPosition(t *testing.T) {
 		t.Fatalf("records appended after the cut: %v, %+v", err, b)
 	}
 }
+
+// A drainer that commits while appends go on, as ingest's does, gets
+// every acknowledged record once, and a restart finds none left over. A
+// commit that caught the last durable record used to mark the segment
+// drained while the next batch was being written into it; the append
+// after that started a new segment and deleted the old one, records the
+// drainer had not read yet included.
+func TestCommitWhileAppending(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	const n = 3000
+	appended := make(chan error, 1)
+	go func() {
+		for i := range n {
+			if err := s.Append(context.Background(), payload(i)); err != nil {
+				appended <- err
+				return
+			}
+		}
+		appended <- nil
+	}()
+	seen := map[string]int{}
+	var appendErr error
+	done := false
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		b, err := s.Next(ctx, 1000, 1<<20)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			if done {
+				break // every append answered, nothing more to read
+			}
+			select {
+			case appendErr = <-appended:
+				done = true
+			default:
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range b.Records {
+			seen[string(r.Payload)]++
+		}
+		if err := s.Begin(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Commit(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if appendErr != nil {
+		t.Fatal(appendErr)
+	}
+	var missing []int
+	for i := range n {
+		if c := seen[string(payload(i))]; c != 1 {
+			if c > 1 {
+				t.Errorf("record %d drained %d times", i, c)
+			}
+			missing = append(missing, i)
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("%d of %d acknowledged records never drained (first %d); Stats.Records = %d", len(missing), n, missing[0], s.Stats().Records)
+	}
+	s.Close()
+	if left := open(t, dir).Stats().Records; left != 0 {
+		t.Errorf("after a restart the spool holds %d records, want 0", left)
+	}
+}
