@@ -14,7 +14,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // Zip writes the directory dir as a zip archive, keeping file modes (an
@@ -27,6 +26,11 @@ func Zip(dir string, w io.Writer, log io.Writer) error {
 	if err != nil {
 		return err
 	}
+	onDisk, err := os.OpenRoot(root)
+	if err != nil {
+		return fmt.Errorf("zipping %s: %w", dir, err)
+	}
+	defer onDisk.Close()
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -60,7 +64,7 @@ func Zip(dir string, w io.Writer, log io.Writer) error {
 			if err != nil {
 				return err
 			}
-			if !insideAfterLink(root, filepath.Dir(path), target) {
+			if !localLink(rel, target) || !resolvesInside(onDisk, rel) {
 				// Said out loud: a handler that is such a link would
 				// otherwise deploy as a confusing "missing" handler.
 				if log != nil {
@@ -96,14 +100,19 @@ func Zip(dir string, w io.Writer, log io.Writer) error {
 	return zw.Close()
 }
 
-// insideAfterLink reports whether a link in dir with target stays under
-// root.
-func insideAfterLink(root, dir, target string) bool {
-	if filepath.IsAbs(target) {
-		return false
-	}
-	p := filepath.Clean(filepath.Join(dir, target))
-	return p == root || strings.HasPrefix(p, root+string(filepath.Separator))
+// localLink reports whether the text of a link at name (relative to the
+// code directory) with target stays inside the code directory.
+func localLink(name, target string) bool {
+	return !filepath.IsAbs(target) && filepath.IsLocal(filepath.Join(filepath.Dir(name), target))
+}
+
+// resolvesInside reports whether the link name, followed on disk through
+// every link that exists now, leads inside root or to nothing. Text alone
+// cannot tell: with b/c -> .., the link b/c/d -> .. is code/d -> .., the
+// parent of the code directory.
+func resolvesInside(root *os.Root, name string) bool {
+	_, err := root.Stat(name)
+	return err == nil || errors.Is(err, fs.ErrNotExist)
 }
 
 // ErrTooLarge is returned when the code unpacks to more than allowed.
@@ -112,50 +121,70 @@ var ErrTooLarge = errors.New("code is too large")
 // Extract unpacks a zip archive into dst (an existing, empty directory).
 // Entries that would land outside dst, links that would point outside
 // it, and more than maxBytes of unpacked data are refused.
+//
+// Every entry is written through an os.Root, which follows the links that
+// earlier entries created on disk and refuses any path that leaves dst, so
+// no write can escape by way of a link. Links are checked again once all
+// entries exist, because a later link can change where an earlier one
+// leads.
 func Extract(r io.ReaderAt, size int64, dst string, maxBytes int64) error {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return fmt.Errorf("not a zip archive: %w", err)
 	}
-	root, err := filepath.Abs(dst)
+	root, err := os.OpenRoot(dst)
 	if err != nil {
-		return err
+		return fmt.Errorf("opening the code directory: %w", err)
 	}
+	defer root.Close()
 	var total int64
+	var links []string
 	for _, f := range zr.File {
 		name := filepath.FromSlash(f.Name)
-		p := filepath.Join(root, name)
-		if !strings.HasPrefix(p, root+string(filepath.Separator)) {
+		if !filepath.IsLocal(name) {
 			return fmt.Errorf("archive entry %q is outside the code directory", f.Name)
 		}
 		mode := f.Mode()
 		switch {
 		case mode.IsDir():
-			if err := os.MkdirAll(p, 0o755); err != nil {
-				return err
+			if err := root.MkdirAll(name, 0o755); err != nil {
+				return unwritable(f, err)
 			}
 			continue
 		case mode&fs.ModeSymlink != 0:
-			if err := extractLink(f, root, p); err != nil {
+			if err := extractLink(f, root, name); err != nil {
 				return err
 			}
+			links = append(links, name)
 			continue
 		case !mode.IsRegular():
 			continue
 		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
+		if err := root.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			return unwritable(f, err)
 		}
-		n, err := extractFile(f, p, mode.Perm()|0o600, maxBytes-total)
+		n, err := extractFile(f, root, name, mode.Perm()|0o600, maxBytes-total)
 		if err != nil {
 			return err
 		}
 		total += n
 	}
+	for _, name := range links {
+		if !resolvesInside(root, name) {
+			return fmt.Errorf("archive link %q points outside the code directory (through other links in the archive)", filepath.ToSlash(name))
+		}
+	}
 	return nil
 }
 
-func extractLink(f *zip.File, root, p string) error {
+// unwritable says which entry failed; the cause is often a link earlier
+// in the archive that leads out of the code directory ("path escapes from
+// parent").
+func unwritable(f *zip.File, err error) error {
+	return fmt.Errorf("archive entry %q cannot be written inside the code directory: %w", f.Name, err)
+}
+
+func extractLink(f *zip.File, root *os.Root, name string) error {
 	rc, err := f.Open()
 	if err != nil {
 		return err
@@ -165,24 +194,27 @@ func extractLink(f *zip.File, root, p string) error {
 	if err != nil {
 		return err
 	}
-	if !insideAfterLink(root, filepath.Dir(p), string(target)) {
+	if !localLink(name, string(target)) {
 		return fmt.Errorf("archive link %q points outside the code directory", f.Name)
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
+	if err := root.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return unwritable(f, err)
 	}
-	return os.Symlink(string(target), p)
+	if err := root.Symlink(string(target), name); err != nil {
+		return unwritable(f, err)
+	}
+	return nil
 }
 
-func extractFile(f *zip.File, p string, perm fs.FileMode, budget int64) (int64, error) {
+func extractFile(f *zip.File, root *os.Root, name string, perm fs.FileMode, budget int64) (int64, error) {
 	rc, err := f.Open()
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", f.Name, err)
 	}
 	defer rc.Close()
-	out, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	out, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
-		return 0, err
+		return 0, unwritable(f, err)
 	}
 	n, err := io.Copy(out, io.LimitReader(rc, budget+1))
 	if cerr := out.Close(); err == nil {

@@ -55,6 +55,32 @@ func TestZipAndExtractKeepModesAndLinks(t *testing.T) {
 	}
 }
 
+func TestZipLeavesOutLinksThatLeaveThroughOtherLinks(t *testing.T) {
+	src := t.TempDir()
+	os.MkdirAll(filepath.Join(src, "b"), 0o755)
+	os.Symlink("..", filepath.Join(src, "b", "c"))
+	// By its text d stays inside (b/c/.. is b); on disk b/c is the code
+	// directory, so d is its parent.
+	os.Symlink("b/c/..", filepath.Join(src, "d"))
+	var buf bytes.Buffer
+	var log strings.Builder
+	if err := Zip(src, &buf, &log); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "leaving out d: a link to b/c/..") {
+		t.Errorf("log %q does not name the link d", log.String())
+	}
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range zr.File {
+		if f.Name == "d" {
+			t.Error("the link d, leading outside the code, was packed")
+		}
+	}
+}
+
 func archive(t *testing.T, add func(*zip.Writer)) []byte {
 	t.Helper()
 	var buf bytes.Buffer
@@ -64,6 +90,17 @@ func archive(t *testing.T, add func(*zip.Writer)) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+func addLink(t *testing.T, zw *zip.Writer, name, target string) {
+	t.Helper()
+	h := &zip.FileHeader{Name: name}
+	h.SetMode(fs.ModeSymlink | 0o777)
+	w, err := zw.CreateHeader(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte(target))
 }
 
 func TestExtractRefusesHostileArchives(t *testing.T) {
@@ -78,13 +115,25 @@ func TestExtractRefusesHostileArchives(t *testing.T) {
 			w, _ := zw.CreateHeader(h)
 			w.Write([]byte("../../../etc/shadow"))
 		}),
+		// Each link stays inside by its text, but b/c -> .. makes b/c/d
+		// the code directory's d, and d -> .. its parent.
+		"write through links": archive(t, func(zw *zip.Writer) {
+			addLink(t, zw, "b/c", "..")
+			addLink(t, zw, "b/c/d", "..")
+			w, _ := zw.Create("b/c/d/evil.txt")
+			w.Write([]byte("x"))
+		}),
+		"link through links": archive(t, func(zw *zip.Writer) {
+			addLink(t, zw, "d", "b/c/..")
+			addLink(t, zw, "b/c", "..")
+		}),
 		"too large": archive(t, func(zw *zip.Writer) {
 			w, _ := zw.Create("big")
 			w.Write(bytes.Repeat([]byte("0"), 2<<20))
 		}),
 		"not a zip": []byte("this is not an archive"),
 	}
-	want := map[string]string{"path outside": "outside the code", "link outside": "points outside", "too large": "too large", "not a zip": "not a zip"}
+	want := map[string]string{"path outside": "outside the code", "link outside": "points outside", "write through links": "path escapes", "link through links": `link "d" points outside`, "too large": "too large", "not a zip": "not a zip"}
 	for name, b := range cases {
 		dir := t.TempDir()
 		code := filepath.Join(dir, "a", "code")
@@ -95,8 +144,10 @@ func TestExtractRefusesHostileArchives(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want[name]) {
 			t.Errorf("%s: got %v, want an error saying %q", name, err, want[name])
 		}
-		if _, err := os.Stat(filepath.Join(dir, "evil.txt")); err == nil {
-			t.Errorf("%s: wrote outside the code directory", name)
+		for _, outside := range []string{filepath.Join(dir, "evil.txt"), filepath.Join(dir, "a", "evil.txt")} {
+			if _, err := os.Stat(outside); err == nil {
+				t.Errorf("%s: wrote %s, outside the code directory", name, outside)
+			}
 		}
 	}
 }
