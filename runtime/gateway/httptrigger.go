@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/coldtrace/coldtrace/runtime/host"
 	"github.com/coldtrace/coldtrace/runtime/registry"
+	"github.com/coldtrace/coldtrace/runtime/runtimeapi"
 	"github.com/coldtrace/coldtrace/runtime/telemetry"
 )
 
@@ -54,7 +56,9 @@ func (g *Gateway) trigger(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"message": "encoding the event failed"})
 		return
 	}
-	var status int
+	// The answer is worked out once, when the invocation ends, so the
+	// span's status code and error say what the client gets.
+	var reply httpReply
 	resp, err := g.host.Invoke(r.Context(), host.Request{
 		Function: name, Payload: payload, RequestID: id,
 		Trigger: telemetry.TriggerHTTP, Kind: trace.SpanKindServer,
@@ -65,8 +69,8 @@ func (g *Gateway) trigger(w http.ResponseWriter, r *http.Request) {
 			semconv.HTTPRoute("/fn/" + name + "/*"),
 		},
 		Finish: func(resp *host.Response) []attribute.KeyValue {
-			status = httpStatus(resp)
-			return []attribute.KeyValue{semconv.HTTPResponseStatusCode(status)}
+			reply = replyTo(resp)
+			return []attribute.KeyValue{semconv.HTTPResponseStatusCode(reply.status)}
 		},
 	})
 	if errors.Is(err, registry.ErrNotFound) {
@@ -85,29 +89,54 @@ func (g *Gateway) trigger(w http.ResponseWriter, r *http.Request) {
 	}
 	if resp.ErrorType != "" {
 		h.Set(HeaderErrorType, resp.ErrorType)
-		writeJSON(w, status, map[string]string{"message": http.StatusText(status)})
-		return
 	}
-	writeFunctionResponse(w, resp.Payload)
+	reply.write(w)
 }
 
-// httpStatus is the status an HTTP API gives for an invocation's outcome.
-func httpStatus(resp *host.Response) int {
-	switch resp.ErrorType {
-	case "":
-		var out struct {
-			StatusCode int `json:"statusCode"`
-		}
-		if json.Unmarshal(resp.Payload, &out) == nil && out.StatusCode >= 100 && out.StatusCode <= 599 {
-			return out.StatusCode
-		}
-		return http.StatusOK
-	case telemetry.ErrThrottled:
-		return http.StatusTooManyRequests
-	case telemetry.ErrTimeout:
-		return http.StatusGatewayTimeout
+// httpReply is the HTTP answer to an invocation.
+type httpReply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (rep httpReply) write(w http.ResponseWriter) {
+	h := w.Header()
+	for k, vs := range rep.header {
+		h[k] = vs
 	}
-	return http.StatusBadGateway
+	w.WriteHeader(rep.status)
+	w.Write(rep.body)
+}
+
+func messageReply(status int, message string) httpReply {
+	body, _ := json.Marshal(map[string]string{"message": message})
+	return httpReply{status: status, header: http.Header{"Content-Type": {"application/json"}}, body: body}
+}
+
+// replyTo is the answer an HTTP API gives for an invocation's outcome. A
+// function's answer that is not a valid HTTP response (statusCode 700, a
+// body that is not the base64 it claims to be) turns resp into the
+// handler error it is: the client gets 502, and the span and metrics
+// must say so too.
+func replyTo(resp *host.Response) httpReply {
+	if resp.ErrorType == "" {
+		reply, err := functionReply(resp.Payload)
+		if err == nil {
+			return reply
+		}
+		resp.ErrorType = telemetry.ErrHandler
+		resp.Error = &runtimeapi.FunctionError{ErrorType: "Runtime.MalformedHTTPResponse", ErrorMessage: err.Error()}
+		return messageReply(http.StatusBadGateway, "Internal Server Error: "+err.Error())
+	}
+	status := http.StatusBadGateway
+	switch resp.ErrorType {
+	case telemetry.ErrThrottled:
+		status = http.StatusTooManyRequests
+	case telemetry.ErrTimeout:
+		status = http.StatusGatewayTimeout
+	}
+	return messageReply(status, http.StatusText(status))
 }
 
 // apiGatewayEvent maps a request to payload format 2.0. rawPath is the
@@ -165,31 +194,29 @@ func apiGatewayEvent(r *http.Request, id, path string, body []byte, account stri
 	return ev
 }
 
-// writeFunctionResponse maps the function's answer: an object with
-// statusCode is a full response; any other JSON is a 200 JSON body.
-func writeFunctionResponse(w http.ResponseWriter, payload []byte) {
+// functionReply maps the function's answer: an object with statusCode is
+// a full response; any other JSON is a 200 JSON body.
+func functionReply(payload []byte) (httpReply, error) {
 	var probe map[string]json.RawMessage
 	if json.Unmarshal(payload, &probe) != nil || probe["statusCode"] == nil {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusOK)
-		w.Write(payload)
-		return
+		return httpReply{status: http.StatusOK, header: http.Header{"Content-Type": {"application/json"}}, body: payload}, nil
 	}
 	var resp events.APIGatewayV2HTTPResponse
-	if err := json.Unmarshal(payload, &resp); err != nil || resp.StatusCode < 100 || resp.StatusCode > 599 {
-		writeJSON(w, http.StatusBadGateway, map[string]string{"message": "Internal Server Error: the function's response is malformed"})
-		return
+	if err := json.Unmarshal(payload, &resp); err != nil {
+		return httpReply{}, fmt.Errorf("the function's response is malformed (statusCode a number, headers an object of strings, ...): %w", err)
+	}
+	if resp.StatusCode < 100 || resp.StatusCode > 599 {
+		return httpReply{}, fmt.Errorf("the function's response has statusCode %d, not an HTTP status (100-599)", resp.StatusCode)
 	}
 	body := []byte(resp.Body)
 	if resp.IsBase64Encoded {
 		b, err := base64.StdEncoding.DecodeString(resp.Body)
 		if err != nil {
-			writeJSON(w, http.StatusBadGateway, map[string]string{"message": "Internal Server Error: isBase64Encoded body is not base64"})
-			return
+			return httpReply{}, fmt.Errorf("the function's response has isBase64Encoded but its body is not base64: %w", err)
 		}
 		body = b
 	}
-	h := w.Header()
+	h := http.Header{}
 	for k, vs := range resp.MultiValueHeaders {
 		for _, v := range vs {
 			h.Add(k, v)
@@ -204,6 +231,5 @@ func writeFunctionResponse(w http.ResponseWriter, payload []byte) {
 	if h.Get("Content-Type") == "" && len(body) > 0 {
 		h.Set("Content-Type", http.DetectContentType(bytes.Clone(body[:min(len(body), 512)])))
 	}
-	w.WriteHeader(resp.StatusCode)
-	w.Write(body)
+	return httpReply{status: resp.StatusCode, header: h, body: body}, nil
 }

@@ -291,7 +291,9 @@ type Request struct {
 	ClientContext string
 	Attributes    []attribute.KeyValue
 	// Finish, if set, adds attributes once the response is known (the
-	// HTTP trigger's status code).
+	// HTTP trigger's status code). It may fail a successful response by
+	// setting its ErrorType and Error (an answer the HTTP trigger cannot
+	// map); the span and metrics then record that error.
 	Finish func(*Response) []attribute.KeyValue
 	// Deferrable marks a request that can come back later (an async
 	// event): when every instance is busy and none may be added it does
@@ -435,6 +437,12 @@ func (h *Host) finish(ctx context.Context, inv telemetry.Invocation, span trace.
 	}
 	if req.Finish != nil {
 		out.Attributes = append(out.Attributes, req.Finish(resp)...)
+		if out.ErrorType == "" && resp.ErrorType != "" {
+			out.ErrorType = resp.ErrorType
+			if resp.Error != nil {
+				out.ErrorMessage = resp.Error.Error()
+			}
+		}
 	}
 	h.metrics.observe(resp)
 	telemetry.FinishInvocation(ctx, inv, span, out)

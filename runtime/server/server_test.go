@@ -446,6 +446,7 @@ func TestHTTPTrigger(t *testing.T) {
 	e.deploy(registry.Config{Name: "web", Runtime: registry.NodeJS20, Handler: "index.handler"}, writeFunction(t, map[string]string{"index.js": `
 exports.handler = async (event) => {
   if (event.rawPath === '/plain') return { hello: 'json' };
+  if (event.rawPath === '/malformed') return { statusCode: 700 };
   return {
     statusCode: 201,
     headers: { 'x-echo-method': event.requestContext.http.method, 'content-type': 'text/plain' },
@@ -478,16 +479,29 @@ exports.handler = async (event) => {
 	if body := readAll(t, resp); resp.StatusCode != 200 || body != `{"hello":"json"}` || resp.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("plain: %d %s", resp.StatusCode, body)
 	}
+	resp, err = http.Get(e.srv.URL() + "/fn/web/malformed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(t, resp); resp.StatusCode != http.StatusBadGateway || resp.Header.Get("X-Coldtrace-Error-Type") != telemetry.ErrHandler ||
+		!strings.Contains(body, "statusCode 700") {
+		t.Fatalf("malformed: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
 	resp, _ = http.Get(e.srv.URL() + "/fn/nobody/")
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("unknown function: %d", resp.StatusCode)
 	}
 	resp.Body.Close()
-	spans := e.invocations("web", 2)
+	spans := e.invocations("web", 3)
 	s := spans[0]
 	if s.TraceID != "4bf92f3577b34da6a3ce929d0e0e4736" || s.ParentSpanID != "00f067aa0ba902b7" || s.Trigger != "http" ||
 		s.Attrs["http.response.status_code"] != "201" || s.Attrs["http.request.method"] != "POST" {
 		t.Fatalf("http span: %+v", s)
+	}
+	// The span says what the client got: a 502 for the function's error.
+	if s := spans[2]; s.Attrs["url.path"] != "/fn/web/malformed" || s.Attrs["http.response.status_code"] != "502" ||
+		s.ErrorType != telemetry.ErrHandler || s.Status != "Error" {
+		t.Fatalf("span of the malformed answer: %+v", s)
 	}
 }
 
