@@ -21,7 +21,8 @@ var awsCron = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | c
 //	cron(m h dom mon dow year)  EventBridge form: '?' allowed, dow 1-7 = SUN-SAT, year '*'
 //	m h dom mon dow       standard cron, or a descriptor such as @hourly or @every 90s
 //
-// Seconds in rate() are a Coldtrace extension for demos and tests.
+// Seconds in rate() are a Coldtrace extension for demos and tests. @every
+// D fires as a rate of D (whole seconds, at least one) does.
 func Parse(expr string) (cron.Schedule, error) {
 	s, err := parse(expr)
 	if err != nil {
@@ -54,6 +55,11 @@ func parse(expr string) (cron.Schedule, error) {
 		s, err := cron.ParseStandard(e)
 		if err != nil {
 			return nil, fmt.Errorf("schedule %q: want rate(N unit), cron(...) or a five-field cron expression: %w", expr, err)
+		}
+		// @every D would count from every Set, as robfig's Every does, and
+		// so be postponed by each deploy: it is a rate, and fires as one.
+		if every, ok := s.(cron.ConstantDelaySchedule); ok {
+			return everyFromEpoch(every.Delay), nil
 		}
 		return s, nil
 	}

@@ -25,6 +25,8 @@ func TestParse(t *testing.T) {
 		"*/15 * * * *":            time.Date(2026, 11, 22, 10, 45, 0, 0, time.UTC),
 		"0 0 * * 1":               time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), // standard cron: 1 = Monday
 		"@hourly":                 time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC),
+		"@every 2h":               time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC), // as rate(2 hours)
+		"@every 90s":              time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC).Add(90 * time.Second),
 	}
 	for expr, want := range cases {
 		s, err := Parse(expr)
@@ -38,16 +40,21 @@ func TestParse(t *testing.T) {
 	}
 }
 
-// A rate keeps its firing times whenever it is set again (a deploy, a
-// restart): it is not postponed by each.
+// A rate, and @every, keep their firing times whenever they are set again
+// (a deploy, a restart): they are not postponed by each.
 func TestRateIsNotPostponedBySettingItAgain(t *testing.T) {
-	first, _ := Parse("rate(20 seconds)")
-	at := time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)
-	want := first.Next(at)
-	for _, later := range []time.Duration{time.Second, 14 * time.Second, 19*time.Second + 999*time.Millisecond} {
-		again, _ := Parse("rate(20 seconds)")
-		if got := again.Next(at.Add(later)); !got.Equal(want) {
-			t.Errorf("set again %v later: next %s, want %s", later, got, want)
+	for _, expr := range []string{"rate(20 seconds)", "@every 20s"} {
+		first, err := Parse(expr)
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		at := time.Date(2026, 11, 22, 10, 30, 0, 0, time.UTC)
+		want := first.Next(at)
+		for _, later := range []time.Duration{time.Second, 14 * time.Second, 19*time.Second + 999*time.Millisecond} {
+			again, _ := Parse(expr)
+			if got := again.Next(at.Add(later)); !got.Equal(want) {
+				t.Errorf("%s set again %v later: next %s, want %s", expr, later, got, want)
+			}
 		}
 	}
 }
