@@ -22,6 +22,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/coldtrace/coldtrace/runtime/telemetry"
 )
 
 // Job is one queued event.
@@ -52,7 +54,9 @@ type DeadLetter struct {
 
 // Outcome is how one attempt went.
 type Outcome struct {
-	// ErrorType is the span contract's error.type; "" on success.
+	// ErrorType is the span contract's error.type (telemetry.Err*); ""
+	// on success. telemetry.ErrThrottled puts the event back without
+	// counting an attempt.
 	ErrorType string
 	Message   string
 }
@@ -71,7 +75,7 @@ type Config struct {
 	// MaxRetries after the first attempt (Lambda: 2).
 	MaxRetries int
 	// RetryDelay is the wait before the first retry; each later retry
-	// waits twice as long (Lambda: 1 and 2 minutes).
+	// waits twice as long, up to MaxEventAge (Lambda: 1 and 2 minutes).
 	RetryDelay time.Duration
 	// ThrottleDelay is the wait after a throttled attempt, which does not
 	// count as one.
@@ -237,6 +241,7 @@ func (q *Queue) dispatch() {
 func (q *Queue) dispatchDue() time.Time {
 	for {
 		var batch []claimed
+		var unreadable []unreadableEvent
 		var next time.Time
 		now := time.Now()
 		err := q.db.View(func(tx *bolt.Tx) error {
@@ -255,7 +260,7 @@ func (q *Queue) dispatchDue() time.Time {
 				}
 				var j Job
 				if err := json.Unmarshal(v, &j); err != nil {
-					q.log.Error("async queue: dropping an unreadable event", "key", fmt.Sprintf("%x", k), "err", err)
+					unreadable = append(unreadable, unreadableEvent{key: bytes.Clone(k), raw: bytes.Clone(v), err: err})
 					continue
 				}
 				batch = append(batch, claimed{key: bytes.Clone(k), job: j})
@@ -267,6 +272,7 @@ func (q *Queue) dispatchDue() time.Time {
 			q.log.Error("async queue: reading due events failed", "err", err)
 			return time.Now().Add(time.Second)
 		}
+		q.dropUnreadable(unreadable)
 		if len(batch) == 0 {
 			return next
 		}
@@ -280,6 +286,43 @@ func (q *Queue) dispatchDue() time.Time {
 				return time.Time{}
 			}
 		}
+	}
+}
+
+// unreadableEvent is a pending entry that does not decode as a Job.
+type unreadableEvent struct {
+	key, raw []byte
+	err      error
+}
+
+// maxLoggedEvent bounds the bytes of an unreadable event put in the log.
+const maxLoggedEvent = 4096
+
+// dropUnreadable removes entries that do not decode: they can never run,
+// and with no function to file them under, neither the dead-letter list
+// nor Forget can hold or remove them; left in place, each pass would meet
+// (and log) them again. Their bytes go to the log, once, the one place
+// left to recover them from.
+func (q *Queue) dropUnreadable(events []unreadableEvent) {
+	if len(events) == 0 {
+		return
+	}
+	err := q.db.Update(func(tx *bolt.Tx) error {
+		pending := tx.Bucket(pendingBucket)
+		for _, e := range events {
+			if err := pending.Delete(e.key); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		q.log.Error("async queue: removing unreadable events failed", "err", err)
+		return
+	}
+	for _, e := range events {
+		q.log.Error("async queue: dropped an unreadable event", "key", fmt.Sprintf("%x", e.key), "err", e.err,
+			"event", string(e.raw[:min(len(e.raw), maxLoggedEvent)]), "event_bytes", len(e.raw))
 	}
 }
 
@@ -316,7 +359,7 @@ func (q *Queue) run(c claimed) {
 		return
 	}
 	out, err := q.inv.InvokeAsync(context.Background(), j)
-	if (err != nil || out.ErrorType == "crash" || out.ErrorType == "throttled") && q.stopping() {
+	if (err != nil || out.ErrorType == telemetry.ErrCrash || out.ErrorType == telemetry.ErrThrottled) && q.stopping() {
 		// What the runtime's own shutdown does to an attempt (it kills
 		// what outlives its budget, and refuses new ones): not the
 		// function's failure. The event stays queued as it was and runs
@@ -332,12 +375,12 @@ func (q *Queue) run(c claimed) {
 		q.settle(c.key, nil, &j)
 	case out.ErrorType == "":
 		q.settle(c.key, nil, nil)
-	case out.ErrorType == "throttled":
+	case out.ErrorType == telemetry.ErrThrottled:
 		j.Throttles++
 		// Jittered: a busy function's deferred events would otherwise
 		// fall due together, one would win the instance and the rest
 		// back off together again, leaving it idle most of the time.
-		wait := q.cfg.ThrottleDelay << min(j.Throttles-1, maxThrottleDoublings)
+		wait := q.backoff(q.cfg.ThrottleDelay, min(j.Throttles-1, maxThrottleDoublings))
 		j.NextAt = time.Now().Add(wait/2 + rand.N(wait/2+1))
 		j.LastErrorType, j.LastError = out.ErrorType, out.Message
 		q.settle(c.key, &j, nil)
@@ -348,9 +391,25 @@ func (q *Queue) run(c claimed) {
 			q.settle(c.key, nil, &j)
 			return
 		}
-		j.NextAt = time.Now().Add(q.cfg.RetryDelay << (j.Attempts - 1))
+		j.NextAt = time.Now().Add(q.backoff(q.cfg.RetryDelay, j.Attempts-1))
 		q.settle(c.key, &j, nil)
 	}
+}
+
+// backoff is base doubled n times, but no longer than the maximum event
+// age: an event that waited that long expires when it comes up anyway,
+// and a plain shift overflows into a negative wait (a retry at once) with
+// a large --async-retries.
+func (q *Queue) backoff(base time.Duration, n int) time.Duration {
+	limit := q.cfg.MaxEventAge
+	d := base
+	for ; n > 0; n-- {
+		if d > limit/2 {
+			return limit
+		}
+		d *= 2
+	}
+	return min(d, limit)
 }
 
 // maxThrottleDoublings caps the wait after a throttle at ThrottleDelay×32:
@@ -511,7 +570,7 @@ func (q *Queue) Redrive(fn string) (int, error) {
 		}
 		for _, e := range entries {
 			j := e.d.Job
-			j.Attempts, j.NextAt, j.Enqueued = 0, now, now
+			j.Attempts, j.Throttles, j.NextAt, j.Enqueued = 0, 0, now, now
 			b, err := json.Marshal(j)
 			if err != nil {
 				return err

@@ -1,11 +1,19 @@
 package asyncq
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/coldtrace/coldtrace/runtime/telemetry"
 )
 
 // blockingInvoker holds every attempt of function "slow" until released,
@@ -26,7 +34,7 @@ func (b *blockingInvoker) InvokeAsync(_ context.Context, j Job) (Outcome, error)
 		<-b.release
 		return Outcome{}, nil
 	}
-	return Outcome{ErrorType: "handler_error", Message: "fails"}, nil
+	return Outcome{ErrorType: telemetry.ErrHandler, Message: "fails"}, nil
 }
 
 // crashingInvoker holds every attempt until released, then reports it
@@ -38,7 +46,7 @@ type crashingInvoker struct {
 func (c *crashingInvoker) InvokeAsync(context.Context, Job) (Outcome, error) {
 	c.started <- struct{}{}
 	<-c.release
-	return Outcome{ErrorType: "crash", Message: "Runtime.ExitError: signal: killed"}, nil
+	return Outcome{ErrorType: telemetry.ErrCrash, Message: "Runtime.ExitError: signal: killed"}, nil
 }
 
 // An attempt that fails while the queue closes (the shutdown killed it)
@@ -120,5 +128,109 @@ func TestForgetWinsOverClaimedAndRunningEvents(t *testing.T) {
 		if dl, err := q.DeadLetters(fn); err != nil || len(dl) != 0 {
 			t.Errorf("dead letters of %s: %+v %v", fn, dl, err)
 		}
+	}
+}
+
+// failingInvoker fails every attempt with its error type.
+type failingInvoker struct{ errorType string }
+
+func (f failingInvoker) InvokeAsync(context.Context, Job) (Outcome, error) {
+	return Outcome{ErrorType: f.errorType, Message: "fails"}, nil
+}
+
+// openQueue opens a queue in a fresh directory without starting it: tests
+// drive dispatchDue and run themselves.
+func openQueue(t *testing.T, cfg Config, inv Invoker, log *slog.Logger) *Queue {
+	t.Helper()
+	cfg.Path = filepath.Join(t.TempDir(), "q.db")
+	q, err := Open(cfg, inv, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close(context.Background()) })
+	return q
+}
+
+// pendingEvents is what the queue's file holds as pending.
+func pendingEvents(t *testing.T, q *Queue) []claimed {
+	t.Helper()
+	var out []claimed
+	err := q.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(pendingBucket).ForEach(func(k, v []byte) error {
+			var j Job
+			if err := json.Unmarshal(v, &j); err != nil {
+				return err
+			}
+			out = append(out, claimed{key: bytes.Clone(k), job: j})
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// An entry that does not decode is removed, and said so once, not met
+// and logged again on every pass.
+func TestUnreadableEventIsRemovedAndLoggedOnce(t *testing.T) {
+	var log strings.Builder
+	q := openQueue(t, DefaultConfig(), failingInvoker{}, slog.New(slog.NewTextHandler(&log, nil)))
+	err := q.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(pendingBucket).Put(pendingKey(time.Now(), "bad"), []byte("{not json"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.dispatchDue()
+	if p := q.Pending(""); p != 0 {
+		t.Errorf("%d events pending after the unreadable one was dropped", p)
+	}
+	q.dispatchDue()
+	if n := strings.Count(log.String(), "dropped an unreadable event"); n != 1 || !strings.Contains(log.String(), "{not json") {
+		t.Errorf("logged the drop %d times, want once with the event's bytes: %s", n, log.String())
+	}
+}
+
+// With many retries the backoff stops doubling at the maximum event age
+// instead of overflowing into a retry at once.
+func TestRetryBackoffIsCappedByTheMaximumEventAge(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxRetries = 100
+	q := openQueue(t, cfg, failingInvoker{telemetry.ErrHandler}, nil)
+	for _, attempts := range []int{1, 9, 40, 70} {
+		if err := q.Enqueue(Job{ID: "a", Function: "f", Attempts: attempts}); err != nil {
+			t.Fatal(err)
+		}
+		before := time.Now()
+		q.run(pendingEvents(t, q)[0])
+		after := time.Now()
+		got := pendingEvents(t, q)
+		if len(got) != 1 {
+			t.Fatalf("after attempt %d: %d events pending, want the retry", attempts+1, len(got))
+		}
+		want := min(cfg.RetryDelay<<min(attempts, 20), cfg.MaxEventAge)
+		if next := got[0].job.NextAt; next.Before(before.Add(want)) || next.After(after.Add(want)) {
+			t.Errorf("after attempt %d: retry at %s, want %s later", attempts+1, next.Sub(before), want)
+		}
+		q.Forget("f")
+	}
+}
+
+// A redriven event starts over: its retries and its throttle backoff.
+func TestRedriveResetsAttemptsAndThrottles(t *testing.T) {
+	q := openQueue(t, DefaultConfig(), failingInvoker{}, nil)
+	if err := q.Enqueue(Job{ID: "a", Function: "f"}); err != nil {
+		t.Fatal(err)
+	}
+	c := pendingEvents(t, q)[0]
+	dead := c.job
+	dead.Attempts, dead.Throttles = 3, 9
+	q.settle(c.key, nil, &dead)
+	if n, err := q.Redrive("f"); err != nil || n != 1 {
+		t.Fatalf("redrive: %d %v", n, err)
+	}
+	if j := pendingEvents(t, q)[0].job; j.Attempts != 0 || j.Throttles != 0 {
+		t.Errorf("redriven event has %d attempts and %d throttles, want 0 and 0", j.Attempts, j.Throttles)
 	}
 }
