@@ -13,6 +13,7 @@ import (
 	"github.com/coldtrace/coldtrace/query/api"
 	"github.com/coldtrace/coldtrace/query/reader"
 	"github.com/coldtrace/coldtrace/query/server"
+	"github.com/coldtrace/coldtrace/ui"
 )
 
 // offlineServer is a server whose storage is never reached: enough for
@@ -92,7 +93,11 @@ func TestUIFallback(t *testing.T) {
 		"index.html":    {Data: []byte("<html>index</html>")},
 		"assets/app.js": {Data: []byte("console.log(1)")},
 	}
-	ts := httptest.NewServer(offlineServer(t, http.FileServerFS(files)))
+	app, err := ui.New(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(offlineServer(t, app))
 	defer ts.Close()
 	for path, want := range map[string]string{
 		"/":                "<html>index</html>",
@@ -110,7 +115,10 @@ func TestUIFallback(t *testing.T) {
 			t.Errorf("%s: %d %q, want %q", path, res.StatusCode, body, want)
 		}
 	}
-	for _, path := range []string{"/assets/missing.js", "/api/v1/nope", "/api/nope/deeper"} {
+	// The operational endpoints are not routes of the app: with
+	// --admin-addr they are served on another listener, and a probe of
+	// this one must not get the app's HTML with a 200.
+	for _, path := range []string{"/assets/missing.js", "/api/v1/nope", "/api/nope/deeper", "/readyz", "/healthz", "/metrics"} {
 		res, err := ts.Client().Get(ts.URL + path)
 		if err != nil {
 			t.Fatal(err)

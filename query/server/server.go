@@ -40,8 +40,9 @@ type Config struct {
 	// Embedded and Database describe storage for /api/v1/status.
 	Embedded bool
 	Database string
-	// UI serves the web UI's static files; nil serves none. Paths it
-	// does not know fall back to its /index.html (SPA routing).
+	// UI serves the web UI (ui.Handler) for every path the API does not
+	// route, client-side routes of the single-page app included; nil
+	// serves none.
 	UI http.Handler
 	// TracerProvider, when set, traces every API request and the
 	// ClickHouse queries it makes (self-tracing).
