@@ -319,3 +319,23 @@ func FuzzParameters(f *testing.F) {
 		}
 	})
 }
+
+// now-<lookback> takes what durations take: Go durations, days and weeks.
+func TestInstantLookbackUnits(t *testing.T) {
+	for v, back := range map[string]time.Duration{
+		"now-90m": 90 * time.Minute, "now-2d": 48 * time.Hour, "now-1w": 7 * 24 * time.Hour, "now-0d": 0,
+	} {
+		got, err := parseInstant(v, fuzzNow)
+		if err != nil || !got.Equal(fuzzNow.Add(-back)) {
+			t.Errorf("%s: %v, %v; want %v", v, got, err, fuzzNow.Add(-back))
+		}
+		if d, err := parseDuration(strings.TrimPrefix(v, "now-")); err != nil || d != back {
+			t.Errorf("duration %s: %v, %v; want %v", strings.TrimPrefix(v, "now-"), d, err, back)
+		}
+	}
+	for _, v := range []string{"now-1y", "now-w", "now--1d", "now-100001d"} {
+		if _, err := parseInstant(v, fuzzNow); err == nil {
+			t.Errorf("%s parsed", v)
+		}
+	}
+}

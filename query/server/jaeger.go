@@ -23,9 +23,6 @@ import (
 const (
 	jaegerDefaultLimit = 20
 	jaegerMaxLimit     = 1500
-	// maxLookbackDays keeps a lookback in days from overflowing; longer
-	// windows are clamped to the maximum anyway.
-	maxLookbackDays = 100000
 )
 
 func jaegerOK(c echo.Context, data any, total int) error {
@@ -267,23 +264,6 @@ func jaegerLimit(v string) (int, error) {
 		return jaegerDefaultLimit, nil
 	}
 	return n, nil
-}
-
-// parseLookback reads Jaeger UI's lookback: a Go duration or a number of
-// days (2d).
-func parseLookback(v string) (time.Duration, error) {
-	if strings.HasSuffix(v, "d") {
-		n, err := strconv.Atoi(strings.TrimSuffix(v, "d"))
-		if err != nil || n < 0 || n > maxLookbackDays {
-			return 0, errorf("%q: want a duration such as 1h or 2d", v)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return 0, errorf("%q: want a duration such as 1h or 2d", v)
-	}
-	return d, nil
 }
 
 // jaegerTags merges the tags JSON object(s) and tag=key:value filters.

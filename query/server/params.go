@@ -124,7 +124,7 @@ func parseInstant(v string, now time.Time) (time.Time, error) {
 	case strings.HasPrefix(v, "now-"):
 		d, err := parseLookback(v[len("now-"):])
 		if err != nil {
-			return t, errorf("%q: want now-<duration> such as now-15m or now-2d", v)
+			return t, errorf("%q: want now-<duration> such as now-15m, now-2d or now-1w", v)
 		}
 		t = now.Add(-d)
 	case isDigits(v):
@@ -185,6 +185,20 @@ func parseDuration(v string) (time.Duration, error) {
 	}
 	if d < 0 {
 		return 0, errorf("%q is negative", v)
+	}
+	return d, nil
+}
+
+// parseLookback reads a span of time back from now, as now-<lookback>
+// and Jaeger UI's lookback take it: a Go duration, or whole days (2d) or
+// weeks (1w), as durations take them.
+func parseLookback(v string) (time.Duration, error) {
+	if days, ok, err := wholeDays(v); ok || err != nil {
+		return days, err
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, errorf("%q: want a duration such as 1h, 2d or 1w", v)
 	}
 	return d, nil
 }
