@@ -363,8 +363,19 @@ func (s *Spool) Append(ctx context.Context, payload []byte) error {
 		return err
 	}
 	// Once handed over, the record may be written: wait for the outcome
-	// rather than ctx, so an acknowledgement is never lost.
-	return <-req.done
+	// rather than ctx, so an acknowledgement is never lost. A request
+	// handed over as Close stopped the append loop may never be seen.
+	select {
+	case err := <-req.done:
+		return err
+	case <-s.done:
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
 }
 
 // handOver gives req to the append loop.
@@ -601,8 +612,13 @@ func (s *Spool) rollSegment() error {
 	next := s.segNum
 	if s.seg != nil {
 		next++
-	} else if size, ok := s.sizes[next]; ok && size >= s.opts.SegmentBytes {
-		next++
+	} else {
+		s.mu.Lock() // the drainer's Commit deletes from sizes
+		size, ok := s.sizes[next]
+		s.mu.Unlock()
+		if ok && size >= s.opts.SegmentBytes {
+			next++
+		}
 	}
 	f, err := os.OpenFile(s.segPath(next), os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -624,7 +640,11 @@ func (s *Spool) rollSegment() error {
 			s.log.Warn("spool: close the previous segment", "err", err)
 		}
 	}
+	// Under the lock for Commit, which keeps the current segment; the
+	// append loop, the only writer, reads them without it.
+	s.mu.Lock()
 	s.seg, s.segNum, s.segSize = f, next, size
+	s.mu.Unlock()
 	return nil
 }
 
