@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -212,5 +213,71 @@ func TestInsertsFailingFor(t *testing.T) {
 	}
 	if d := p.InsertsFailingFor(); d != 0 {
 		t.Errorf("inserts failing for %v after a stored batch", d)
+	}
+}
+
+// countingWriter counts the inserts it passes on.
+type countingWriter struct {
+	w     Writer
+	calls atomic.Int64
+}
+
+func (c *countingWriter) Write(ctx context.Context, blocks []*rows, token string) error {
+	c.calls.Add(1)
+	return c.w.Write(ctx, blocks, token)
+}
+
+// Without a spool, a Shutdown whose deadline passes gives up the inserts
+// it leaves behind, answers their senders, and returns: it used to wait
+// for them to exhaust --insert-retry-for, and with a shorter wait of its
+// caller's their retries went on against a client the process closes.
+func TestShutdownStopsRetries(t *testing.T) {
+	client, so := migrated(t)
+	ctx := context.Background()
+	cw := &countingWriter{w: newClickHouseWriter(client, so)}
+	cfg := DefaultConfig()
+	cfg.RetryFor = time.Hour
+	p, err := newPipeline(cfg, cw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Exec(ctx, "DETACH TABLE "+so.Table(schema.TracesTable)); err != nil {
+		t.Fatal(err)
+	}
+	defer client.Exec(ctx, "ATTACH TABLE "+so.Table(schema.TracesTable))
+	sent := make(chan error, 1)
+	go func() {
+		td, _ := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(spansJSON(fmt.Sprintf("%032x", 1), 2)))
+		sent <- p.ConsumeTraces(ctx, td)
+	}()
+	for cw.calls.Load() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	stopped := make(chan error, 1)
+	go func() {
+		sctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		stopped <- p.Shutdown(sctx)
+	}()
+	select {
+	case err := <-stopped:
+		if err == nil {
+			t.Error("Shutdown with spans not stored returned nil")
+		}
+	case <-time.After(time.Minute): // a liveness bound, far past the deadline
+		t.Fatal("Shutdown still waits for an insert retried for an hour")
+	}
+	select {
+	case err := <-sent:
+		if err == nil {
+			t.Error("the request whose spans were not stored was acknowledged")
+		}
+	case <-time.After(time.Minute): // a liveness bound
+		t.Error("the request is still waiting after Shutdown returned")
+	}
+	after := cw.calls.Load()
+	time.Sleep(time.Second) // the retries' backoff is 100 ms and up
+	if n := cw.calls.Load() - after; n > 0 {
+		t.Errorf("%d inserts after Shutdown returned", n)
 	}
 }

@@ -21,6 +21,10 @@ type direct struct {
 	flushes chan []*pending
 	stop    chan struct{}
 	done    chan struct{}
+	// inserts is the writers' context: a shutdown out of time cancels it,
+	// so no insert outlives Pipeline.Shutdown.
+	inserts      context.Context
+	cancelInsert context.CancelFunc
 }
 
 type pending struct {
@@ -33,6 +37,7 @@ var errQueueFull = errors.New("ingest queue full")
 
 func newDirect(p *Pipeline) *direct {
 	d := &direct{p: p, in: make(chan *pending, 64), flushes: make(chan []*pending), stop: make(chan struct{}), done: make(chan struct{})}
+	d.inserts, d.cancelInsert = context.WithCancel(context.Background())
 	writers := make(chan struct{}, p.cfg.Writers)
 	go func() {
 		d.batchLoop()
@@ -47,7 +52,9 @@ func newDirect(p *Pipeline) *direct {
 	return d
 }
 
-func (d *direct) consume(ctx context.Context, td ptrace.Traces, n int64, c *claim) error {
+// enqueue queues td for an insert; the caller waits for it with
+// pending.wait.
+func (d *direct) enqueue(ctx context.Context, td ptrace.Traces, n int64, c *claim) (*pending, error) {
 	p := d.p
 	// A single request larger than the queue is admitted when the queue is
 	// empty, so no request is refused forever.
@@ -55,7 +62,7 @@ func (d *direct) consume(ctx context.Context, td ptrace.Traces, n int64, c *clai
 		p.stats.Queued.Add(-n)
 		p.stats.SpansRejected.Add(n)
 		c.settle(false)
-		return consumer.Throttled(fmt.Errorf("%w (%d spans waiting to be stored)", errQueueFull, q-n), d.retryHint())
+		return nil, consumer.Throttled(fmt.Errorf("%w (%d spans waiting to be stored)", errQueueFull, q-n), d.retryHint())
 	}
 	r := toRows(td, tenant.FromContext(ctx), p.cfg.Limits)
 	p.stats.SpansTruncated.Add(r.truncated)
@@ -66,8 +73,13 @@ func (d *direct) consume(ctx context.Context, td ptrace.Traces, n int64, c *clai
 		p.stats.Queued.Add(-n)
 		p.stats.SpansRejected.Add(n)
 		c.settle(false)
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
+	return pd, nil
+}
+
+// wait returns once pd's spans are stored, or could not be.
+func (pd *pending) wait(ctx context.Context) error {
 	select {
 	case err := <-pd.done:
 		return err
@@ -150,7 +162,7 @@ func (d *direct) writeLoop() {
 			blocks[i] = pd.r
 		}
 		n := int64(countRows(blocks))
-		err := p.write(context.Background(), blocks, uniqueToken(), p.cfg.RetryFor)
+		err := p.write(d.inserts, blocks, uniqueToken(), p.cfg.RetryFor)
 		p.stats.Queued.Add(-n)
 		if err != nil {
 			p.stats.SpansRejected.Add(n)
@@ -166,14 +178,20 @@ func (d *direct) writeLoop() {
 	}
 }
 
-// shutdown stores what is queued, until ctx ends. Callers have stopped
-// new requests (Pipeline.closing) before.
+// shutdown stores what is queued, until ctx ends; then it gives up the
+// inserts under way and answers their senders that their spans were not
+// stored (they retry them elsewhere or later). Callers have stopped new
+// requests (Pipeline.closing) before.
 func (d *direct) shutdown(ctx context.Context) error {
+	defer d.cancelInsert()
 	close(d.stop)
 	select {
 	case <-d.done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("ingest shutdown: %w (%d spans not stored)", ctx.Err(), d.p.stats.Queued.Load())
+		left := d.p.stats.Queued.Load()
+		d.cancelInsert()
+		<-d.done
+		return fmt.Errorf("ingest shutdown: %w (%d spans not stored)", ctx.Err(), left)
 	}
 }

@@ -31,9 +31,12 @@ type Config struct {
 	// acknowledged once fsynced to the spool, and a drainer moves it into
 	// ClickHouse. Without it, a request is acknowledged once inserted.
 	Spool spool.Options `yaml:"spool"`
-	// BatchSpans caps the spans of one insert.
+	// BatchSpans caps the spans of one insert without a spool. The spool
+	// drains whole requests, up to 16 MiB of them (8 MiB is what a batch
+	// waits to gather), and BatchSpans caps how many requests.
 	BatchSpans int `yaml:"batch_spans"`
-	// BatchAge is the longest a batch waits for a free writer (no spool).
+	// BatchAge is the longest a batch waits for a free writer without a
+	// spool, and for more requests to gather with one.
 	BatchAge time.Duration `yaml:"batch_age"`
 	// QueueSpans bounds spans accepted but not yet stored without a spool;
 	// past it senders get a retryable "throttled" answer.
@@ -96,8 +99,10 @@ func (c Config) Validate() error {
 	if c.Writers <= 0 {
 		errs = append(errs, errors.New("ingest: writers must be positive"))
 	}
-	if c.InsertTimeout <= 0 || c.RetryFor < 0 {
-		errs = append(errs, errors.New("ingest: insert_timeout must be positive and retry_for not negative"))
+	// A RetryFor of 0 would retry forever (backoff's MaxElapsedTime), not
+	// never, and hold a writer on one batch ClickHouse keeps refusing.
+	if c.InsertTimeout <= 0 || c.RetryFor <= 0 {
+		errs = append(errs, errors.New("ingest: insert_timeout and retry_for must be positive"))
 	}
 	if c.RecentSpans < 0 {
 		errs = append(errs, errors.New("ingest: recent_spans must not be negative"))
@@ -209,45 +214,54 @@ func (p *Pipeline) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 		return nil
 	}
 	p.stats.SpansReceived.Add(n)
+	queued, partial, err := p.admit(ctx, td, n)
+	if err == nil && queued != nil {
+		err = queued.wait(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	return partial
+}
+
+// admit takes td in under the read lock Shutdown takes before it stops
+// anything: it appends td to the spool, or, without one, queues it for an
+// insert and returns it to be waited for outside the lock, so that a
+// Shutdown out of time need not wait for inserts it can give up.
+func (p *Pipeline) admit(ctx context.Context, td ptrace.Traces, n int64) (queued *pending, partial, err error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closing {
 		p.stats.SpansRejected.Add(n)
-		return consumer.Unavailable(errShuttingDown, time.Second)
+		return nil, nil, consumer.Unavailable(errShuttingDown, time.Second)
 	}
-	var partial error
 	if dropped, why := p.dropUnstorable(td); dropped > 0 {
 		p.stats.SpansRejected.Add(dropped)
 		partial = consumer.Partial(dropped, why)
 		if n -= dropped; n == 0 {
-			return partial
+			return nil, partial, nil
 		}
 	}
 	c, repeated, err := p.claimSpans(ctx, td)
 	if err != nil {
 		p.stats.SpansRejected.Add(n)
-		return err
+		return nil, nil, err
 	}
 	if repeated > 0 {
 		p.stats.SpansRepeated.Add(repeated)
 		if n -= repeated; n == 0 {
 			c.settle(true)
-			return partial
+			return nil, partial, nil
 		}
 	}
 	if p.spool == nil {
 		// The writer settles the claim once the spans are stored.
-		if err := p.direct.consume(ctx, td, n, c); err != nil {
-			return err
-		}
-		return partial
+		queued, err = p.direct.enqueue(ctx, td, n, c)
+		return queued, partial, err
 	}
 	err = p.appendToSpool(ctx, td, n)
 	c.settle(err == nil)
-	if err != nil {
-		return err
-	}
-	return partial
+	return nil, partial, err
 }
 
 // claimSpans drops td's repeats of spans stored lately and claims the rest
