@@ -140,9 +140,12 @@ func (p *Pool[T]) acquire(ctx context.Context, wait bool) (inst T, cold bool, er
 	}
 	w := &waiter[T]{ch: make(chan grant[T], 1)}
 	el := p.waiters.PushBack(w)
+	// Reconfigure replaces cfg under the lock on every deploy: read the
+	// bound now, not after unlocking.
+	queueWait := p.cfg.QueueWait
 	p.mu.Unlock()
 
-	t := time.NewTimer(p.cfg.QueueWait)
+	t := time.NewTimer(queueWait)
 	defer t.Stop()
 	var g grant[T]
 	select {

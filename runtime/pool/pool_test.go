@@ -166,6 +166,30 @@ func TestReconfigureRetiresTheOldVersion(t *testing.T) {
 	}
 }
 
+// A deploy reconfigures the pool while invocations wait in its queue;
+// the waiter's reading of its bound must not race with it. Only the race
+// detector (go test -race) sees the race this guards against.
+func TestReconfigureWhileAWaiterIsQueued(t *testing.T) {
+	s := &spawner{}
+	p := New(Config{MaxInstances: 1, IdleTimeout: time.Minute, QueueWait: time.Minute}, s.spawn, nil)
+	defer p.Close()
+	busy, _, _ := p.Acquire(context.Background())
+	got := make(chan *proc)
+	go func() {
+		inst, _, err := p.Acquire(context.Background())
+		if err != nil {
+			t.Errorf("waiter: %v", err)
+		}
+		got <- inst
+	}()
+	waitUntil(t, "the waiter to queue", func() bool { return p.Stats().Waiting == 1 })
+	p.Reconfigure(Config{MaxInstances: 1, IdleTimeout: time.Minute, QueueWait: 2 * time.Minute}, s.spawn)
+	p.Release(busy) // of the old version: it stops, and its slot goes to the waiter
+	if inst := <-got; inst == nil || inst == busy {
+		t.Fatal("the waiter did not get an instance of the new version")
+	}
+}
+
 func TestFailedInitFreesTheSlot(t *testing.T) {
 	s := &spawner{}
 	s.fail.Store(true)
