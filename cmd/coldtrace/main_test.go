@@ -1,7 +1,7 @@
 package main_test
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -63,51 +63,78 @@ func freeAddr(t *testing.T) string {
 	}
 }
 
+// output is a process's combined stdout and stderr. exec's copying
+// goroutines write it while the test reads it.
+type output struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (o *output) Write(b []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(b)
+}
+
+// String is what the process has written so far.
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
 // process is a running coldtrace with its combined output.
 type process struct {
-	cmd *exec.Cmd
-	out *strings.Builder
+	cmd      *exec.Cmd
+	out      *output
+	stopOnce sync.Once
 }
 
 func start(t *testing.T, env []string, args ...string) *process {
 	t.Helper()
 	cmd := exec.Command(coldtraceBin, args...)
 	cmd.Env = append(os.Environ(), env...)
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	out := &strings.Builder{}
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	go func() {
-		for l := range lines {
-			out.WriteString(l + "\n")
-		}
-	}()
+	out := &output{}
+	cmd.Stdout, cmd.Stderr = out, out
+	// A function instance the process started may outlive it holding the
+	// output pipe; Wait then gives up on the pipe instead of hanging.
+	cmd.WaitDelay = 10 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	p := &process{cmd: cmd, out: out}
 	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-		}
-		pw.Close()
+		p.stop()
 		if t.Failed() {
 			t.Logf("output of %v:\n%s", args, out.String())
 		}
 	})
 	return p
+}
+
+// stop interrupts the process (kills it if it has not exited within 30
+// s) and returns once it has exited and everything it wrote is in out:
+// Wait waits for exec's copying goroutines.
+func (p *process) stop() {
+	p.stopOnce.Do(func() {
+		p.cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { p.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			p.cmd.Process.Kill()
+			<-done
+		}
+	})
+}
+
+// finalOutput stops the process and returns all it wrote. A check that
+// a line is absent reads this: output still on its way to out would
+// pass the check unseen.
+func (p *process) finalOutput() string {
+	p.stop()
+	return p.out.String()
 }
 
 // waitHTTP waits until url answers, or the process exits.
@@ -234,7 +261,7 @@ func TestCollectorAgainstServerDSNWithoutLibrary(t *testing.T) {
 	if !strings.Contains(m, "coldtrace_ingest_spans_stored_total 1\n") {
 		t.Errorf("metrics do not count the stored span:\n%s", m)
 	}
-	if strings.Contains(coll.out.String(), "embedded ClickHouse started") {
+	if strings.Contains(coll.finalOutput(), "embedded ClickHouse started") {
 		t.Fatal("the collector role started an embedded engine")
 	}
 }

@@ -80,7 +80,7 @@ func TestQueryRole(t *testing.T) {
 	if strings.Contains(metrics, "4bf92f3577b34da6a3ce929d0e0e4736") {
 		t.Error("a trace id is a metric label")
 	}
-	if strings.Contains(q.out.String(), "embedded ClickHouse started") {
+	if strings.Contains(q.finalOutput(), "embedded ClickHouse started") {
 		t.Fatal("the query role started an embedded engine")
 	}
 }
