@@ -30,7 +30,12 @@ import (
 type Job struct {
 	ID       string `json:"id"` // the invocation's request id, kept across retries
 	Function string `json:"function"`
-	Payload  []byte `json:"payload"`
+	// Incarnation is the registry's incarnation of Function the event
+	// was sent to: once that function is removed the event never runs,
+	// whatever is deployed under its name later. Events queued before
+	// incarnations existed have none and go by the name alone.
+	Incarnation string `json:"incarnation,omitempty"`
+	Payload     []byte `json:"payload"`
 	// Trigger is faas.trigger of the invocation (pubsub, timer).
 	Trigger string `json:"trigger"`
 	// TraceHeaders are the caller's trace headers at enqueue time.
@@ -61,11 +66,22 @@ type Outcome struct {
 	Message   string
 }
 
-// Invoker runs one attempt. An error means the event cannot run at all
-// (its function was removed) and goes to the dead-letter list at once.
+// Invoker runs events on the functions they were sent to.
 type Invoker interface {
+	// InvokeAsync runs one attempt. ErrGone (wrapped) means the
+	// function incarnation the event was sent to was removed: the event
+	// is dropped. Any other error means it cannot run at all, and it
+	// goes to the dead-letter list at once.
 	InvokeAsync(ctx context.Context, j Job) (Outcome, error)
+	// Deployed reports whether function is deployed and, if incarnation
+	// is set, still in that incarnation.
+	Deployed(function, incarnation string) bool
 }
+
+// ErrGone is Enqueue's error for an event whose function (incarnation)
+// was removed: it is not stored. It is InvokeAsync's too for one removed
+// since it was queued.
+var ErrGone = errors.New("the function the event was sent to was removed")
 
 // Config configures the queue.
 type Config struct {
@@ -187,7 +203,9 @@ func deadKey(fn string, at time.Time, id string) []byte {
 	return append(k, id...)
 }
 
-// Enqueue stores j durably; it runs as soon as a worker is free.
+// Enqueue stores j durably; it runs as soon as a worker is free. It
+// fails with ErrGone if j's function, or the incarnation of it j names,
+// is no longer deployed.
 func (q *Queue) Enqueue(j Job) error {
 	now := time.Now()
 	if j.Enqueued.IsZero() {
@@ -199,8 +217,18 @@ func (q *Queue) Enqueue(j Job) error {
 		return err
 	}
 	err = q.db.Update(func(tx *bolt.Tx) error {
+		// Asked in the transaction that stores the event: a removal takes
+		// the function out of the registry before its Forget, so Forget
+		// either comes after this transaction and drops the event, or
+		// came before and the function is seen gone here.
+		if !q.inv.Deployed(j.Function, j.Incarnation) {
+			return ErrGone
+		}
 		return tx.Bucket(pendingBucket).Put(pendingKey(j.NextAt, j.ID), b)
 	})
+	if errors.Is(err, ErrGone) {
+		return fmt.Errorf("async queue: event %s for %s: %w", j.ID, j.Function, err)
+	}
 	if err != nil {
 		return fmt.Errorf("async queue: storing event %s: %w", j.ID, err)
 	}
@@ -352,6 +380,12 @@ func (q *Queue) run(c claimed) {
 		return // its function was removed (Forget) since it was claimed
 	}
 	j := c.job
+	if !q.inv.Deployed(j.Function, j.Incarnation) {
+		// Removed without its Forget having run yet, or while the
+		// runtime was stopped: dropped, as Forget would have.
+		q.dropGone(c.key, j)
+		return
+	}
 	now := time.Now()
 	if now.Sub(j.Enqueued) > q.cfg.MaxEventAge {
 		j.LastErrorType, j.LastError = "expired", fmt.Sprintf("not delivered within the maximum event age (%s)", q.cfg.MaxEventAge)
@@ -369,6 +403,8 @@ func (q *Queue) run(c claimed) {
 		return
 	}
 	switch {
+	case errors.Is(err, ErrGone):
+		q.dropGone(c.key, j) // removed since the check above
 	case err != nil:
 		j.Attempts++
 		j.LastErrorType, j.LastError = "undeliverable", err.Error()
@@ -394,6 +430,14 @@ func (q *Queue) run(c claimed) {
 		j.NextAt = time.Now().Add(q.backoff(q.cfg.RetryDelay, j.Attempts-1))
 		q.settle(c.key, &j, nil)
 	}
+}
+
+// dropGone removes an event whose function incarnation was removed:
+// neither a retry nor a dead letter, which a function deployed later
+// under the same name would find.
+func (q *Queue) dropGone(key []byte, j Job) {
+	q.settle(key, nil, nil)
+	q.log.Info("async event dropped: its function was removed", "function", j.Function, "request_id", j.ID)
 }
 
 // backoff is base doubled n times, but no longer than the maximum event

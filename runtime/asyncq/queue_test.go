@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -16,9 +18,16 @@ import (
 	"github.com/coldtrace/coldtrace/runtime/telemetry"
 )
 
+// everyFunctionDeployed is an Invoker's Deployed for tests whose
+// functions are never removed.
+type everyFunctionDeployed struct{}
+
+func (everyFunctionDeployed) Deployed(string, string) bool { return true }
+
 // blockingInvoker holds every attempt of function "slow" until released,
 // fails every other attempt, and records what it ran.
 type blockingInvoker struct {
+	everyFunctionDeployed
 	started chan string
 	release chan struct{}
 	mu      sync.Mutex
@@ -40,6 +49,7 @@ func (b *blockingInvoker) InvokeAsync(_ context.Context, j Job) (Outcome, error)
 // crashingInvoker holds every attempt until released, then reports it
 // crashed, as an instance killed by the runtime's shutdown does.
 type crashingInvoker struct {
+	everyFunctionDeployed
 	started, release chan struct{}
 }
 
@@ -132,7 +142,10 @@ func TestForgetWinsOverClaimedAndRunningEvents(t *testing.T) {
 }
 
 // failingInvoker fails every attempt with its error type.
-type failingInvoker struct{ errorType string }
+type failingInvoker struct {
+	everyFunctionDeployed
+	errorType string
+}
 
 func (f failingInvoker) InvokeAsync(context.Context, Job) (Outcome, error) {
 	return Outcome{ErrorType: f.errorType, Message: "fails"}, nil
@@ -197,7 +210,7 @@ func TestUnreadableEventIsRemovedAndLoggedOnce(t *testing.T) {
 func TestRetryBackoffIsCappedByTheMaximumEventAge(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.MaxRetries = 100
-	q := openQueue(t, cfg, failingInvoker{telemetry.ErrHandler}, nil)
+	q := openQueue(t, cfg, failingInvoker{errorType: telemetry.ErrHandler}, nil)
 	for _, attempts := range []int{1, 9, 40, 70} {
 		if err := q.Enqueue(Job{ID: "a", Function: "f", Attempts: attempts}); err != nil {
 			t.Fatal(err)
@@ -233,4 +246,115 @@ func TestRedriveResetsAttemptsAndThrottles(t *testing.T) {
 	if j := pendingEvents(t, q)[0].job; j.Attempts != 0 || j.Throttles != 0 {
 		t.Errorf("redriven event has %d attempts and %d throttles, want 0 and 0", j.Attempts, j.Throttles)
 	}
+}
+
+// deployments stands in for the registry: the incarnation of each
+// deployed function. Its InvokeAsync succeeds for a deployed incarnation
+// and is ErrGone otherwise, as the runtime's is.
+type deployments struct {
+	mu  sync.Mutex
+	fns map[string]string
+	ran []string
+}
+
+func (d *deployments) Deployed(fn, incarnation string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cur, ok := d.fns[fn]
+	return ok && (incarnation == "" || incarnation == cur)
+}
+
+func (d *deployments) set(fn, incarnation string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if incarnation == "" {
+		delete(d.fns, fn)
+	} else {
+		d.fns[fn] = incarnation
+	}
+}
+
+func (d *deployments) InvokeAsync(_ context.Context, j Job) (Outcome, error) {
+	if !d.Deployed(j.Function, j.Incarnation) {
+		return Outcome{}, ErrGone
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.ran = append(d.ran, j.ID)
+	return Outcome{}, nil
+}
+
+// An event for a function, or an incarnation of it, that is no longer
+// deployed is refused, not stored: it would otherwise be dead-lettered,
+// or run against a later function of the same name.
+func TestEnqueueRefusesAnEventOfARemovedFunction(t *testing.T) {
+	d := &deployments{fns: map[string]string{"f": "second"}}
+	q := openQueue(t, DefaultConfig(), d, nil)
+	for _, j := range []Job{{ID: "a", Function: "f", Incarnation: "first"}, {ID: "b", Function: "g"}} {
+		if err := q.Enqueue(j); !errors.Is(err, ErrGone) {
+			t.Errorf("event %s for %s (incarnation %q): %v, want ErrGone", j.ID, j.Function, j.Incarnation, err)
+		}
+	}
+	if err := q.Enqueue(Job{ID: "c", Function: "f", Incarnation: "second"}); err != nil {
+		t.Fatalf("event for the deployed incarnation: %v", err)
+	}
+	if got := pendingEvents(t, q); len(got) != 1 || got[0].job.ID != "c" {
+		t.Errorf("pending %+v, want only c", got)
+	}
+}
+
+// A queued event whose function incarnation is removed before it runs
+// (its Forget not run yet, or the function removed while the runtime was
+// stopped) is dropped: not run on the function deployed under its name
+// since, and not dead-lettered there for a redrive to run it.
+func TestEventOfARemovedIncarnationIsDropped(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// then is what becomes of f after the event is queued.
+		then string
+	}{{"removed", ""}, {"removed and deployed again", "second"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &deployments{fns: map[string]string{"f": "first"}}
+			q := openQueue(t, DefaultConfig(), d, nil)
+			if err := q.Enqueue(Job{ID: "a", Function: "f", Incarnation: "first"}); err != nil {
+				t.Fatal(err)
+			}
+			d.set("f", tc.then)
+			q.run(pendingEvents(t, q)[0])
+			if p := q.Pending(""); p != 0 {
+				t.Errorf("%d events pending", p)
+			}
+			if dl, err := q.DeadLetters("f"); err != nil || len(dl) != 0 {
+				t.Errorf("dead letters %+v %v", dl, err)
+			}
+			if len(d.ran) != 0 {
+				t.Errorf("ran %v", d.ran)
+			}
+		})
+	}
+}
+
+// A removal between the queue's check and the attempt: the invoker
+// reports ErrGone, and the event is dropped, not dead-lettered as
+// undeliverable.
+func TestEventGoneDuringItsAttemptIsDropped(t *testing.T) {
+	q := openQueue(t, DefaultConfig(), goneInvoker{}, nil)
+	if err := q.Enqueue(Job{ID: "a", Function: "f", Incarnation: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	q.run(pendingEvents(t, q)[0])
+	if p := q.Pending(""); p != 0 {
+		t.Errorf("%d events pending", p)
+	}
+	if dl, err := q.DeadLetters("f"); err != nil || len(dl) != 0 {
+		t.Errorf("dead letters %+v %v", dl, err)
+	}
+}
+
+// goneInvoker finds every function deployed until it runs the event:
+// removed in between.
+type goneInvoker struct{ everyFunctionDeployed }
+
+func (goneInvoker) InvokeAsync(context.Context, Job) (Outcome, error) {
+	return Outcome{}, fmt.Errorf("%w: f", ErrGone)
 }

@@ -207,8 +207,14 @@ func (g *Gateway) enqueue(w http.ResponseWriter, r *http.Request, fn *registry.F
 			headers[k] = v
 		}
 	}
-	err := g.queue.Enqueue(asyncq.Job{ID: id, Function: fn.Name, Payload: payload, Trigger: telemetry.TriggerPubSub,
-		TraceHeaders: headers, ClientContext: clientContext})
+	err := g.queue.Enqueue(asyncq.Job{ID: id, Function: fn.Name, Incarnation: fn.Incarnation, Payload: payload,
+		Trigger: telemetry.TriggerPubSub, TraceHeaders: headers, ClientContext: clientContext})
+	if errors.Is(err, asyncq.ErrGone) {
+		// Removed while the request's body was read: the event would
+		// otherwise run against whatever is deployed under the name next.
+		awsError(w, http.StatusNotFound, "ResourceNotFoundException", "Function not found: "+g.host.ARN(fn.Name))
+		return
+	}
 	if err != nil {
 		g.log.Error("gateway: queueing an event failed", "function", fn.Name, "err", err)
 		awsError(w, http.StatusServiceUnavailable, "ServiceException", "the event could not be stored: "+err.Error())

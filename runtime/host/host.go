@@ -279,7 +279,12 @@ func (h *Host) environment(fn *registry.Function, stream string, prewarm bool, r
 // Request is one invocation to run.
 type Request struct {
 	Function string
-	Payload  []byte
+	// Incarnation, if set, is the registry's incarnation of Function the
+	// request is for (a queued event's): if that one was removed, the
+	// request fails with registry.ErrNotFound instead of running on a
+	// function deployed under the name since.
+	Incarnation string
+	Payload     []byte
 	// RequestID is kept across retries of an async event; empty means a
 	// new one.
 	RequestID string
@@ -341,6 +346,11 @@ func (h *Host) Invoke(ctx context.Context, req Request) (*Response, error) {
 		return nil, err
 	}
 	defer h.calls.Done()
+	// A removal closes the pool, and a later deploy makes a new one: the
+	// pool of this incarnation runs nothing of another.
+	if req.Incarnation != "" && fp.fn.Incarnation != req.Incarnation {
+		return nil, fmt.Errorf("%w: %s (the incarnation the request was for was removed)", registry.ErrNotFound, req.Function)
+	}
 	if req.RequestID == "" {
 		req.RequestID = uuid.NewString()
 	}

@@ -165,3 +165,57 @@ func TestDecodeConfig(t *testing.T) {
 		t.Errorf("only the zero timeout is a problem: %v", err)
 	}
 }
+
+// A new version keeps the function's incarnation, across a restart too;
+// a removal ends it, and a function stored without one gets one that
+// lasts.
+func TestIncarnationOutlivesVersionsNotRemovals(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Name: "f", Runtime: "python3", Handler: "app.handler"}
+	deploy := func(s *Store) *Function {
+		t.Helper()
+		fn, err := s.Deploy(cfg, code(map[string]string{"app.py": "x"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fn
+	}
+	first := deploy(s)
+	if first.Incarnation == "" {
+		t.Fatal("a deploy gave no incarnation")
+	}
+	if second := deploy(s); second.Incarnation != first.Incarnation || !s.Deployed("f", first.Incarnation) {
+		t.Fatalf("a new version changed the incarnation: %q, was %q", second.Incarnation, first.Incarnation)
+	}
+	if err := s.Delete("f"); err != nil {
+		t.Fatal(err)
+	}
+	if s.Deployed("f", first.Incarnation) || s.Deployed("f", "") {
+		t.Fatal("a removed function is still deployed")
+	}
+	later := deploy(s)
+	if later.Incarnation == first.Incarnation || s.Deployed("f", first.Incarnation) || !s.Deployed("f", later.Incarnation) {
+		t.Fatalf("deployed again after its removal, the function kept incarnation %q", later.Incarnation)
+	}
+
+	// As stored before incarnations existed.
+	later.Incarnation = ""
+	if err := writeJSONAtomic(filepath.Join(dir, "f", "function.json"), later); err != nil {
+		t.Fatal(err)
+	}
+	reopened, err := Open(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	given, _ := reopened.Get("f")
+	if given.Incarnation == "" {
+		t.Fatal("a function stored without an incarnation got none")
+	}
+	if again, err := Open(dir, nil); err != nil || !again.Deployed("f", given.Incarnation) {
+		t.Fatalf("the incarnation given at a start did not last to the next: %v", err)
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Function is a deployed function: its configuration, version and code.
@@ -22,6 +24,11 @@ type Function struct {
 	CodeSHA256 string    `json:"codeSha256"`
 	CodeSize   int64     `json:"codeSize"`
 	Deployed   time.Time `json:"deployed"`
+	// Incarnation tells this function apart from one deployed under the
+	// same name after it was removed: a new version keeps it, a removal
+	// ends it. Its queued events are tied to it, so none of them runs
+	// against a later function of the same name.
+	Incarnation string `json:"incarnation,omitempty"`
 	// CodeDir is where the code of this version lives.
 	CodeDir string `json:"-"`
 }
@@ -94,6 +101,9 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 			log.Warn("function registry: skipping a function that cannot be loaded", "name", e.Name(), "err", err)
 			continue
 		}
+		if fn.Incarnation == "" {
+			s.giveIncarnation(fn)
+		}
 		s.fns[fn.Name] = fn
 	}
 	return s, nil
@@ -116,6 +126,17 @@ func (s *Store) load(name string) (*Function, error) {
 		return nil, fmt.Errorf("code of version %d: %w", fn.Version, err)
 	}
 	return &fn, nil
+}
+
+// giveIncarnation gives a function stored before incarnations existed
+// one, on disk, so that it stays the same across restarts. Should that
+// fail, it keeps none: its events are then told apart by name only.
+func (s *Store) giveIncarnation(fn *Function) {
+	fn.Incarnation = uuid.NewString()
+	if err := writeJSONAtomic(filepath.Join(s.dir, fn.Name, "function.json"), fn); err != nil {
+		s.log.Warn("function registry: cannot record the function's incarnation", "name", fn.Name, "err", err)
+		fn.Incarnation = ""
+	}
 }
 
 // stagingDir holds code being unpacked; its name cannot be a function's.
@@ -141,6 +162,14 @@ func (s *Store) Get(name string) (*Function, error) {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
 	return fn, nil
+}
+
+// Deployed reports whether name is deployed and, if incarnation is set,
+// still in that incarnation (not removed since, whatever was deployed
+// under its name after).
+func (s *Store) Deployed(name, incarnation string) bool {
+	fn, err := s.Get(name)
+	return err == nil && (incarnation == "" || fn.Incarnation == incarnation)
 }
 
 // List returns every function, by name.
@@ -174,11 +203,15 @@ func (s *Store) Deploy(cfg Config, code Code) (*Function, error) {
 	s.deployMu.Lock()
 	defer s.deployMu.Unlock()
 
-	version := 1
+	version, incarnation := 1, ""
 	if cur, err := s.Get(cfg.Name); err == nil {
-		version = cur.Version + 1
+		version, incarnation = cur.Version+1, cur.Incarnation
 	} else if prev, err := s.load(cfg.Name); err == nil {
-		version = prev.Version + 1
+		// On disk but not loaded at start: still the same function.
+		version, incarnation = prev.Version+1, prev.Incarnation
+	}
+	if incarnation == "" {
+		incarnation = uuid.NewString()
 	}
 	fnDir := filepath.Join(s.dir, cfg.Name)
 	tmp, err := os.MkdirTemp(s.stagingDir(), cfg.Name+"-")
@@ -201,7 +234,7 @@ func (s *Store) Deploy(cfg Config, code Code) (*Function, error) {
 		return nil, fmt.Errorf("deploy %s: %w", cfg.Name, err)
 	}
 	fn := &Function{Config: cfg, Version: version, CodeSHA256: code.SHA256, CodeSize: code.Size,
-		Deployed: time.Now().UTC().Truncate(time.Millisecond), CodeDir: dst}
+		Deployed: time.Now().UTC().Truncate(time.Millisecond), Incarnation: incarnation, CodeDir: dst}
 	if err := writeJSONAtomic(filepath.Join(fnDir, "function.json"), fn); err != nil {
 		return nil, fmt.Errorf("deploy %s: %w", cfg.Name, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -15,11 +16,19 @@ import (
 	"github.com/coldtrace/coldtrace/runtime/asyncq"
 	"github.com/coldtrace/coldtrace/runtime/host"
 	"github.com/coldtrace/coldtrace/runtime/pool"
+	"github.com/coldtrace/coldtrace/runtime/registry"
 	"github.com/coldtrace/coldtrace/runtime/telemetry"
 )
 
 // asyncInvoker runs queued events on the host.
-type asyncInvoker struct{ host *host.Host }
+type asyncInvoker struct {
+	host *host.Host
+	reg  *registry.Store
+}
+
+func (a asyncInvoker) Deployed(function, incarnation string) bool {
+	return a.reg.Deployed(function, incarnation)
+}
 
 func (a asyncInvoker) InvokeAsync(ctx context.Context, j asyncq.Job) (asyncq.Outcome, error) {
 	// Queued events are consumed (CONSUMER); schedules are the host's
@@ -33,7 +42,7 @@ func (a asyncInvoker) InvokeAsync(ctx context.Context, j asyncq.Job) (asyncq.Out
 		h.Set(k, v)
 	}
 	resp, err := a.host.Invoke(ctx, host.Request{
-		Function: j.Function, Payload: j.Payload, RequestID: j.ID, Trigger: j.Trigger, Kind: kind,
+		Function: j.Function, Incarnation: j.Incarnation, Payload: j.Payload, RequestID: j.ID, Trigger: j.Trigger, Kind: kind,
 		Carrier: propagation.HeaderCarrier(h), ClientContext: j.ClientContext,
 		Attributes: []attribute.KeyValue{attribute.Int("coldtrace.async.attempt", j.Attempts+1)},
 		// A worker must not sit in a busy function's queue: the other
@@ -43,6 +52,9 @@ func (a asyncInvoker) InvokeAsync(ctx context.Context, j asyncq.Job) (asyncq.Out
 		// is tried again, ever more rarely, until the maximum event age.
 		Deferrable: true,
 	})
+	if errors.Is(err, registry.ErrNotFound) {
+		return asyncq.Outcome{}, fmt.Errorf("%w: %w", asyncq.ErrGone, err)
+	}
 	if errors.Is(err, pool.ErrClosed) {
 		// The host is stopping: not the event's fault, try again later.
 		return asyncq.Outcome{ErrorType: telemetry.ErrThrottled, Message: err.Error()}, nil
@@ -77,6 +89,10 @@ type scheduledEvent struct {
 // fireSchedule queues a function's scheduled event; like EventBridge, a
 // schedule invokes asynchronously, with retries.
 func (s *Server) fireSchedule(function string, at time.Time) {
+	fn, err := s.reg.Get(function)
+	if err != nil {
+		return // removed as its schedule fired
+	}
 	id := uuid.NewString()
 	ev := scheduledEvent{
 		Version: "0", ID: id, DetailType: "Scheduled Event", Source: "aws.events",
@@ -84,7 +100,8 @@ func (s *Server) fireSchedule(function string, at time.Time) {
 		Resources: []string{s.host.ARN(function) + ":schedule"}, Detail: json.RawMessage("{}"),
 	}
 	b, _ := json.Marshal(ev)
-	if err := s.queue.Enqueue(asyncq.Job{ID: id, Function: function, Payload: b, Trigger: telemetry.TriggerTimer}); err != nil {
+	err = s.queue.Enqueue(asyncq.Job{ID: id, Function: function, Incarnation: fn.Incarnation, Payload: b, Trigger: telemetry.TriggerTimer})
+	if err != nil && !errors.Is(err, asyncq.ErrGone) { // ErrGone: removed as its schedule fired
 		s.log.Error("queueing a scheduled event failed", "function", function, "err", err)
 	}
 }

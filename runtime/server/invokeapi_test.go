@@ -1,10 +1,16 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +23,7 @@ import (
 
 	"github.com/coldtrace/coldtrace/ingest/schema"
 	"github.com/coldtrace/coldtrace/runtime/asyncq"
+	"github.com/coldtrace/coldtrace/runtime/host"
 	"github.com/coldtrace/coldtrace/runtime/registry"
 	"github.com/coldtrace/coldtrace/runtime/server"
 	"github.com/coldtrace/coldtrace/runtime/telemetry"
@@ -328,4 +335,141 @@ func queuePending(t *testing.T, e *env) int {
 	}
 	defer q.Close(context.Background())
 	return q.Pending("")
+}
+
+// An Event invocation whose function is removed while its request is
+// under way (headers read, body not yet) is refused with a 404: accepted,
+// it was dead-lettered under the name, where a function deployed later
+// listed it and ran it on a redrive.
+func TestEventForAFunctionRemovedMidRequestIsRefused(t *testing.T) {
+	e := newEnv(t)
+	e.deploy(goConfig("gone"), goFunction(t))
+	ctx := context.Background()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.srv.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"value":"x"}`
+	fmt.Fprintf(conn, "POST /2015-03-31/functions/gone/invocations HTTP/1.1\r\nHost: coldtrace\r\n"+
+		"X-Amz-Invocation-Type: Event\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", len(body))
+	// The gateway asks for the body once it has found the function.
+	r := bufio.NewReader(conn)
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("before the body: %q %v", line, err)
+	}
+	if _, err := r.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.Delete(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(conn, body); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("X-Amzn-Errortype") != "ResourceNotFoundException" {
+		t.Errorf("event for a function removed mid-request: %d %s", resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"))
+	}
+	e.deploy(goConfig("gone"), goFunction(t))
+	if n := e.srv.Queue().Pending("gone"); n != 0 {
+		t.Errorf("%d events queued for the function deployed again", n)
+	}
+	if dl, err := e.c.DeadLetters(ctx, "gone"); err != nil || len(dl) != 0 {
+		t.Errorf("dead letters of the function deployed again: %+v %v", dl, err)
+	}
+}
+
+// A new version of a function keeps the events queued for it: they run
+// on the new version.
+func TestRedeployKeepsQueuedEvents(t *testing.T) {
+	e := newEnv(t)
+	cfg := goConfig("kept")
+	cfg.MaxInstances, cfg.Timeout = 1, registry.Duration(time.Minute)
+	e.deploy(cfg, goFunction(t))
+	ctx := context.Background()
+	// The only instance is busy: the events wait in the queue.
+	busy := make(chan error, 1)
+	go func() {
+		_, err := e.c.Invoke(ctx, "kept", []byte(`{"op":"sleep","ms":15000}`), false)
+		busy <- err
+	}()
+	waitFor(t, "the instance to be busy", func() bool {
+		st, err := e.srv.Host().Stats("kept")
+		return err == nil && st.Live == 1 && st.Idle == 0
+	})
+	const n = 4
+	for range n {
+		if _, err := e.c.InvokeAsync(ctx, "kept", []byte(`{"value":"x"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := e.srv.Queue().Pending("kept"); p != n {
+		t.Fatalf("%d events queued, want %d", p, n)
+	}
+	// The new version may run beside the busy one.
+	cfg.MaxInstances = 2
+	e.deploy(cfg, goFunction(t))
+	select {
+	case <-busy:
+		t.Fatal("the busy invocation ended before the redeploy did; the test needs it busy until then")
+	default:
+	}
+	events := e.spans(n, schema.ColFunctionName+" = 'kept' AND "+schema.ColIsInvocation+" AND "+schema.ColFaasTrigger+" = ?", telemetry.TriggerPubSub)
+	for _, s := range events {
+		if s.Version != "2" || s.ErrorType != "" {
+			t.Errorf("a queued event's run: version %s, error %q; want version 2 without error", s.Version, s.ErrorType)
+		}
+	}
+	if dl, err := e.c.DeadLetters(ctx, "kept"); err != nil || len(dl) != 0 {
+		t.Errorf("dead letters: %+v %v", dl, err)
+	}
+	if err := <-busy; err != nil {
+		t.Errorf("the invocation that kept the instance busy: %v", err)
+	}
+}
+
+// Events queued for a function that went while the runtime was stopped
+// (its directory removed, as when an older data directory is restored)
+// are dropped: not dead-lettered, nor run on a function deployed under
+// the name after the start.
+func TestQueuedEventsOfARemovedFunctionDoNotOutliveIt(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.Queue.Workers = 1 })
+	cfg := goConfig("reborn")
+	cfg.MaxInstances = 1
+	first := e.deploy(cfg, goFunction(t))
+	ctx := context.Background()
+	const n = 12
+	for range n {
+		if _, err := e.c.InvokeAsync(ctx, "reborn", []byte(`{"op":"sleep","ms":100}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.invocations("reborn", 1)
+	e.stop()
+	if left := queuePending(t, e); left == 0 {
+		t.Fatal("every event ran before the stop; the test needs some still queued")
+	}
+	if err := os.RemoveAll(filepath.Join(e.cfg.DataDir, "runtime", "functions", "reborn")); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	e.deploy(cfg, goFunction(t))
+	waitFor(t, "the old events to leave the queue", func() bool { return e.srv.Queue().Pending("reborn") == 0 })
+	if dl, err := e.c.DeadLetters(ctx, "reborn"); err != nil || len(dl) != 0 {
+		t.Errorf("the old events were dead-lettered under the new function: %d %v", len(dl), err)
+	}
+	// Whatever reaches the host for the old incarnation is refused there.
+	_, err := e.srv.Host().Invoke(ctx, host.Request{Function: "reborn", Incarnation: first.Incarnation, Payload: []byte(`{}`)})
+	if !errors.Is(err, registry.ErrNotFound) {
+		t.Errorf("invoking the removed incarnation: %v, want registry.ErrNotFound", err)
+	}
+	// No old event ran: the new function never started an instance.
+	if st, err := e.srv.Host().Stats("reborn"); err != nil || st.Live != 0 {
+		t.Errorf("the function deployed again ran old events: %+v %v", st, err)
+	}
 }

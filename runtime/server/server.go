@@ -141,7 +141,7 @@ func Start(cfg Config, log *slog.Logger) (_ *Server, err error) {
 
 	qcfg := cfg.Queue
 	qcfg.Path = filepath.Join(root, "queue.db")
-	if s.queue, err = asyncq.Open(qcfg, asyncInvoker{s.host}, log); err != nil {
+	if s.queue, err = asyncq.Open(qcfg, asyncInvoker{s.host, s.reg}, log); err != nil {
 		return nil, err
 	}
 	undo = append(undo, func() { s.queue.Close(context.Background()) })
