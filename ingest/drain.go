@@ -34,6 +34,9 @@ type decoded struct {
 // again after a crash or a failed attempt stores it once.
 func (p *Pipeline) drain(ctx context.Context) {
 	defer p.done.Done()
+	if !p.waitToDrain(ctx) {
+		return
+	}
 	next := make(chan decoded, 1)
 	go func() {
 		defer close(next)
@@ -71,6 +74,35 @@ func (p *Pipeline) drain(ctx context.Context) {
 			}
 			return
 		}
+	}
+}
+
+// waitToDrain waits for cfg.DrainAfter; false if ctx ended first.
+func (p *Pipeline) waitToDrain(ctx context.Context) bool {
+	if !p.drainHeld() {
+		return true
+	}
+	select {
+	case <-p.cfg.DrainAfter:
+	case <-ctx.Done():
+		return false
+	}
+	// No insert was tried yet: ClickHouse is ready now, and whether
+	// inserts fail is for the first one to tell.
+	p.insertFailures.record(nil)
+	return true
+}
+
+// drainHeld reports whether the drain still waits for cfg.DrainAfter.
+func (p *Pipeline) drainHeld() bool {
+	if p.cfg.DrainAfter == nil {
+		return false
+	}
+	select {
+	case <-p.cfg.DrainAfter:
+		return false
+	default:
+		return true
 	}
 }
 
@@ -144,7 +176,8 @@ func (p *Pipeline) decodeRecord(payload []byte) (*rows, error) {
 	return r, nil
 }
 
-// finishDrain waits until the spool is empty or ctx ends.
+// finishDrain waits until the spool is empty or ctx ends. While the drain
+// is held nothing will be stored, so it does not wait.
 func (p *Pipeline) finishDrain(ctx context.Context) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -153,10 +186,17 @@ func (p *Pipeline) finishDrain(ctx context.Context) error {
 		if st.Records == 0 {
 			return nil
 		}
+		if p.drainHeld() {
+			return leftInSpool(st)
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("ingest shutdown: %d requests (%d bytes) remain in the spool and will be stored after the next start", st.Records, st.Bytes)
+			return leftInSpool(st)
 		case <-tick.C:
 		}
 	}
+}
+
+func leftInSpool(st spool.Stats) error {
+	return fmt.Errorf("ingest shutdown: %d requests (%d bytes) remain in the spool and will be stored after the next start", st.Records, st.Bytes)
 }

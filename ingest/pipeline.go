@@ -59,6 +59,10 @@ type Config struct {
 	// to a half of this many newer spans (recentSpans). Zero remembers none.
 	RecentSpans int    `yaml:"recent_spans"`
 	Limits      Limits `yaml:"limits"`
+	// DrainAfter, when set, holds the spool's drain until it is closed:
+	// spans are taken into the spool while ClickHouse cannot store them
+	// yet (it does not answer, or its schema is not migrated).
+	DrainAfter <-chan struct{} `yaml:"-"`
 }
 
 // DefaultConfig returns the defaults (without a spool directory).
@@ -175,6 +179,11 @@ func newPipeline(cfg Config, w Writer, log *slog.Logger) (*Pipeline, error) {
 			return nil, err
 		}
 		p.spool = sp
+		if p.drainHeld() {
+			// Nothing can be stored until the drain starts: alerts on
+			// failing inserts should see that from the start.
+			p.insertFailures.record(errDrainHeld)
+		}
 		p.done.Add(1)
 		go p.drain(ctx)
 	} else {
@@ -203,7 +212,10 @@ func (p *Pipeline) SpoolStats() (st spool.Stats, ok bool) {
 	return p.spool.Stats(), true
 }
 
-var errShuttingDown = errors.New("ingest pipeline shutting down")
+var (
+	errShuttingDown = errors.New("ingest pipeline shutting down")
+	errDrainHeld    = errors.New("spool drain waits for ClickHouse")
+)
 
 // ConsumeTraces implements consumer.Traces. With a spool it returns once
 // td is fsynced there; without, once td is inserted. Errors are classified

@@ -38,22 +38,24 @@ func runCollector(ctx context.Context, o *collectorOptions, log *slog.Logger) er
 		return err
 	}
 	o.admin.security = &o.security
-	client, err := o.storage.open(ctx, log)
+	store, err := o.storage.openForIngest(ctx, log, o.ingest.spool)
 	if err != nil {
 		return err
 	}
-	defer client.Close()
+	defer store.close()
+	// The spool drains once ClickHouse has the schema.
+	o.ingest.pipeline.DrainAfter = store.ready
 	if err := o.selfTrace.start(ctx, "collector", o.ingest.receiver.HTTPAddr, &o.security); err != nil {
 		return err
 	}
-	ing, err := startIngest(ctx, &o.ingest, &o.security, o.storage.dataDir, client, o.storage.schemaOptions(), log, o.selfTrace.receiverOptions(o.security.authn)...)
+	ing, err := startIngest(ctx, &o.ingest, &o.security, o.storage.dataDir, store.client, o.storage.schemaOptions(), log, o.selfTrace.receiverOptions(o.security.authn)...)
 	if err != nil {
 		return errors.Join(err, o.selfTrace.tracing.Shutdown(ctx))
 	}
 	o.lifecycle.started(ing.shutdown)
 	// Stopped before the receivers: its last spans go to them.
 	o.lifecycle.started(o.selfTrace.tracing.Shutdown)
-	ing.observe(&o.admin, client, false)
+	ing.observe(&o.admin, store.client, false)
 	stopAdmin, err := o.admin.serve(ctx, log)
 	if err == nil {
 		o.lifecycle.started(stopAdmin)

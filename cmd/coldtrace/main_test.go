@@ -240,11 +240,14 @@ func TestCollectorAgainstServerDSNWithoutLibrary(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("export: %d %s", resp.StatusCode, b)
 	}
-	// Acknowledged once in the collector's spool; stored moments later.
+	// Acknowledged once in the collector's spool; stored moments later
+	// (the table itself may not exist yet: the collector is ready before
+	// its schema is migrated).
 	q := url.QueryEscape("SELECT ServiceName, SpanName FROM remote.otel_traces")
+	var code int
 	var got string
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if _, got = getWith(t, "http://"+chAddr+"/?query="+q); got != "" {
+		if code, got = getWith(t, "http://"+chAddr+"/?query="+q); code == 200 && got != "" {
 			break
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"go.opentelemetry.io/otel"
@@ -102,7 +103,7 @@ func (o *storageOptions) validate() error {
 }
 
 // open connects, exposes the embedded HTTP interface if asked, and
-// migrates the schema.
+// migrates the schema. It fails at once if ClickHouse does not answer.
 func (o *storageOptions) open(ctx context.Context, log *slog.Logger) (*chclient.Client, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
@@ -117,11 +118,102 @@ func (o *storageOptions) open(ctx context.Context, log *slog.Logger) (*chclient.
 			return nil, err
 		}
 	}
-	if err := schema.Migrate(ctx, client, o.schemaOptions(), log); err != nil {
+	if err := o.migrate(ctx, client, log); err != nil {
 		client.Close()
-		return nil, fmt.Errorf("schema: %w", err)
+		return nil, err
 	}
 	return client, nil
+}
+
+func (o *storageOptions) migrate(ctx context.Context, client *chclient.Client, log *slog.Logger) error {
+	if err := schema.Migrate(ctx, client, o.schemaOptions(), log); err != nil {
+		return fmt.Errorf("schema: %w", err)
+	}
+	return nil
+}
+
+// storage is a role's ClickHouse client, whose schema may still be on its
+// way (openForIngest).
+type storage struct {
+	client *chclient.Client
+	// ready is closed once ClickHouse has answered and the schema is
+	// migrated: inserts may start.
+	ready chan struct{}
+	stop  context.CancelFunc // ends the background wait
+	done  chan struct{}      // closed once the background wait has ended
+}
+
+// openForIngest opens ClickHouse for a role that stores spans. With a
+// spool (spooled) a span is acknowledged once on disk, so the role need not
+// wait for its ClickHouse server: it gets a client at once, and the schema
+// is migrated in the background once ClickHouse answers (ready). Without,
+// a span is acknowledged once stored, so it fails at once if ClickHouse
+// does not answer (open), as a role that cannot serve should. This is
+// the one place that decides.
+func (o *storageOptions) openForIngest(ctx context.Context, log *slog.Logger, spooled bool) (*storage, error) {
+	s := &storage{ready: make(chan struct{}), stop: func() {}, done: make(chan struct{})}
+	if !spooled {
+		client, err := o.open(ctx, log)
+		if err != nil {
+			return nil, err
+		}
+		s.client = client
+		close(s.ready)
+		close(s.done)
+		return s, nil
+	}
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	client, err := chclient.OpenLazy(o.clientConfig(), log)
+	if err != nil {
+		return nil, err
+	}
+	s.client = client
+	ctx, s.stop = context.WithCancel(ctx)
+	go func() {
+		defer close(s.done)
+		if o.migrateWhenUp(ctx, client, log) == nil {
+			close(s.ready)
+		}
+	}()
+	return s, nil
+}
+
+// close ends the background wait and closes the client.
+func (s *storage) close() {
+	s.stop()
+	<-s.done
+	s.client.Close()
+}
+
+// migrateWhenUp migrates the schema once ClickHouse answers, retrying with
+// a capped backoff until it does or ctx ends. A ClickHouse that answers but
+// refuses (a wrong password, an unknown cluster) is retried too: it may be
+// starting, and the spool keeps what arrives meanwhile; the log says why.
+func (o *storageOptions) migrateWhenUp(ctx context.Context, client *chclient.Client, log *slog.Logger) error {
+	const logEvery = time.Minute
+	began := time.Now()
+	var logged time.Time
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval = 250*time.Millisecond, 10*time.Second
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
+		if err := client.Ping(ctx); err != nil {
+			return struct{}{}, fmt.Errorf("ping clickhouse: %w", err)
+		}
+		return struct{}{}, o.migrate(ctx, client, log)
+	}, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(0), backoff.WithNotify(func(err error, _ time.Duration) {
+		if time.Since(logged) >= logEvery {
+			logged = time.Now()
+			log.Warn("waiting for ClickHouse; spans are kept in the spool until it answers",
+				"waited", time.Since(began).Round(time.Second), "err", err)
+		}
+	}))
+	if err != nil {
+		return err
+	}
+	log.Info("ClickHouse answered, schema migrated; storing spans from the spool", "waited", time.Since(began).Round(time.Millisecond))
+	return nil
 }
 
 // ingestOptions are the OTLP receiver and pipeline flags.

@@ -69,9 +69,23 @@ type Client struct {
 	log      *slog.Logger
 }
 
-// Open connects. For the embedded engine it starts libchdb in this process
-// (loading the library only now).
+// Open connects and checks that ClickHouse answers. For the embedded
+// engine it starts libchdb in this process (loading the library only now).
 func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Client, error) {
+	c, err := OpenLazy(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Ping(ctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("ping clickhouse: %w", err)
+	}
+	return c, nil
+}
+
+// OpenLazy is Open without waiting for a server to answer: statements fail
+// until it does. It is for a process that has work to do meanwhile.
+func OpenLazy(cfg Config, log *slog.Logger) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -118,11 +132,6 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Client, error) {
 		return nil, fmt.Errorf("open clickhouse: %w", err)
 	}
 	c.Conn = conn
-	if err := conn.Ping(ctx); err != nil {
-		conn.Close()
-		c.closeEngine()
-		return nil, fmt.Errorf("ping clickhouse: %w", err)
-	}
 	return c, nil
 }
 
