@@ -23,13 +23,13 @@ const envPrefix = "COLDTRACE_"
 // names, types, defaults and help.
 func loadConfig(cmd *cobra.Command) error {
 	k := koanf.New(".")
-	if path, _ := cmd.Flags().GetString("config"); path != "" {
-		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
-			return fmt.Errorf("config file %s: %w", path, err)
-		}
-	} else if path := os.Getenv(envPrefix + "CONFIG"); path != "" {
-		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
-			return fmt.Errorf("config file %s: %w", path, err)
+	configPath, _ := cmd.Flags().GetString("config")
+	if configPath == "" {
+		configPath = os.Getenv(envPrefix + "CONFIG")
+	}
+	if configPath != "" {
+		if err := k.Load(file.Provider(configPath), yaml.Parser()); err != nil {
+			return fmt.Errorf("config file %s: %w", configPath, err)
 		}
 	}
 	fileKeys := map[string]bool{}
@@ -49,9 +49,14 @@ func loadConfig(cmd *cobra.Command) error {
 		if f.Changed || f.Name == "config" || f.Name == "help" || !k.Exists(f.Name) {
 			return
 		}
-		if err := setFlag(f, k.Get(f.Name)); err != nil {
-			errs = append(errs, fmt.Sprintf("%s: %v", f.Name, err))
+		source := envNameFromFlag(f.Name)
+		if _, fromEnv := os.LookupEnv(source); !fromEnv {
+			source = fmt.Sprintf("%s in config file %s", f.Name, configPath)
 		}
+		if err := setFlag(f, k.Get(f.Name)); err != nil {
+			errs = append(errs, fmt.Sprintf("%s (--%s): %v", source, f.Name, err))
+		}
+		markSet(f, source)
 		delete(fileKeys, f.Name)
 	})
 	// One file may serve every command (COLDTRACE_CONFIG applies to all of
@@ -101,6 +106,33 @@ func isParentKey(key string, keys map[string]bool) bool {
 	return false
 }
 
+// sourceAnnotation is the flag annotation that says where a value set by
+// loadConfig came from, for error messages.
+const sourceAnnotation = "coldtrace-source"
+
+// markSet records that f was set from source (an environment variable or
+// a config file). It counts as Changed: code that applies only the
+// settings a user gave (fn deploy over coldtrace.json) must see these too.
+func markSet(f *pflag.Flag, source string) {
+	f.Changed = true
+	if f.Annotations == nil {
+		f.Annotations = map[string][]string{}
+	}
+	f.Annotations[sourceAnnotation] = []string{source}
+}
+
+// flagSource names where the value of flag name came from, as a user
+// would look for it: "--memory", "COLDTRACE_MEMORY" or "memory in config
+// file c.yaml".
+func flagSource(fs *pflag.FlagSet, name string) string {
+	if f := fs.Lookup(name); f != nil {
+		if s := f.Annotations[sourceAnnotation]; len(s) == 1 {
+			return s[0]
+		}
+	}
+	return "--" + name
+}
+
 func flagNameFromEnv(key string) string {
 	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(key, envPrefix)), "_", "-")
 }
@@ -139,13 +171,23 @@ func newConfigCommand() *cobra.Command {
 		Long: `Print the configuration a command would run with after applying the config
 file, COLDTRACE_* environment variables and flags given here, e.g.
   coldtrace config print up --config coldtrace.yaml`,
-		Args:               cobra.MinimumNArgs(1),
+		// The flags are the target command's, parsed by it.
 		DisableFlagParsing: true,
 		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+				return c.Help()
+			}
 			root := c.Root()
 			target, rest, err := root.Find(args)
-			if err != nil || target == root || target == c {
-				return fmt.Errorf("unknown command %q", strings.Join(args, " "))
+			if len(args) == 0 || err != nil || target == root || target == c || !target.Runnable() {
+				what := "give the command to print the configuration of"
+				if len(args) > 0 {
+					what = fmt.Sprintf("unknown command %q", strings.Join(args, " "))
+				}
+				return fmt.Errorf("%s; one of:\n  %s", what, strings.Join(configurableCommands(root), "\n  "))
+			}
+			if hasHelpFlag(rest) {
+				return c.Help()
 			}
 			if err := target.ParseFlags(rest); err != nil {
 				return err
@@ -161,7 +203,7 @@ file, COLDTRACE_* environment variables and flags given here, e.g.
 				lines = append(lines, fmt.Sprintf("%s: %s  # %s", f.Name, redacted(f, yamlScalar(f)), envNameFromFlag(f.Name)))
 			})
 			sort.Strings(lines)
-			fmt.Fprintln(c.OutOrStdout(), "# effective configuration of 'coldtrace "+target.Name()+"'")
+			fmt.Fprintln(c.OutOrStdout(), "# effective configuration of '"+target.CommandPath()+"'")
 			for _, l := range lines {
 				fmt.Fprintln(c.OutOrStdout(), l)
 			}
@@ -170,6 +212,36 @@ file, COLDTRACE_* environment variables and flags given here, e.g.
 	}
 	cmd.AddCommand(print)
 	return cmd
+}
+
+// configurableCommands are the paths below root, without its name, of the
+// commands config print takes: those that run, but not config's own.
+func configurableCommands(root *cobra.Command) []string {
+	var paths []string
+	var walk func(*cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			if sub.Name() == "config" || sub.Name() == "help" || sub.Name() == "completion" {
+				continue
+			}
+			if sub.Runnable() {
+				paths = append(paths, strings.TrimPrefix(sub.CommandPath(), root.Name()+" "))
+			}
+			walk(sub)
+		}
+	}
+	walk(root)
+	sort.Strings(paths)
+	return paths
+}
+
+func hasHelpFlag(args []string) bool {
+	for _, a := range args {
+		if a == "-h" || a == "--help" {
+			return true
+		}
+	}
+	return false
 }
 
 // redacted hides the secrets in a printed flag value (yaml, from

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,7 +67,46 @@ func (o *fnOptions) call(cmd *cobra.Command, f func(ctx context.Context, c *clie
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
 	defer cancel()
-	return f(ctx, c)
+	return o.explain(f(ctx, c))
+}
+
+// explain adds to a gateway error what the user can do about it.
+func (o *fnOptions) explain(err error) error {
+	var certErr *tls.CertificateVerificationError
+	var apiErr *client.APIError
+	switch {
+	case errors.As(err, &certErr):
+		return fmt.Errorf("%s: its TLS certificate is not trusted; give --gateway-ca with the gateway's certificate (the runtime's --tls-cert): %w", o.gateway, certErr.Err)
+	case !errors.As(err, &apiErr):
+		return err
+	case apiErr.Status == http.StatusUnauthorized:
+		return fmt.Errorf("%w; give a token of the gateway's --auth-token or --auth-tokens-file with --token or COLDTRACE_TOKEN", err)
+	case !fromGateway(apiErr):
+		return fmt.Errorf("%s answered something other than the function gateway's API (is it the gateway, :8080 by default, and not the REST API?): %s (HTTP %d)",
+			o.gateway, strings.TrimPrefix(apiErr.Message, ": "), apiErr.Status)
+	}
+	return err
+}
+
+// fromGateway tells a gateway's error answer from another server's: the
+// gateway's errors are a message (a Lambda API error has its type before
+// it); another server's is its raw body, or has no Lambda error type.
+func fromGateway(e *client.APIError) bool {
+	return !strings.HasPrefix(e.Message, ": ") && !strings.HasPrefix(e.Message, "{") && !strings.HasPrefix(e.Message, "<")
+}
+
+// nameArg is the argument check of the commands that take one NAME (or
+// DIR): without it, the usage line says what is missing.
+func nameArg(c *cobra.Command, args []string) error {
+	if len(args) == 1 {
+		return nil
+	}
+	arg := strings.Fields(c.Use)[1]
+	problem := "missing " + arg
+	if len(args) > 1 {
+		problem = fmt.Sprintf("takes one %s, got %d arguments", arg, len(args))
+	}
+	return fmt.Errorf("%s\nUsage: %s\nRun '%s --help' for more", problem, c.UseLine(), c.CommandPath())
 }
 
 type deployFlags struct {
@@ -88,7 +130,7 @@ package.json are installed with npm if node_modules is missing.
 
   coldtrace fn deploy examples/node-hello --name hello --runtime nodejs20 --handler index.handler
   coldtrace fn deploy ./ticker --runtime python3.11 --handler app.handler --schedule 'rate(1 minute)'`,
-		Args: cobra.ExactArgs(1),
+		Args: nameArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := args[0]
 			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
@@ -116,23 +158,26 @@ package.json are installed with npm if node_modules is missing.
 	fs.StringVar(&f.name, "name", "", "function name (default: DIR's base name)")
 	fs.StringVar(&f.runtime, "runtime", "", "nodejs20, python3.11 or provided")
 	fs.StringVar(&f.handler, "handler", "", "handler: index.handler (Node), app.handler (Python)")
-	fs.IntVar(&f.memory, "memory", 0, fmt.Sprintf("memory limit in MB (default %d)", registry.DefaultMemoryMB))
-	fs.DurationVar(&f.timeout, "timeout", 0, fmt.Sprintf("invocation timeout (default %s)", registry.DefaultTimeout))
-	fs.IntVar(&f.concurrency, "concurrency", 0, fmt.Sprintf("most instances at once (default %d)", registry.DefaultMaxInstances))
+	// The defaults are shown, not applied: settings not given come from
+	// DIR/coldtrace.json, else the runtime's defaults (the same).
+	fs.IntVar(&f.memory, "memory", registry.DefaultMemoryMB, "memory limit in MB")
+	fs.DurationVar(&f.timeout, "timeout", registry.DefaultTimeout, "invocation timeout")
+	fs.IntVar(&f.concurrency, "concurrency", registry.DefaultMaxInstances, "most instances at once")
 	fs.IntVar(&f.minInstances, "min-instances", 0, "instances kept started and warm")
-	fs.DurationVar(&f.idleTimeout, "idle-timeout", 0, fmt.Sprintf("stop an instance unused this long (default %s)", registry.DefaultIdleTimeout))
-	fs.DurationVar(&f.queueWait, "queue-wait", 0, fmt.Sprintf("longest wait for a free instance before throttling (default %s)", registry.DefaultQueueWait))
+	fs.DurationVar(&f.idleTimeout, "idle-timeout", registry.DefaultIdleTimeout, "stop an instance unused this long")
+	fs.DurationVar(&f.queueWait, "queue-wait", registry.DefaultQueueWait, "longest wait for a free instance before throttling")
 	fs.StringArrayVar(&f.env, "env", nil, "environment variable KEY=VALUE (repeatable)")
 	fs.StringVar(&f.schedule, "schedule", "", "invoke on a schedule: 'rate(5 minutes)', 'cron(0 12 * * ? *)' or five-field cron")
 	return cmd
 }
 
-// apply overrides cfg with the flags given on the command line.
+// apply overrides cfg with the flags given on the command line, in
+// COLDTRACE_* variables or in the config file.
 func (f *deployFlags) apply(cmd *cobra.Command, cfg *registry.Config, dir string) error {
 	set := cmd.Flags().Changed
 	for _, name := range []string{"memory", "timeout", "concurrency", "idle-timeout", "queue-wait"} {
 		if fl := cmd.Flags().Lookup(name); fl.Changed && (fl.Value.String() == "0" || fl.Value.String() == "0s") {
-			return fmt.Errorf("--%s 0: must be more than 0 (leave it out for the default)", name)
+			return fmt.Errorf("%s 0: must be more than 0 (leave it out for the default)", flagSource(cmd.Flags(), name))
 		}
 	}
 	if set("name") {
@@ -187,9 +232,37 @@ func (f *deployFlags) apply(cmd *cobra.Command, cfg *registry.Config, dir string
 	}
 	// Fail early with every problem; the runtime checks again.
 	if err := cfg.WithDefaults().Validate(); err != nil {
-		return err
+		return namingFlags(cmd, err)
 	}
 	return nil
+}
+
+// deploySettingFlags maps the settings registry.Config.Validate names at
+// the start of its messages to the deploy flags that set them.
+var deploySettingFlags = []struct{ setting, flag string }{
+	{"memory ", "memory"},
+	{"timeout ", "timeout"},
+	{"max instances ", "concurrency"},
+	{"min instances ", "min-instances"},
+	{"idle timeout ", "idle-timeout"},
+	{"queue wait ", "queue-wait"},
+	{"handler ", "handler"},
+}
+
+// namingFlags prefixes each problem of a value given as a flag (or
+// COLDTRACE_* variable, or config key) with where it was given: the
+// registry says "max instances 1001", the user typed --concurrency.
+func namingFlags(cmd *cobra.Command, err error) error {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		for _, s := range deploySettingFlags {
+			if strings.HasPrefix(l, s.setting) && cmd.Flags().Changed(s.flag) {
+				lines[i] = flagSource(cmd.Flags(), s.flag) + ": " + l
+				break
+			}
+		}
+	}
+	return errors.New(strings.Join(lines, "\n"))
 }
 
 func newFnListCommand(o *fnOptions) *cobra.Command {
@@ -227,7 +300,7 @@ func newFnGetCommand(o *fnOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "get NAME",
 		Short: "Show a function's configuration and state as JSON",
-		Args:  cobra.ExactArgs(1),
+		Args:  nameArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.call(cmd, func(ctx context.Context, c *client.Client) error {
 				info, err := c.Get(ctx, args[0])
@@ -259,7 +332,7 @@ and prints its request id.
 
   coldtrace fn invoke hello --payload '{"name":"ada"}'
   coldtrace fn invoke hello --payload @event.json`,
-		Args: cobra.ExactArgs(1),
+		Args: nameArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			body, err := readPayload(payload)
 			if err != nil {
@@ -321,7 +394,7 @@ func newFnRmCommand(o *fnOptions) *cobra.Command {
 		Use:     "rm NAME",
 		Aliases: []string{"delete", "remove"},
 		Short:   "Remove a function (its instances stop)",
-		Args:    cobra.ExactArgs(1),
+		Args:    nameArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.call(cmd, func(ctx context.Context, c *client.Client) error {
 				if err := c.Delete(ctx, args[0]); err != nil {
@@ -342,7 +415,7 @@ func newFnDLQCommand(o *fnOptions) *cobra.Command {
 		Long: `List the dead-letter list of a function: async (Event or scheduled)
 invocations that failed their first attempt and every retry. --redrive
 queues them again; --purge deletes them.`,
-		Args: cobra.ExactArgs(1),
+		Args: nameArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if purge && redrive {
 				return fmt.Errorf("--purge and --redrive exclude each other")

@@ -23,7 +23,14 @@ func fn(t *testing.T, gateway string, args ...string) (stdout, stderr string, co
 
 func fnAt(t *testing.T, gatewayURL string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return fnEnv(t, nil, gatewayURL, args...)
+}
+
+// fnEnv is fnAt with environment variables added to the test's.
+func fnEnv(t *testing.T, env []string, gatewayURL string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	cmd := exec.Command(coldtraceBin, append(append([]string{"fn"}, args...), "--gateway", gatewayURL)...)
+	cmd.Env = append(os.Environ(), env...)
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

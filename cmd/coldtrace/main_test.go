@@ -323,7 +323,7 @@ func TestConfigPrecedence(t *testing.T) {
 	}
 	os.WriteFile(cfg, []byte("batch-spans:\n"), 0o644)
 	out, err = exec.Command(coldtraceBin, "config", "print", "up", "--config", cfg).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "batch-spans: has no value") {
+	if err == nil || !strings.Contains(string(out), "(--batch-spans): has no value") {
 		t.Errorf("a number without a value: %v\n%s", err, out)
 	}
 	// COLDTRACE_CONFIG applies to every command: each takes its own keys
