@@ -27,7 +27,7 @@ several can run behind a load balancer, each with its own --spool-dir.`,
 	o.storage.register(cmd.Flags(), "", "directory for the spool, the collector's write-ahead log")
 	o.ingest.register(cmd.Flags(), "")
 	o.admin.register(cmd.Flags(), "")
-	o.security.register(cmd.Flags())
+	o.security.register(cmd.Flags(), "OTLP and the admin endpoints (/metrics)")
 	o.selfTrace.register(cmd.Flags(), true)
 	o.lifecycle.register(cmd.Flags(), "to drain requests and store pending spans")
 	return cmd

@@ -46,8 +46,8 @@ func (o *queryOptions) register(fs *pflag.FlagSet, host string) {
 	fs.DurationVar(&o.api.QueryTimeout, "query-timeout", def.QueryTimeout, "time limit of one API request's ClickHouse queries")
 	fs.IntVar(&o.api.MaxLimit, "query-max-limit", def.MaxLimit, "largest limit parameter the API accepts (traces, instances, values per page)")
 	fs.DurationVar(&o.api.StalledClientTimeout, "query-stalled-client-timeout", def.StalledClientTimeout, "cut off an API client that takes no bytes of an answer for this long (a stalled stream holds a ClickHouse connection)")
-	fs.Float64Var(&o.prices.PerGBSecond, "price-per-gb-second", prices.PerGBSecond, "USD per GB-second of billed duration, for cost estimates (default: AWS Lambda x86)")
-	fs.Float64Var(&o.prices.PerMillionRequests, "price-per-million-requests", prices.PerMillionRequests, "USD per million invocations, for cost estimates (default: AWS Lambda)")
+	fs.Float64Var(&o.prices.PerGBSecond, "price-per-gb-second", prices.PerGBSecond, "USD per GB-second of billed duration, for cost estimates (the default is AWS Lambda x86's price)")
+	fs.Float64Var(&o.prices.PerMillionRequests, "price-per-million-requests", prices.PerMillionRequests, "USD per million invocations, for cost estimates (the default is AWS Lambda's price)")
 }
 
 func (o *queryOptions) validate() error {

@@ -27,7 +27,7 @@ served on --http-addr unless --admin-addr gives them a listener of their own.`,
 	o.storage.register(cmd.Flags(), "", "not used by this role, which keeps nothing on disk; accepted so that one environment (the image's COLDTRACE_DATA_DIR) serves every role")
 	o.query.register(cmd.Flags(), "")
 	o.admin.registerShared(cmd.Flags())
-	o.security.register(cmd.Flags())
+	o.security.register(cmd.Flags(), "the REST API and /metrics")
 	o.selfTrace.register(cmd.Flags(), false)
 	o.lifecycle.register(cmd.Flags(), "to finish requests in flight")
 	return cmd

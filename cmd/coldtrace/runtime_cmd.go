@@ -268,21 +268,23 @@ OTLP/HTTP receiver; without it, nothing is traced.`,
 			o.runtime.security = &o.security
 			o.admin.security = &o.security
 			o.runtime.admin = &o.admin
-			stop, err := startRuntime(ctx, &o.runtime, o.otlpEndpoint, false, log)
+			// Bound first: the runtime says it is up once it is, and it
+			// runs instances and scheduled functions from then on.
+			stopAdmin, err := o.admin.serve(ctx, log)
 			if err != nil {
 				return err
 			}
-			o.lifecycle.started(stop)
-			stopAdmin, err := o.admin.serve(ctx, log)
+			o.lifecycle.started(stopAdmin)
+			stop, err := startRuntime(ctx, &o.runtime, o.otlpEndpoint, false, log)
 			if err == nil {
-				o.lifecycle.started(stopAdmin)
+				o.lifecycle.started(stop)
 			}
 			return o.lifecycle.runUntilDone(ctx, log, err)
 		})
 	fs := cmd.Flags()
 	fs.String("data-dir", server.DefaultConfig().DataDir, "directory for the function registry, function code and the async queue")
 	o.runtime.register(fs, "127.0.0.1")
-	o.security.register(fs)
+	o.security.register(fs, "the function gateway and the admin endpoints (/metrics)")
 	o.admin.register(fs, "127.0.0.1")
 	fs.StringVar(&o.otlpEndpoint, "otlp-endpoint", "", "OTLP/HTTP base URL spans are sent to, e.g. http://127.0.0.1:4318 (empty: no tracing)")
 	o.lifecycle.register(fs, "invocations under way may take to finish")

@@ -22,10 +22,12 @@ type securityOptions struct {
 	tls             *tls.Config
 }
 
-func (o *securityOptions) register(fs *pflag.FlagSet) {
-	fs.StringVar(&o.auth.Token, "auth-token", "", "require this bearer token (every scope) on OTLP, the REST API, the function gateway and /metrics")
-	fs.StringVar(&o.auth.TokensFile, "auth-tokens-file", "", "YAML file of tokens with scopes (ingest, query, invoke, admin) and optional tenants; see docs/reliability.md")
-	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate: serve every listener over TLS (with --tls-key)")
+// register adds the flags; listeners says what the role serves, for the
+// help.
+func (o *securityOptions) register(fs *pflag.FlagSet, listeners string) {
+	fs.StringVar(&o.auth.Token, "auth-token", "", "require this bearer token (every scope, at least 16 characters) on "+listeners)
+	fs.StringVar(&o.auth.TokensFile, "auth-tokens-file", "", "YAML file of tokens (at least 16 characters each) with scopes (ingest, query, invoke, admin) and optional tenants, required on "+listeners+"; see docs/reliability.md")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate: serve "+listeners+" over TLS (with --tls-key)")
 	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM private key for --tls-cert")
 }
 

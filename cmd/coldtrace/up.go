@@ -36,7 +36,7 @@ to loopback unless an address says otherwise.`,
 	o.query.register(fs, "127.0.0.1")
 	o.runtime.register(fs, "127.0.0.1")
 	o.admin.registerShared(fs)
-	o.security.register(fs)
+	o.security.register(fs, "OTLP, the REST API, the function gateway and /metrics (not the --clickhouse-http-addr interface)")
 	o.selfTrace.register(fs, true)
 	o.lifecycle.register(fs, "to drain requests and store pending spans")
 	return cmd
