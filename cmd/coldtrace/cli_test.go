@@ -178,3 +178,42 @@ func TestByteSizesTakeUnits(t *testing.T) {
 		t.Errorf("collector --help does not show sizes with units: %v\n%s", err, out)
 	}
 }
+
+// waitOutput waits until the process has printed want, or exited.
+func waitOutput(t *testing.T, p *process, want string) string {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if out := p.out.String(); strings.Contains(out, want) {
+			return out
+		}
+		if p.cmd.ProcessState != nil {
+			break
+		}
+	}
+	t.Fatalf("no %q in the output:\n%s", want, p.out.String())
+	return ""
+}
+
+// --examples deploys the examples that need no build first (Go compiles
+// for long on a fresh machine) and says how far it is.
+func TestExamplesDeployQuickOnesFirst(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, file, content, cfg string) {
+		os.MkdirAll(filepath.Join(dir, name), 0o755)
+		os.WriteFile(filepath.Join(dir, name, file), []byte(content), 0o644)
+		os.WriteFile(filepath.Join(dir, name, "coldtrace.json"), []byte(cfg), 0o644)
+	}
+	// A Go example that fails to build: ordering, not building, is tested.
+	write("a-go", "main.go", "package main\nfunc main() { broken }\n", `{"runtime":"provided"}`)
+	write("b-node", "index.js", "exports.handler = async () => 'ok';\n", `{"runtime":"nodejs20","handler":"index.handler"}`)
+	write("c-python", "app.py", "def handler(event, context):\n    return 'ok'\n", `{"runtime":"python3.11","handler":"app.handler"}`)
+	p := start(t, nil, "runtime", "--data-dir", t.TempDir(), "--gateway-addr", freeAddr(t), "--admin-addr", freeAddr(t),
+		"--examples", "--examples-dir", dir)
+	out := waitOutput(t, p, `msg="examples ready" deployed=2 failed=1`)
+	py := strings.Index(out, `msg="deploying example" function=c-python runtime=python3.11 progress=1/3`)
+	node := strings.Index(out, `msg="deploying example" function=b-node runtime=nodejs20 progress=2/3`)
+	goex := strings.Index(out, `msg="deploying example" function=a-go runtime=provided progress=3/3`)
+	if py < 0 || node < py || goex < node {
+		t.Errorf("deploy order (want python, node, then go): at %d, %d, %d in:\n%s", py, node, goex, out)
+	}
+}

@@ -144,6 +144,10 @@ func TestGatewayAuthAndTLS(t *testing.T) {
 			t.Fatalf("the gateway did not come up over TLS:\n%s", p.out.String())
 		}
 	}
+	// The ClickHouse HTTP interface has no auth: up says so, and where the
+	// UI is.
+	waitOutput(t, p, "level=WARN msg=\"--clickhouse-http-addr serves the embedded engine's ClickHouse HTTP interface without auth")
+	waitOutput(t, p, `msg="coldtrace is up" ui=https://127.0.0.1:`)
 	wd, _ := os.Getwd()
 	example := filepath.Join(wd, "..", "..", "examples", "python-hello")
 	if _, errOut, code := fnAt(t, base, "list", "--gateway-ca", certFile); code == 0 || !strings.Contains(errOut, "unauthorized") {

@@ -50,6 +50,22 @@ func (o *queryOptions) register(fs *pflag.FlagSet, host string) {
 	fs.Float64Var(&o.prices.PerMillionRequests, "price-per-million-requests", prices.PerMillionRequests, "USD per million invocations, for cost estimates (the default is AWS Lambda's price)")
 }
 
+// url is where a browser on this host finds the web UI.
+func (o *queryOptions) url() string {
+	host, port, err := net.SplitHostPort(o.httpAddr)
+	if err != nil {
+		return o.httpAddr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	scheme := "http"
+	if o.security != nil && o.security.tls != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port) + "/"
+}
+
 func (o *queryOptions) validate() error {
 	var errs []error
 	if o.prices.PerGBSecond < 0 || o.prices.PerMillionRequests < 0 {

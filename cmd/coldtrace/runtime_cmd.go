@@ -21,6 +21,7 @@ import (
 	"github.com/coldtrace/coldtrace/runtime/client"
 	"github.com/coldtrace/coldtrace/runtime/gateway"
 	"github.com/coldtrace/coldtrace/runtime/limits"
+	"github.com/coldtrace/coldtrace/runtime/registry"
 	"github.com/coldtrace/coldtrace/runtime/server"
 )
 
@@ -186,10 +187,17 @@ func trustCertificate(certFile string) (*tls.Config, error) {
 	return cfg, nil
 }
 
+// example is a directory of --examples-dir with its coldtrace.json.
+type example struct {
+	dir string
+	cfg registry.Config
+}
+
 // deployExamples deploys every subdirectory of dir that has a
-// coldtrace.json, through the gateway like `coldtrace fn deploy`.
+// coldtrace.json, through the gateway like `coldtrace fn deploy`; the
+// quick ones first, so that a tour can start while Go compiles.
 func deployExamples(ctx context.Context, gatewayURL, dir string, opts []client.Option, log *slog.Logger) {
-	entries, err := os.ReadDir(dir)
+	examples, err := loadExamples(dir, log)
 	if err != nil {
 		log.Error("--examples: cannot read the examples directory (run coldtrace from the repository root or set --examples-dir)", "dir", dir, "err", err)
 		return
@@ -199,7 +207,31 @@ func deployExamples(ctx context.Context, gatewayURL, dir string, opts []client.O
 		log.Error("--examples", "err", err)
 		return
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	deployed := 0
+	for i, ex := range examples {
+		log.Info("deploying example", "function", ex.cfg.Name, "runtime", ex.cfg.Runtime, "progress", fmt.Sprintf("%d/%d", i+1, len(examples)))
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		info, err := c.Deploy(dctx, ex.cfg, ex.dir, slogWriter{log, ex.dir})
+		cancel()
+		if err != nil {
+			log.Error("--examples: deploy failed", "function", ex.cfg.Name, "dir", ex.dir, "err", err)
+			continue
+		}
+		deployed++
+		log.Info("example deployed", "function", info.Name, "runtime", info.Runtime, "url", info.URL)
+	}
+	log.Info("examples ready", "deployed", deployed, "failed", len(examples)-deployed)
+}
+
+// loadExamples reads the examples of dir in deploy order: by how long
+// their deploy may take (provided builds with go build, nodejs20 may run
+// npm), then by name.
+func loadExamples(dir string, log *slog.Logger) ([]example, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var examples []example
 	for _, e := range entries {
 		if !e.IsDir() {
 			continue
@@ -216,15 +248,26 @@ func deployExamples(ctx context.Context, gatewayURL, dir string, opts []client.O
 		if cfg.Name == "" {
 			cfg.Name = e.Name()
 		}
-		dctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-		info, err := c.Deploy(dctx, cfg, fnDir, slogWriter{log, fnDir})
-		cancel()
-		if err != nil {
-			log.Error("--examples: deploy failed", "function", cfg.Name, "dir", fnDir, "err", err)
-			continue
-		}
-		log.Info("example deployed", "function", info.Name, "runtime", info.Runtime, "url", info.URL)
+		examples = append(examples, example{fnDir, cfg})
 	}
+	deployCost := func(name registry.Runtime) int {
+		rt, _ := registry.ParseRuntime(string(name))
+		switch rt {
+		case registry.Provided:
+			return 2
+		case registry.NodeJS20:
+			return 1
+		}
+		return 0
+	}
+	sort.Slice(examples, func(i, j int) bool {
+		ci, cj := deployCost(examples[i].cfg.Runtime), deployCost(examples[j].cfg.Runtime)
+		if ci != cj {
+			return ci < cj
+		}
+		return examples[i].cfg.Name < examples[j].cfg.Name
+	})
+	return examples, nil
 }
 
 // slogWriter logs build output line by line.

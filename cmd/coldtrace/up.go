@@ -49,6 +49,10 @@ func runUp(ctx context.Context, o *upOptions, log *slog.Logger) error {
 	o.admin.security = &o.security
 	o.query.security = &o.security
 	o.runtime.security = &o.security
+	if o.security.authn != nil && o.storage.httpAddr != "" {
+		log.Warn("--clickhouse-http-addr serves the embedded engine's ClickHouse HTTP interface without auth: anyone who can reach it (deployed functions included, on loopback) can read and write every tenant's data; --auth-token does not cover it",
+			"addr", o.storage.httpAddr)
+	}
 	client, err := o.storage.open(ctx, log)
 	if err != nil {
 		return err
@@ -90,7 +94,7 @@ func (o *upOptions) start(ctx context.Context, client *chclient.Client, log *slo
 		return err
 	}
 	o.lifecycle.started(stopRuntime)
-	log.Info("coldtrace is up",
+	log.Info("coldtrace is up", "ui", o.query.url(),
 		"otlp_grpc", ing.receiver.GRPCAddr(), "otlp_http", ing.receiver.HTTPAddr(),
 		"clickhouse", o.storage.dsn, "database", o.storage.database)
 	return nil
