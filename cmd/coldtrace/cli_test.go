@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coldtrace/coldtrace/internal/chdb"
 )
 
 // runtimeWithAuthAndTLS starts the runtime role with a token and TLS and
@@ -215,5 +218,30 @@ func TestExamplesDeployQuickOnesFirst(t *testing.T) {
 	goex := strings.Index(out, `msg="deploying example" function=a-go runtime=provided progress=3/3`)
 	if py < 0 || node < py || goex < node {
 		t.Errorf("deploy order (want python, node, then go): at %d, %d, %d in:\n%s", py, node, goex, out)
+	}
+}
+
+// A CHDB_LIB_PATH that holds no library is an error, even when the cache
+// directory has one: whoever set it meant that library.
+func TestMissingCHDBLibPathFails(t *testing.T) {
+	lib, err := chdb.FindLibrary()
+	if err != nil {
+		t.Fatalf("this test needs libchdb: %v", err)
+	}
+	cache := t.TempDir()
+	cached := filepath.Join(cache, "coldtrace", "chdb", chdb.LibraryVersion)
+	os.MkdirAll(cached, 0o755)
+	if err := os.Symlink(lib, filepath.Join(cached, "libchdb.so")); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "nonexistent")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // an up that starts is killed
+	defer cancel()
+	cmd := exec.CommandContext(ctx, coldtraceBin, "up", "--data-dir", t.TempDir(), "--otlp-grpc-addr", freeAddr(t), "--otlp-http-addr", freeAddr(t),
+		"--http-addr", freeAddr(t), "--gateway-addr", freeAddr(t))
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+cache, "CHDB_LIB_PATH="+missing)
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "CHDB_LIB_PATH="+missing+" is neither libchdb.so nor a directory holding it") {
+		t.Errorf("up with CHDB_LIB_PATH=%s: %v\n%s", missing, err, out)
 	}
 }

@@ -62,22 +62,36 @@ func DefaultCacheDir() string {
 }
 
 // FindLibrary returns the path of libchdb.so: CHDB_LIB_PATH (a file or a
-// directory holding it) first, then the set-up script's cache directory.
+// directory holding it) when set, else the set-up script's cache
+// directory. A CHDB_LIB_PATH without the library is an error, not a reason
+// to fall back: whoever set it meant that library, not the cached one.
 func FindLibrary() (string, error) {
-	var candidates []string
 	if p := os.Getenv("CHDB_LIB_PATH"); p != "" {
-		candidates = append(candidates, p, filepath.Join(p, "libchdb.so"))
-	}
-	candidates = append(candidates, filepath.Join(DefaultCacheDir(), "libchdb.so"))
-	for _, c := range candidates {
-		if st, err := os.Stat(c); err == nil && st.Mode().IsRegular() {
+		candidates := []string{p, filepath.Join(p, "libchdb.so")}
+		if c, ok := firstRegularFile(candidates); ok {
 			return c, nil
 		}
+		return "", fmt.Errorf("%w: CHDB_LIB_PATH=%s is neither libchdb.so nor a directory holding it (looked at %v). "+
+			"Point it at an existing libchdb.so, or unset it to use the one `scripts/install-chdb.sh` installs into %s",
+			ErrLibraryNotFound, p, candidates, DefaultCacheDir())
+	}
+	candidates := []string{filepath.Join(DefaultCacheDir(), "libchdb.so")}
+	if c, ok := firstRegularFile(candidates); ok {
+		return c, nil
 	}
 	return "", fmt.Errorf("%w (looked in %v). Install it with `scripts/install-chdb.sh` "+
 		"(it unpacks npm %s@%s into %s), or set CHDB_LIB_PATH to an existing libchdb.so, "+
 		"or use --clickhouse with a ClickHouse server DSN", ErrLibraryNotFound, candidates,
 		NPMPackage, LibraryVersion, DefaultCacheDir())
+}
+
+func firstRegularFile(paths []string) (string, bool) {
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p, true
+		}
+	}
+	return "", false
 }
 
 // load opens libchdb once per process. The engine installs handlers for
