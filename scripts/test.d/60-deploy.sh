@@ -234,6 +234,9 @@ try:
         for var in env:
             if var.startswith("COLDTRACE_"):
                 check(var in known, f"{name}: {var} is not a flag of 'coldtrace {' '.join(command)}'")
+        admin = re.search(r'^admin-addr: "([^"]*)"', printed.stdout, re.M)
+        check(not admin or not admin.group(1).startswith(("127.", "localhost:")),
+              f"{name}: admin address {admin and admin.group(1)} is loopback inside its container: /metrics unreachable")
         # Run it here: the ClickHouse service is the embedded engine's HTTP
         # interface, container paths are directories of this run, and the
         # container ports are free ports on loopback.
