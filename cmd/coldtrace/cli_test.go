@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -243,5 +244,52 @@ func TestMissingCHDBLibPathFails(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "CHDB_LIB_PATH="+missing+" is neither libchdb.so nor a directory holding it") {
 		t.Errorf("up with CHDB_LIB_PATH=%s: %v\n%s", missing, err, out)
+	}
+}
+
+// Every flag of every command is in the docs' flag references.
+func TestEveryFlagIsDocumented(t *testing.T) {
+	var docs strings.Builder
+	for _, f := range []string{"deploy.md", "runtime.md"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "docs", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs.Write(b)
+	}
+	for _, sub := range [][]string{{"up"}, {"collector"}, {"query"}, {"runtime"}, {"fn", "deploy"}, {"fn", "invoke"}, {"fn", "dlq"}} {
+		out, err := exec.Command(coldtraceBin, append(sub, "--help")...).CombinedOutput()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			fields := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "-h, "))
+			if len(fields) == 0 || !strings.HasPrefix(fields[0], "--") || fields[0] == "--help" {
+				continue
+			}
+			if !regexp.MustCompile(`(^|[^a-z-])` + fields[0] + `([^a-z-]|$)`).MatchString(docs.String()) {
+				t.Errorf("%v %s is in neither docs/deploy.md nor docs/runtime.md", sub, fields[0])
+			}
+		}
+	}
+}
+
+// checkMetricsDocumented checks that every coldtrace_* metric served at
+// metricsURL is in docs/deploy.md's metrics table, with its type.
+func checkMetricsDocumented(t *testing.T, metricsURL string) {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "deploy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body := getWith(t, metricsURL)
+	types := regexp.MustCompile(`(?m)^# TYPE (coldtrace_\w+) (\w+)$`).FindAllStringSubmatch(body, -1)
+	if len(types) == 0 {
+		t.Fatalf("no coldtrace metrics at %s:\n%s", metricsURL, body)
+	}
+	for _, m := range types {
+		if row := "| `" + m[1] + "` | " + m[2] + " |"; !strings.Contains(string(doc), row) {
+			t.Errorf("docs/deploy.md has no row %q", row)
+		}
 	}
 }

@@ -63,9 +63,9 @@ func chQuery(t *testing.T, addr, sql string) string {
 func TestUpWithExamplesAndFnCommands(t *testing.T) {
 	wd, _ := os.Getwd()
 	examples := filepath.Join(wd, "..", "..", "examples")
-	gw, ch := freeAddr(t), freeAddr(t)
+	gw, ch, api := freeAddr(t), freeAddr(t), freeAddr(t)
 	p := start(t, nil, "up", "--data-dir", t.TempDir(), "--otlp-grpc-addr", freeAddr(t), "--otlp-http-addr", freeAddr(t),
-		"--http-addr", freeAddr(t), "--gateway-addr", gw, "--clickhouse-http-addr", ch, "--examples", "--examples-dir", examples)
+		"--http-addr", api, "--gateway-addr", gw, "--clickhouse-http-addr", ch, "--examples", "--examples-dir", examples)
 	waitHTTP(t, p, "http://"+gw+"/healthz")
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
@@ -92,6 +92,7 @@ func TestUpWithExamplesAndFnCommands(t *testing.T) {
 	if out, errOut, code := fn(t, gw, "invoke", "memory-hog"); code != 1 || !strings.Contains(errOut, "out_of_memory") {
 		t.Fatalf("memory-hog: exit %d\n%s\n%s", code, out, errOut)
 	}
+	checkMetricsDocumented(t, "http://"+api+"/metrics")
 	if _, errOut, code := fn(t, gw, "invoke", "python-hello", "--payload", "{not json"); code == 0 || !strings.Contains(errOut, "not valid JSON") {
 		t.Fatalf("bad payload: exit %d %s", code, errOut)
 	}
