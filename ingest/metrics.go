@@ -28,7 +28,7 @@ func (p *Pipeline) Metrics() []prometheus.Collector {
 		metrics.CounterFunc("ingest", "insert_seconds_total", "Time spent in successful inserts (divide by batches_total for the mean latency).",
 			func() float64 { return float64(s.InsertNanos.Load()) / 1e9 }),
 		g("queue_spans", "Spans accepted and waiting to be inserted (without a spool).", func() float64 { return float64(s.Queued.Load()) }),
-		g("inserts_failing_seconds", "How long inserts into ClickHouse have failed without a success (0 while they succeed).",
+		g("inserts_failing_seconds", "How long inserts into ClickHouse have failed without a success, or a spooled collector has waited for ClickHouse since it started (0 while inserts succeed).",
 			func() float64 { return p.InsertsFailingFor().Seconds() }),
 		p.batchSpans, p.insertSeconds,
 	}

@@ -59,18 +59,6 @@ func TestCollectorStartsWhileClickHouseIsDown(t *testing.T) {
 	}
 }
 
-// waitOutput waits until a process has written want (its output is read
-// in the background, after it happened).
-func waitOutput(t *testing.T, p *process, want string) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if strings.Contains(p.out.String(), want) {
-			return
-		}
-	}
-	t.Fatalf("output does not say %q:\n%s", want, p.out.String())
-}
-
 // Without a spool a span is acknowledged once stored: a collector that
 // cannot reach ClickHouse says so at start instead of refusing every span.
 func TestCollectorWithoutSpoolFailsFastWhileClickHouseIsDown(t *testing.T) {
