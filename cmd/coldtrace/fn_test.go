@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -64,8 +65,9 @@ func TestUpWithExamplesAndFnCommands(t *testing.T) {
 	wd, _ := os.Getwd()
 	examples := filepath.Join(wd, "..", "..", "examples")
 	gw, ch, api := freeAddr(t), freeAddr(t), freeAddr(t)
-	p := start(t, nil, "up", "--data-dir", t.TempDir(), "--otlp-grpc-addr", freeAddr(t), "--otlp-http-addr", freeAddr(t),
-		"--http-addr", api, "--gateway-addr", gw, "--clickhouse-http-addr", ch, "--examples", "--examples-dir", examples)
+	args := []string{"up", "--data-dir", t.TempDir(), "--otlp-grpc-addr", freeAddr(t), "--otlp-http-addr", freeAddr(t),
+		"--http-addr", api, "--gateway-addr", gw, "--clickhouse-http-addr", ch, "--examples", "--examples-dir", examples}
+	p := start(t, nil, args...)
 	waitHTTP(t, p, "http://"+gw+"/healthz")
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
@@ -115,13 +117,25 @@ func TestUpWithExamplesAndFnCommands(t *testing.T) {
 
 	want := "go-hello\ttrue\t\nmemory-hog\ttrue\tout_of_memory\nnode-hello\ttrue\t\npython-hello\ttrue\t\nslow\ttrue\ttimeout\n"
 	var got string
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline) && got != want; time.Sleep(200 * time.Millisecond) {
 		got = chQuery(t, ch, "SELECT FunctionName, ColdStart, ErrorType FROM coldtrace.otel_traces WHERE IsInvocation ORDER BY FunctionName FORMAT TSV")
-		if got == want {
-			return
+	}
+	if got != want {
+		t.Fatalf("stored invocations:\n%s\nwant:\n%s", got, want)
+	}
+
+	// A restart on the same data directory keeps the examples deployed:
+	// deploying them again made a new version at every start, which split
+	// their figures across versions.
+	stopProcess(t, p)
+	p = start(t, nil, args...)
+	waitOutput(t, p, "examples ready")
+	out, _, _ := fn(t, gw, "list")
+	for _, name := range []string{"memory-hog", "node-hello", "python-hello", "slow"} {
+		if !regexp.MustCompile(`(?m)^` + name + ` +1 `).MatchString(out) {
+			t.Errorf("%s is not at version 1 after a restart:\n%s", name, out)
 		}
 	}
-	t.Fatalf("stored invocations:\n%s\nwant:\n%s", got, want)
 }
 
 // With --auth-token and TLS, the gateway wants the invoke scope for

@@ -195,7 +195,10 @@ type example struct {
 
 // deployExamples deploys every subdirectory of dir that has a
 // coldtrace.json, through the gateway like `coldtrace fn deploy`; the
-// quick ones first, so that a tour can start while Go compiles.
+// quick ones first, so that a tour can start while Go compiles. An example
+// already deployed (by an earlier start on the same data directory) is
+// kept: deploying it again made a new version at every restart, which
+// split its figures across versions and cold-started its instances.
 func deployExamples(ctx context.Context, gatewayURL, dir string, opts []client.Option, log *slog.Logger) {
 	examples, err := loadExamples(dir, log)
 	if err != nil {
@@ -209,6 +212,11 @@ func deployExamples(ctx context.Context, gatewayURL, dir string, opts []client.O
 	}
 	deployed := 0
 	for i, ex := range examples {
+		if cur, err := c.Get(ctx, ex.cfg.Name); err == nil {
+			log.Info("example already deployed, kept (coldtrace fn deploy DIR deploys it again)", "function", cur.Name, "version", cur.Version, "dir", ex.dir)
+			deployed++
+			continue
+		}
 		log.Info("deploying example", "function", ex.cfg.Name, "runtime", ex.cfg.Runtime, "progress", fmt.Sprintf("%d/%d", i+1, len(examples)))
 		dctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		info, err := c.Deploy(dctx, ex.cfg, ex.dir, slogWriter{log, ex.dir})
