@@ -63,11 +63,12 @@ var (
 	alterTTLRe        = regexp.MustCompile(`^ALTER TABLE (\S+) ON CLUSTER (\S+) \(MODIFY TTL `)
 	alterViewRe       = regexp.MustCompile(`^ALTER TABLE (\S+) ON CLUSTER (\S+) \(MODIFY QUERY SELECT .* FROM (\S+)`)
 	alterLocalRe      = regexp.MustCompile(`^ALTER TABLE (\S+) ON CLUSTER (\S+) \((?:ADD INDEX IF NOT EXISTS |MODIFY SETTING |MATERIALIZE TTL)`)
+	addColumnsRe      = regexp.MustCompile(`^ALTER TABLE (\S+) ON CLUSTER (\S+) (\(ADD COLUMN IF NOT EXISTS .*)$`)
 	createDBRe        = regexp.MustCompile(`^CREATE DATABASE IF NOT EXISTS (\S+) ON CLUSTER (\S+)$`)
 	dropRe            = regexp.MustCompile(`^DROP (?:TABLE|VIEW) IF EXISTS (\S+) ON CLUSTER (\S+)$`)
 	createPlainViewRe = regexp.MustCompile(`^CREATE VIEW IF NOT EXISTS (\S+) ON CLUSTER (\S+) AS SELECT .* FROM (\S+)$`)
 	// A backfill: INSERT INTO table SELECT ... FROM table.
-	insertSelectRe = regexp.MustCompile(`^INSERT INTO (\S+) SELECT .* FROM (\S+) WHERE`)
+	insertSelectRe = regexp.MustCompile(`^INSERT INTO (\S+) (?:\(.*?\) )?SELECT .* FROM (\S+) WHERE`)
 	// Distributed(cluster, database, table, sharding key)
 	distributedArgsRe = regexp.MustCompile(`^(\S+), (\S+), (\S+), (.+)$`)
 	replicatedArgsRe  = regexp.MustCompile(`^'([^']+)', '([^']+)'$`)
@@ -85,7 +86,8 @@ func TestClusterDDL(t *testing.T) {
 	plainViews := map[string]string{}  // view -> FROM
 	dropped := map[string]bool{}
 	var altered []string
-	var backfills [][2]string // INTO, FROM
+	var backfills [][2]string           // INTO, FROM
+	addedColumns := map[string]string{} // table -> the columns its ALTERs added
 
 	for _, stmt := range everyStatement(t, o) {
 		c := canonical(t, conn, stmt)
@@ -168,6 +170,12 @@ func TestClusterDDL(t *testing.T) {
 			if _, ok := replicated[m[1]]; !ok {
 				t.Errorf("%s alters %s, want a replicated _local table", c, m[1])
 			}
+		case addColumnsRe.MatchString(c):
+			// Checked below: a Distributed table gets the columns its
+			// shards' table gets.
+			m := addColumnsRe.FindStringSubmatch(c)
+			cluster = m[2]
+			addedColumns[m[1]] += m[3]
 		case alterViewRe.MatchString(c):
 			// A view's new query reads what its first one did: the
 			// shard's own rows.
@@ -186,6 +194,31 @@ func TestClusterDDL(t *testing.T) {
 		}
 		if cluster != onCluster {
 			t.Errorf("ON CLUSTER %s, want %s:\n%s", cluster, onCluster, c)
+		}
+	}
+
+	for table, cols := range addedColumns {
+		if strings.HasSuffix(table, "_local") {
+			if _, ok := replicated[table]; !ok {
+				t.Errorf("adds columns to %s, want a replicated _local table", table)
+			}
+			continue
+		}
+		f, ok := fronts[table]
+		if !ok {
+			t.Errorf("adds columns to %s, neither a _local table nor a Distributed one", table)
+			continue
+		}
+		if local := addedColumns[f.local]; local != cols {
+			t.Errorf("columns added to %s:\n%s\nto its shards' %s:\n%s", table, cols, f.local, local)
+		}
+	}
+	for table := range addedColumns {
+		if f, ok := fronts[strings.TrimSuffix(table, "_local")]; ok && f.local == table {
+			continue
+		}
+		if strings.HasSuffix(table, "_local") {
+			t.Errorf("columns added to %s but not to a Distributed table over it", table)
 		}
 	}
 
@@ -298,6 +331,17 @@ func TestSingleNodeDDLHasNoClusterParts(t *testing.T) {
 	}
 }
 
+// alterAddColumnsRe matches a rendered ALTER TABLE ... ADD COLUMN and
+// captures the table's name.
+var alterAddColumnsRe = regexp.MustCompile("(?s)^ALTER TABLE `[^`]+`\\.`([^`]+)` ON CLUSTER `[^`]+`\\s+ADD COLUMN")
+
+// addsDistributedColumns tells a rendered cluster statement that adds
+// columns to a Distributed table (not to a _local one).
+func addsDistributedColumns(stmt string) bool {
+	m := alterAddColumnsRe.FindStringSubmatch(stmt)
+	return m != nil && !strings.HasSuffix(m[1], "_local")
+}
+
 // The same migrations make both DDLs: each cluster statement is its
 // single-node counterpart on other tables with other engines, so a new
 // migration cannot drift between the two.
@@ -316,7 +360,9 @@ func TestClusterDDLMatchesSingleNode(t *testing.T) {
 		}
 		var fromCluster []string
 		for _, s := range cs {
-			if strings.Contains(s, "ENGINE = Distributed(") {
+			// The Distributed tables, and the columns they get as their
+			// shards' tables do.
+			if strings.Contains(s, "ENGINE = Distributed(") || addsDistributedColumns(s) {
 				continue
 			}
 			s = strings.ReplaceAll(s, " ON CLUSTER `"+testCluster+"`", " ")

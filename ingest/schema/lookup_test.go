@@ -2,6 +2,7 @@ package schema
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -71,5 +72,57 @@ func TestTraceIDLookupMoves(t *testing.T) {
 	runAgain(t, c, o, Migrations[2:4]...)
 	if got := lookupTotals(t, c, lookup); got != after {
 		t.Fatalf("after running migrations 3 and 4 again: %s, want %s", got, after)
+	}
+}
+
+// Migration 13: the lookup says whether any span of a trace has events
+// or links, so a trace read can leave those columns out. Rows stored
+// before it say "maybe" (1) for both, and keep saying it once merged
+// with newer rows that have neither.
+func TestTraceIDLookupKnowsEventsAndLinks(t *testing.T) {
+	c := chtest.Client(t)
+	ctx := context.Background()
+	o := Options{Database: c.Database, Retention: 7 * 24 * time.Hour}
+	migrateTo(t, c, o, 12)
+	span := func(trace, events, links string) {
+		t.Helper()
+		if err := c.Exec(ctx, fmt.Sprintf(`INSERT INTO %s (Timestamp, TraceId, SpanId, ServiceName, SpanName,
+			`+"`Events.Timestamp`, `Events.Name`, `Events.Attributes`, `Links.TraceId`, `Links.SpanId`, `Links.TraceState`, `Links.Attributes`"+`)
+			VALUES (now64(9), '%s', lower(hex(randomString(8))), 'svc', 'op', %s, %s)`,
+			o.Table(TracesTable), trace, events, links)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const (
+		noEvents = "[], [], []"
+		anEvent  = "[now64(9)], ['log'], [map('message', 'hi')]"
+		noLinks  = "[], [], [], []"
+		aLink    = "['0af7651916cd43dd8448eb211c80319c'], ['b7ad6b7169203331'], [''], [map()]"
+	)
+	span("old", noEvents, noLinks)
+	if err := Migrate(ctx, c, o, nil); err != nil {
+		t.Fatal(err)
+	}
+	span("old", noEvents, noLinks)
+	span("plain", noEvents, noLinks)
+	span("plain", noEvents, noLinks)
+	span("events", noEvents, noLinks)
+	span("events", anEvent, noLinks)
+	span("links", noEvents, aLink)
+	span("both", anEvent, aLink)
+	want := "[('both',1,1),('events',1,0),('links',0,1),('old',1,1),('plain',0,0)]"
+	read := func() string {
+		return queryString(t, c, `SELECT toString(groupArray((TraceId, e, l))) FROM (
+			SELECT TraceId, max(HasEvents) AS e, max(HasLinks) AS l FROM `+o.Table(TraceIDLookupTable)+`
+			GROUP BY TraceId ORDER BY TraceId)`)
+	}
+	if got := read(); got != want {
+		t.Errorf("lookup: %s, want %s", got, want)
+	}
+	if err := c.Exec(ctx, "OPTIMIZE TABLE "+o.Table(TraceIDLookupTable)+" FINAL"); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != want {
+		t.Errorf("merged lookup: %s, want %s", got, want)
 	}
 }

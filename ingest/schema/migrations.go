@@ -41,10 +41,10 @@ type Migration struct {
 // Migrations are applied in order. Never edit a released migration: add a
 // new one.
 var Migrations = []Migration{
-	{Version: 1, Description: "spans, trace-id time lookup, per-minute function rollup", SQL: rollupMeasures + traceIDLookup + minuteRollup + `{{define "initKnown"}}ColdStart{{end}}` + migration1},
+	{Version: 1, Description: "spans, trace-id time lookup, per-minute function rollup", SQL: rollupMeasures + traceIDLookup + noLookupFlags + minuteRollup + `{{define "initKnown"}}ColdStart{{end}}` + migration1},
 	{Version: 2, Description: "hourly function rollup", SQL: rollupMeasures + migration2},
-	{Version: 3, Description: "trace-id lookup with 1024-row granules", SQL: traceIDLookup + migration3},
-	{Version: 4, Description: "the exporter's trace-id lookup name becomes a view", SQL: traceIDLookup + migration4},
+	{Version: 3, Description: "trace-id lookup with 1024-row granules", SQL: traceIDLookup + noLookupFlags + migration3},
+	{Version: 4, Description: "the exporter's trace-id lookup name becomes a view", SQL: traceIDLookup + noLookupFlags + migration4},
 	{Version: 5, Description: "bloom filter on resource attribute values", SQL: migration5},
 	{Version: 6, Description: "16 KB compressed blocks for spans", SQL: migration6},
 	{Version: 7, Description: "no automatic column statistics", SQL: migration7, RequiresSetting: "auto_statistics_types"},
@@ -53,6 +53,7 @@ var Migrations = []Migration{
 	{Version: 10, Description: "init durations only of cold starts that report one", SQL: minuteRollup + migration10},
 	{Version: 11, Description: "an hour of the hourly rollup expires with its last minute", SQL: migration11},
 	{Version: 12, Description: "stored parts expire by the retention in force", SQL: migration12},
+	{Version: 13, Description: "the trace-id lookup knows whether a trace has events or links", SQL: traceIDLookup + migration13},
 }
 
 // rollupMeasures are the measure columns of the function rollups, the
@@ -254,16 +255,20 @@ GROUP BY TenantId, FunctionName, FunctionVersion, Hour
 `
 
 // traceIDLookup is the lookup's columns; {{template "lookupRow" .}} is one
-// row of them computed from spans.
+// row of them computed from spans, with the columns {{template
+// "lookupFlags"}} adds (none before migration 13).
 const traceIDLookup = `{{define "lookupColumns"}}TraceId, Start, End, SpanCount, Services{{end}}{{define "lookupRow"}}SELECT
     TraceId,
     min(toDateTime(Timestamp)) AS Start,
     max(toDateTime(Timestamp)) AS End,
     toUInt64(count()) AS SpanCount,
-    groupUniqArray(ServiceName) AS Services
+    groupUniqArray(ServiceName) AS Services{{template "lookupFlags"}}
 FROM {{.Store "otel_traces"}}
 WHERE TraceId != ''
 GROUP BY TraceId{{end}}`
+
+// noLookupFlags is lookupRow as released before migration 13.
+const noLookupFlags = `{{define "lookupFlags"}}{{end}}`
 
 // Migration 3: a search page summarises 20 traces, and finding their time
 // ranges read 20 granules of the lookup: with 8,192-row granules that was
@@ -291,7 +296,7 @@ SETTINGS index_granularity = 1024, ttl_only_drop_parts = 1, non_replicated_dedup
 
 {{.Distributed "otel_traces_trace_id_lookup" "cityHash64(TraceId)"}};
 
-INSERT INTO {{.Table "otel_traces_trace_id_lookup"}}
+INSERT INTO {{.Table "otel_traces_trace_id_lookup"}} ({{template "lookupColumns"}})
 SELECT {{template "lookupColumns"}}
 FROM {{.Table "otel_traces_trace_id_ts"}}
 WHERE (SELECT count() FROM {{.Table "otel_traces_trace_id_lookup"}}) = 0;
@@ -441,3 +446,26 @@ const migration12 = `{{range .TTLTables}}
 ALTER TABLE {{$.Store .}} {{$.OnCluster}} MODIFY SETTING materialize_ttl_recalculate_only = 1;
 ALTER TABLE {{$.Store .}} {{$.OnCluster}} MATERIALIZE TTL;
 {{end}}`
+
+// Migration 13: a read of one trace opens every column stream it reads,
+// and the span events and links are 7 of its ~24 columns (with their
+// array sizes and map keys, about a fifth of the streams), read even when
+// no span of the trace has any, as with most spans other than an
+// invocation that logged. The lookup now says whether any span of a
+// trace has events, and whether any has links, so the read leaves out
+// what no span has (docs/benchmarks.md). Rows written before it know
+// nothing about either: their DEFAULT 1 says "maybe", and max() keeps a
+// maybe when such a row merges with newer ones.
+const migration13 = `{{define "lookupFlags"}},
+    max(notEmpty(Events.Timestamp)) AS HasEvents,
+    max(notEmpty(Links.TraceId)) AS HasLinks{{end}}{{define "lookupFlagColumns"}}ADD COLUMN IF NOT EXISTS HasEvents SimpleAggregateFunction(max, UInt8) DEFAULT 1 CODEC(ZSTD(1)),
+    ADD COLUMN IF NOT EXISTS HasLinks SimpleAggregateFunction(max, UInt8) DEFAULT 1 CODEC(ZSTD(1)){{end}}
+ALTER TABLE {{.Store "otel_traces_trace_id_lookup"}} {{.OnCluster}}
+    {{template "lookupFlagColumns"}};
+{{if .Cluster}}
+ALTER TABLE {{.Table "otel_traces_trace_id_lookup"}} {{.OnCluster}}
+    {{template "lookupFlagColumns"}};
+{{end}}
+ALTER TABLE {{.Table "otel_traces_trace_id_lookup_mv"}} {{.OnCluster}} MODIFY QUERY
+{{template "lookupRow" .}}
+`

@@ -27,7 +27,7 @@ func TestStaleExpiryFromOlderReleases(t *testing.T) {
 	if err := c.Exec(ctx, historyStatement(o)); err != nil {
 		t.Fatal(err)
 	}
-	before12 := Migrations[:len(Migrations)-1]
+	before12 := Migrations[:11]
 	if err := apply(ctx, c, o, before12, slog.Default()); err != nil {
 		t.Fatal(err)
 	}

@@ -72,9 +72,8 @@ func nonNil(s []string) []string {
 // values act as constants in the span read's primary-key analysis. The
 // bounds must be DateTime64(9) like Timestamp: ClickHouse 26.5 compares
 // DateTime64(9) with a DateTime from a scalar subquery wrongly.
-// w.4 is how many spans were stored for the matching traces (SpanCount).
 func (r *Reader) lookupWindow(match string) string {
-	return `WITH (SELECT (toDateTime64(min(Start), 9), toDateTime64(max(End) + 1, 9), groupUniqArrayArray(Services), sum(SpanCount)) FROM ` +
+	return `WITH (SELECT (toDateTime64(min(Start), 9), toDateTime64(max(End) + 1, 9), groupUniqArrayArray(Services)) FROM ` +
 		r.traceTimes + ` WHERE TraceId ` + match + `) AS w
 `
 }
@@ -86,17 +85,23 @@ const inLookupWindow = ` AND has(w.3, ServiceName) AND Timestamp >= w.1 AND Time
     AND toStartOfFifteenMinutes(Timestamp) >= toStartOfFifteenMinutes(w.1)
     AND toStartOfFifteenMinutes(Timestamp) <= toStartOfFifteenMinutes(w.2)`
 
-// spanColumns are read by spanScan, in order. The typed serverless
-// columns are not among them: spanScan derives them from the attributes
-// as ingest did (schema.Serverless), which is 1.6 ms less of a 13 ms
-// trace read on 10M spans than reading them (docs/benchmarks.md).
-const spanColumns = `
+// spanColumns are read by spanScan, in order: the core columns, the
+// events, the links. The typed serverless columns are not among them:
+// spanScan derives them from the attributes as ingest did
+// (schema.Serverless), which is 1.6 ms less of a 13 ms trace read on 10M
+// spans than reading them (docs/benchmarks.md).
+const (
+	spanCoreColumns = `
     TraceId, SpanId, ParentSpanId, TraceState, SpanName, SpanKind, ServiceName,
     toUnixTimestamp64Nano(Timestamp), Duration, StatusCode, StatusMessage,
     SpanAttributes, SpanAttributeTypes, ResourceAttributes, ResourceAttributeTypes,
-    ScopeName, ScopeVersion,
-    arrayMap(t -> toUnixTimestamp64Nano(t), Events.Timestamp), Events.Name, Events.Attributes,
+    ScopeName, ScopeVersion`
+	spanEventColumns = `,
+    arrayMap(t -> toUnixTimestamp64Nano(t), Events.Timestamp), Events.Name, Events.Attributes`
+	spanLinkColumns = `,
     Links.TraceId, Links.SpanId, Links.TraceState, Links.Attributes`
+	spanColumns = spanCoreColumns + spanEventColumns + spanLinkColumns
+)
 
 // oneTraceSettings end the reads of one trace's spans (trace by id).
 // ClickHouse's query analyzer (the default since 24.3) spends ~2.5 ms more
@@ -124,6 +129,9 @@ type SpanStream struct {
 
 // Next decodes the next span; nil at the end.
 func (s *SpanStream) Next() (*api.Span, error) {
+	if s.rows == nil {
+		return nil, nil
+	}
 	if !s.rows.Next() {
 		if err := s.rows.Err(); err != nil {
 			return nil, fmt.Errorf("spans: %w", err)
@@ -226,7 +234,12 @@ func (s *SpanStream) Each(fn SpanFunc) error {
 }
 
 // Close ends the query.
-func (s *SpanStream) Close() error { return s.rows.Close() }
+func (s *SpanStream) Close() error {
+	if s.rows == nil {
+		return nil
+	}
+	return s.rows.Close()
+}
 
 // spansOrder orders spans by their trace's position in @idList, then by
 // start. OffsetNano is measured from each trace's first span.
@@ -252,15 +265,93 @@ WHERE ` + r.inTraceWindows() + spansOrder
 	return r.openSpans(ctx, sql, clickhouse.Named("ids", clickhouse.GroupSet{Value: anySlice(ids)}), clickhouse.Named("idList", ids))
 }
 
+// traceExtent is what the trace-id lookup knows of one trace.
+type traceExtent struct {
+	// start and end are the first and last span starts, in whole seconds.
+	start, end time.Time
+	services   []string
+	// spans is how many spans were stored.
+	spans uint64
+	// events and links are false when no span has any; rows written
+	// before the lookup kept them (migration 13) say true.
+	events, links bool
+}
+
+// lookupTrace reads what the trace-id lookup knows of traceID; found is
+// false when it knows nothing. The lookup's rows are aggregated here, not
+// by the engine: unmerged rows of one trace are few, and aggregating them
+// in the query took ~0.6 ms more engine time than reading them
+// (docs/benchmarks.md).
+func (r *Reader) lookupTrace(ctx context.Context, traceID string) (e traceExtent, found bool, err error) {
+	services := map[string]bool{}
+	err = r.each(ctx, "trace lookup", `SELECT Start, End, Services, SpanCount, HasEvents, HasLinks
+FROM `+r.traceTimes+` WHERE TraceId = @id`, []driver.NamedValue{clickhouse.Named("id", traceID)},
+		func(rows driver.Rows) error {
+			var (
+				start, end    time.Time
+				svcs          []string
+				spans         uint64
+				events, links uint8
+			)
+			if err := rows.Scan(&start, &end, &svcs, &spans, &events, &links); err != nil {
+				return err
+			}
+			if !found || start.Before(e.start) {
+				e.start = start
+			}
+			if !found || end.After(e.end) {
+				e.end = end
+			}
+			found = true
+			for _, s := range svcs {
+				services[s] = true
+			}
+			e.spans += spans
+			e.events, e.links = e.events || events != 0, e.links || links != 0
+			return nil
+		})
+	e.services = sortedSet(services)
+	return e, found && len(e.services) > 0, err
+}
+
+// inTraceExtent restricts a span read to a traceExtent bound as
+// @services, @start and @end, with conditions on the primary key's own
+// expressions (ServiceName and the 15-minute bucket before TraceId), so
+// the read seeks to one granule per service.
+var inTraceExtent = ` AND ServiceName IN @services AND ` + inWindow + `
+    AND toStartOfFifteenMinutes(Timestamp) >= toStartOfFifteenMinutes(` + ns("start") + `)
+    AND toStartOfFifteenMinutes(Timestamp) <= toStartOfFifteenMinutes(` + ns("end") + `)`
+
 // OpenTraceSpans queries the spans of traceID in the range the lookup
-// table knows for it (see Trace), in one round trip.
+// table knows for it (see Trace), reading events and links only when a
+// span has some. Two round trips: the lookup, then the spans; the second
+// costs about what planning the lookup as a subquery did, and knowing
+// the lookup first lets the read leave columns out (docs/benchmarks.md).
+// A trace the lookup does not know is an empty stream.
 func (r *Reader) OpenTraceSpans(ctx context.Context, traceID string) (*SpanStream, error) {
-	sql := r.lookupWindow("= @id") + `SELECT ` + spanColumns + `, w.4
+	e, found, err := r.lookupTrace(ctx, traceID)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return &SpanStream{r: r}, nil
+	}
+	cols := spanCoreColumns
+	if e.events {
+		cols += spanEventColumns
+	}
+	if e.links {
+		cols += spanLinkColumns
+	}
+	sql := `SELECT ` + cols + `
 FROM ` + r.spans + `
-WHERE TenantId = @tenant AND TraceId = @id` + inLookupWindow + spansOrder + oneTraceSettings
-	st, err := r.openSpans(ctx, sql, clickhouse.Named("id", traceID), clickhouse.Named("idList", []string{traceID}))
+WHERE TenantId = @tenant AND TraceId = @id` + inTraceExtent + spansOrder + oneTraceSettings
+	args := append(windowArgs(Window{Start: e.start, End: e.end.Add(time.Second)}),
+		clickhouse.Named("id", traceID), clickhouse.Named("idList", []string{traceID}),
+		clickhouse.Named("services", clickhouse.GroupSet{Value: anySlice(e.services)}))
+	st, err := r.openSpans(ctx, sql, args...)
 	if st != nil {
-		st.sc.withStored = true
+		st.sc.noEvents, st.sc.noLinks, st.sc.stored = !e.events, !e.links, e.spans
 	}
 	return st, err
 }
@@ -300,10 +391,12 @@ type spanScan struct {
 	linkTraceIDs, linkSpanIDs, linkStates                      []string
 	linkAttrs                                                  []map[string]string
 	schema.Serverless
-	// withStored: the row ends with the lookup's span count (stored).
-	withStored bool
-	stored     uint64
-	dest       []any // the scan targets, built once
+	// noEvents, noLinks: the query leaves out spanEventColumns or
+	// spanLinkColumns, as no span has any (their slices stay empty).
+	noEvents, noLinks bool
+	// stored is the lookup's span count (see SpanStream.StoredSpans).
+	stored uint64
+	dest   []any // the scan targets, built once
 }
 
 func (s *spanScan) scan(rows driver.Rows) error {
@@ -311,11 +404,12 @@ func (s *spanScan) scan(rows driver.Rows) error {
 		s.dest = []any{&s.traceID, &s.spanID, &s.parentID, &s.traceState, &s.name, &s.kind, &s.service,
 			&s.startNs, &s.duration, &s.statusCode, &s.statusMessage,
 			&s.attrs, &s.attrTypes, &s.resAttrs, &s.resAttrTypes,
-			&s.scopeName, &s.scopeVersion,
-			&s.eventTimes, &s.eventNames, &s.eventAttrs,
-			&s.linkTraceIDs, &s.linkSpanIDs, &s.linkStates, &s.linkAttrs}
-		if s.withStored {
-			s.dest = append(s.dest, &s.stored)
+			&s.scopeName, &s.scopeVersion}
+		if !s.noEvents {
+			s.dest = append(s.dest, &s.eventTimes, &s.eventNames, &s.eventAttrs)
+		}
+		if !s.noLinks {
+			s.dest = append(s.dest, &s.linkTraceIDs, &s.linkSpanIDs, &s.linkStates, &s.linkAttrs)
 		}
 	}
 	if err := rows.Scan(s.dest...); err != nil {
