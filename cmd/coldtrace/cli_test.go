@@ -163,18 +163,14 @@ func TestHelpShowsOneDefault(t *testing.T) {
 // Byte-size flags and keys take units (docs/scaling.md recommends
 // --spool-max-bytes 4GiB) as well as plain numbers.
 func TestByteSizesTakeUnits(t *testing.T) {
-	cfg := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(cfg, []byte("max-request-bytes: 1048576\n"), 0o644)
-	cmd := exec.Command(coldtraceBin, "config", "print", "collector", "--config", cfg, "--spool-max-bytes", "4GiB")
-	cmd.Env = append(os.Environ(), "COLDTRACE_MAX_INFLIGHT_BYTES=64 MB")
-	out, err := cmd.CombinedOutput()
+	out, err := configPrint(t, "max-request-bytes: 1048576\n", []string{"COLDTRACE_MAX_INFLIGHT_BYTES=64 MB"}, "collector", "--spool-max-bytes", "4GiB")
 	for _, want := range []string{`spool-max-bytes: "4GiB"`, `max-request-bytes: "1MiB"`, `max-inflight-bytes: "64MB"`} {
 		if err != nil || !strings.Contains(string(out), want) {
 			t.Errorf("%v: no %q in:\n%s", err, want, out)
 		}
 	}
-	out, err = exec.Command(coldtraceBin, "config", "print", "collector", "--spool-max-bytes", "4 gallons").CombinedOutput()
-	if err == nil || !strings.Contains(string(out), `"4 gallons" is not a size`) || !strings.Contains(string(out), "512MiB") {
+	out, err = configPrint(t, "", nil, "collector", "--spool-max-bytes", "4 gallons")
+	if err == nil || !strings.Contains(out, `"4 gallons" is not a size`) || !strings.Contains(out, "512MiB") {
 		t.Errorf("a bad size: %v\n%s", err, out)
 	}
 	if out, err := exec.Command(coldtraceBin, "collector", "--help").CombinedOutput(); err != nil || !strings.Contains(string(out), "--spool-max-bytes bytes") ||

@@ -288,46 +288,54 @@ func TestHelpExplainsEveryFlag(t *testing.T) {
 	}
 }
 
-func TestConfigPrecedence(t *testing.T) {
+// configPrint runs 'coldtrace config print' with args, a config file
+// holding yaml and the environment variables env added to the test's.
+func configPrint(t *testing.T, yaml string, env []string, args ...string) (string, error) {
+	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "c.yaml")
-	os.WriteFile(cfg, []byte("batch-spans: 111\nretention: 48h\nqueue-spans: 5000\n"), 0o644)
-	cmd := exec.Command(coldtraceBin, "config", "print", "up", "--config", cfg, "--queue-spans", "7000")
-	cmd.Env = append(os.Environ(), "COLDTRACE_RETENTION=72h")
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(coldtraceBin, append([]string{"config", "print"}, append(args, "--config", cfg)...)...)
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	out, err := configPrint(t, "batch-spans: 111\nretention: 48h\nqueue-spans: 5000\n", []string{"COLDTRACE_RETENTION=72h"}, "up", "--queue-spans", "7000")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	for _, want := range []string{`batch-spans: 111`, `retention: "72h0m0s"`, `queue-spans: 7000`, `clickhouse: "embedded"`} {
-		if !strings.Contains(string(out), want) {
+		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
 		}
 	}
 	// Secrets are not printed: printed configurations end up in tickets.
-	out, err = exec.Command(coldtraceBin, "config", "print", "collector", "--clickhouse", "clickhouse://u:SuperSecretPW@h:9000?password=pw2",
-		"--auth-token", "tok-0123456789abcdef").CombinedOutput()
-	if err != nil || strings.Contains(string(out), "SuperSecretPW") || strings.Contains(string(out), "pw2") ||
-		strings.Contains(string(out), "tok-0123456789abcdef") || !strings.Contains(string(out), "clickhouse://u:REDACTED@h:9000") {
+	out, err = configPrint(t, "", nil, "collector", "--clickhouse", "clickhouse://u:SuperSecretPW@h:9000?password=pw2",
+		"--auth-token", "tok-0123456789abcdef")
+	if err != nil || strings.Contains(out, "SuperSecretPW") || strings.Contains(out, "pw2") ||
+		strings.Contains(out, "tok-0123456789abcdef") || !strings.Contains(out, "clickhouse://u:REDACTED@h:9000") {
 		t.Errorf("secrets in config print: %v\n%s", err, out)
 	}
-	os.WriteFile(cfg, []byte("no-such-flag: 1\n"), 0o644)
-	out, err = exec.Command(coldtraceBin, "config", "print", "up", "--config", cfg).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), `unknown key "no-such-flag"`) {
+	out, err = configPrint(t, "no-such-flag: 1\n", nil, "up")
+	if err == nil || !strings.Contains(out, `unknown key "no-such-flag"`) {
 		t.Errorf("unknown key accepted: %v\n%s", err, out)
 	}
 	// A key without a value is empty (an address turned off), not "<nil>";
 	// a number without one is an error that says so.
-	os.WriteFile(cfg, []byte("otlp-grpc-addr:\nauth-token:\n"), 0o644)
-	out, err = exec.Command(coldtraceBin, "config", "print", "up", "--config", cfg).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), `otlp-grpc-addr: ""`) || strings.Contains(string(out), "<nil>") {
+	out, err = configPrint(t, "otlp-grpc-addr:\nauth-token:\n", nil, "up")
+	if err != nil || !strings.Contains(out, `otlp-grpc-addr: ""`) || strings.Contains(out, "<nil>") {
 		t.Errorf("keys without values: %v\n%s", err, out)
 	}
-	os.WriteFile(cfg, []byte("batch-spans:\n"), 0o644)
-	out, err = exec.Command(coldtraceBin, "config", "print", "up", "--config", cfg).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "(--batch-spans): has no value") {
+	out, err = configPrint(t, "batch-spans:\n", nil, "up")
+	if err == nil || !strings.Contains(out, "(--batch-spans): has no value") {
 		t.Errorf("a number without a value: %v\n%s", err, out)
 	}
 	// COLDTRACE_CONFIG applies to every command: each takes its own keys
 	// and leaves the others' alone.
+	cfg := filepath.Join(t.TempDir(), "c.yaml")
 	os.WriteFile(cfg, []byte("http-addr: 127.0.0.1:7171\nauth-token: a-token-of-16-chars-or-more\n"), 0o644)
 	for _, args := range [][]string{{"version"}, {"fn", "--help"}, {"config", "print", "query"}} {
 		cmd := exec.Command(coldtraceBin, args...)
