@@ -198,7 +198,8 @@ func apiGatewayEvent(r *http.Request, id, path string, body []byte, account stri
 // a full response; any other JSON is a 200 JSON body.
 func functionReply(payload []byte) (httpReply, error) {
 	var probe map[string]json.RawMessage
-	if json.Unmarshal(payload, &probe) != nil || probe["statusCode"] == nil {
+	isObject := json.Unmarshal(payload, &probe) == nil
+	if !isObject || probe["statusCode"] == nil {
 		return httpReply{status: http.StatusOK, header: http.Header{"Content-Type": {"application/json"}}, body: payload}, nil
 	}
 	var resp events.APIGatewayV2HTTPResponse
