@@ -281,3 +281,43 @@ func TestShutdownStopsRetries(t *testing.T) {
 		t.Errorf("%d inserts after Shutdown returned", n)
 	}
 }
+
+// slowWriter takes delay before each insert it passes on, or gives up
+// when the insert's context ends first: a ClickHouse too slow for the
+// insert timeout.
+type slowWriter struct {
+	w     Writer
+	delay time.Duration
+}
+
+func (s *slowWriter) Write(ctx context.Context, blocks []*rows, token string) error {
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return s.w.Write(ctx, blocks, token)
+}
+
+// An insert that runs out of time is retried with a longer timeout: with
+// the same one it would run out every time, and a spool batch, replayed
+// exactly as it was, would stall the drain for good.
+func TestInsertTimeoutGrowsOnRetry(t *testing.T) {
+	client, so := migrated(t)
+	ctx := context.Background()
+	cfg := DefaultConfig()
+	cfg.InsertTimeout, cfg.RetryFor = 100*time.Millisecond, time.Minute
+	p, err := newPipeline(cfg, &slowWriter{w: newClickHouseWriter(client, so), delay: 300 * time.Millisecond}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(ctx)
+	td, _ := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(spansJSON(fmt.Sprintf("%032x", 7), 3)))
+	if err := p.ConsumeTraces(ctx, td); err != nil {
+		t.Fatalf("an insert slower than its timeout was never stored: %v", err)
+	}
+	var stored uint64
+	if err := client.QueryRow(ctx, "SELECT count() FROM "+so.Table(schema.TracesTable)).Scan(&stored); err != nil || stored != 3 {
+		t.Fatalf("stored %d spans (%v), want 3", stored, err)
+	}
+}

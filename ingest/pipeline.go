@@ -368,19 +368,32 @@ func (p *Pipeline) appendToSpool(ctx context.Context, td ptrace.Traces, n int64)
 	return nil
 }
 
+// maxInsertTimeoutGrowth bounds how far retries stretch an insert's
+// timeout (see write).
+const maxInsertTimeoutGrowth = 8
+
 // write inserts blocks under token, retrying with exponential backoff for
 // up to retryFor (forever when retryFor is 0) or until ctx ends.
 func (p *Pipeline) write(ctx context.Context, blocks []*rows, token string, retryFor time.Duration) error {
 	n := int64(countRows(blocks))
+	timeout := p.cfg.InsertTimeout
 	op := func() (struct{}, error) {
-		actx, cancel := context.WithTimeout(ctx, p.cfg.InsertTimeout)
+		actx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		start := time.Now()
 		err := p.w.Write(actx, blocks, token)
 		p.insertFailures.record(err)
 		if err != nil {
 			p.stats.InsertErrors.Add(1)
-			p.log.Warn("insert failed, retrying", "spans", n, "err", err)
+			p.log.Warn("insert failed, retrying", "spans", n, "timeout", timeout, "err", err)
+			// An insert that ran out of time would run out again with the
+			// same bound: a spool batch is replayed exactly as it was (its
+			// token), so it cannot get smaller, and the drain would stall
+			// on it for good. Each timeout doubles the bound, up to
+			// maxInsertTimeoutGrowth times the configured one.
+			if actx.Err() != nil && ctx.Err() == nil {
+				timeout = min(2*timeout, maxInsertTimeoutGrowth*p.cfg.InsertTimeout)
+			}
 			return struct{}{}, err
 		}
 		took := time.Since(start)

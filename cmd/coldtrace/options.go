@@ -238,7 +238,7 @@ func (o *ingestOptions) register(fs *pflag.FlagSet, host string) {
 	fs.DurationVar(&o.pipeline.BatchAge, "batch-age", pc.BatchAge, "without a spool: longest a batch waits for a free insert writer")
 	fs.IntVar(&o.pipeline.QueueSpans, "queue-spans", pc.QueueSpans, "without a spool: spans accepted but not yet stored before senders are throttled (HTTP 429 / RESOURCE_EXHAUSTED)")
 	fs.IntVar(&o.pipeline.Writers, "insert-writers", pc.Writers, "without a spool: concurrent ClickHouse inserts (the spool drains in order through one)")
-	fs.DurationVar(&o.pipeline.InsertTimeout, "insert-timeout", pc.InsertTimeout, "time limit of one insert attempt")
+	fs.DurationVar(&o.pipeline.InsertTimeout, "insert-timeout", pc.InsertTimeout, "time limit of one insert attempt; each attempt that runs out of time doubles it for the next, up to 8 times this")
 	fs.DurationVar(&o.pipeline.RetryFor, "insert-retry-for", pc.RetryFor, "without a spool: how long a failing insert is retried before senders are told to retry (must be positive; the spool retries until ClickHouse is back)")
 	fs.IntVar(&o.pipeline.RecentSpans, "recent-spans", pc.RecentSpans, "slots (8 bytes each) of the table of spans acknowledged lately, so a sender's retry is not stored twice; a span is remembered for 1/4 to 1/2 this many newer spans (0 = none)")
 	fs.IntVar(&o.pipeline.Limits.MaxAttributes, "max-attributes", pc.Limits.MaxAttributes, "attributes kept per span, resource, event or link; more are dropped and counted")
