@@ -78,12 +78,18 @@ func (r *Reader) lookupWindow(match string) string {
 `
 }
 
-// inLookupWindow restricts a span read to w with conditions on the
-// primary key's own expressions (ServiceName and the 15-minute bucket
+// inTraceRange restricts a span read to a trace's services (the
+// condition inService) and span starts in [start, end), with conditions on
+// the primary key's own expressions (ServiceName and the 15-minute bucket
 // before TraceId), so the read seeks to one granule per service.
-const inLookupWindow = ` AND has(w.3, ServiceName) AND Timestamp >= w.1 AND Timestamp < w.2
-    AND toStartOfFifteenMinutes(Timestamp) >= toStartOfFifteenMinutes(w.1)
-    AND toStartOfFifteenMinutes(Timestamp) <= toStartOfFifteenMinutes(w.2)`
+func inTraceRange(inService, start, end string) string {
+	return ` AND ` + inService + ` AND Timestamp >= ` + start + ` AND Timestamp < ` + end + `
+    AND toStartOfFifteenMinutes(Timestamp) >= toStartOfFifteenMinutes(` + start + `)
+    AND toStartOfFifteenMinutes(Timestamp) <= toStartOfFifteenMinutes(` + end + `)`
+}
+
+// inLookupWindow restricts a span read to lookupWindow's w.
+var inLookupWindow = inTraceRange("has(w.3, ServiceName)", "w.1", "w.2")
 
 // spanColumns are read by spanScan, in order: the core columns, the
 // events, the links. The typed serverless columns are not among them:
@@ -315,12 +321,8 @@ FROM `+r.traceTimes+` WHERE TraceId = @id`, []driver.NamedValue{clickhouse.Named
 }
 
 // inTraceExtent restricts a span read to a traceExtent bound as
-// @services, @start and @end, with conditions on the primary key's own
-// expressions (ServiceName and the 15-minute bucket before TraceId), so
-// the read seeks to one granule per service.
-var inTraceExtent = ` AND ServiceName IN @services AND ` + inWindow + `
-    AND toStartOfFifteenMinutes(Timestamp) >= toStartOfFifteenMinutes(` + ns("start") + `)
-    AND toStartOfFifteenMinutes(Timestamp) <= toStartOfFifteenMinutes(` + ns("end") + `)`
+// @services, @start and @end.
+var inTraceExtent = inTraceRange("ServiceName IN @services", ns("start"), ns("end"))
 
 // OpenTraceSpans queries the spans of traceID in the range the lookup
 // table knows for it (see Trace), reading events and links only when a
