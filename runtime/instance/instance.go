@@ -382,6 +382,14 @@ func (i *Instance) timeout(inv *runtimeapi.Invocation, res *Result, timeout time
 	i.api.Forget(inv.RequestID)
 	i.Kill("timeout")
 	<-i.exited
+	if i.oomKilled {
+		// The kernel killed for memory in the instance's cgroup before
+		// our kill: the process itself as the time ran out (the timer
+		// won the race with its exit), or a child of it that the
+		// handler then waited for. Memory is the cause to report.
+		res.ErrorType, res.Error = telemetry.ErrOutOfMemory, i.exitError()
+		return
+	}
 	res.ErrorType = telemetry.ErrTimeout
 	res.Error = &runtimeapi.FunctionError{ErrorType: "Sandbox.Timedout",
 		ErrorMessage: fmt.Sprintf("Task timed out after %.2f seconds", timeout.Seconds())}

@@ -181,6 +181,31 @@ def handler(event, context):
 	}
 }
 
+// An out-of-memory kill during an invocation that then runs out of time
+// is reported as out of memory: here a child the handler waits for is
+// killed; under load the same happens when the timer fires as the kernel
+// kills the runtime itself.
+func TestOOMBeforeTheTimeoutIsOutOfMemory(t *testing.T) {
+	lim := manager(t, limits.Auto)
+	if lim.Mechanism() == "soft" {
+		t.Skip("needs a memory cgroup")
+	}
+	fn := pythonFunction(t, "childhog", `
+import subprocess, sys, time
+def handler(event, context):
+    subprocess.run([sys.executable, "-c", "b = [bytearray(1 << 20) for _ in range(400)]"])
+    time.sleep(30)
+`, 64)
+	inst := start(t, fn, lim)
+	if err := inst.WaitReady(context.Background(), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	res := invoke(t, inst, "req-1", nil, 3*time.Second)
+	if res.ErrorType != telemetry.ErrOutOfMemory || res.Error.ErrorType != "Runtime.OutOfMemory" {
+		t.Fatalf("got %q %v, want out of memory", res.ErrorType, res.Error)
+	}
+}
+
 func TestInitErrors(t *testing.T) {
 	cases := map[string]string{
 		"syntax":  "def handler(:\n",
