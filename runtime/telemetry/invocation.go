@@ -1,12 +1,13 @@
 package telemetry
 
 import (
-	"context"
 	"math"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -48,11 +49,11 @@ const InitSpanName = "init"
 
 // Invocation is what is known when an invocation span starts.
 type Invocation struct {
-	// Tracer is the instance's, or the function's when no instance ran
+	// Recorder is the instance's, or the function's when no instance ran
 	// (throttled).
-	Tracer trace.Tracer
-	// Parent carries the caller's span context, if any.
-	Parent    context.Context
+	Recorder *Recorder
+	// Parent is the caller's span context, if any.
+	Parent    trace.SpanContext
 	Function  string
 	Kind      trace.SpanKind
 	RequestID string
@@ -63,16 +64,37 @@ type Invocation struct {
 	Attributes []attribute.KeyValue
 }
 
-// StartInvocation starts the invocation span; its context is what the
-// function is handed as parent. The attributes are set when it finishes,
-// all at once: this runs on every invocation.
-func StartInvocation(inv Invocation) (context.Context, trace.Span) {
-	parent := inv.Parent
-	if parent == nil {
-		parent = context.Background()
-	}
-	return inv.Tracer.Start(parent, inv.Function, trace.WithTimestamp(inv.Start), trace.WithSpanKind(inv.Kind))
+// InvocationSpan is the span of an invocation under way. It is not an SDK
+// span: it holds what the span needs until the invocation ends, and
+// becomes one (a ReadOnlySpan for the SDK's batch processor) only then.
+// An SDK span would lock, de-duplicate attributes and snapshot itself on
+// every invocation, for a span whose content is all known at its end
+// (docs/benchmarks.md).
+type InvocationSpan struct {
+	inv       Invocation
+	sc        trace.SpanContext
+	recording bool
 }
+
+// StartInvocation starts the invocation span; its span context is what
+// the function is handed as parent. As with the SDK's parent-based
+// sampler, a caller that did not sample its trace gets no span; with
+// tracing off, the caller's context passes through to the function.
+func StartInvocation(inv Invocation) *InvocationSpan {
+	s := &InvocationSpan{inv: inv, sc: inv.Parent}
+	if !inv.Recorder.enabled() {
+		return s
+	}
+	s.recording = !inv.Parent.IsValid() || inv.Parent.IsSampled()
+	s.sc = childOf(inv.Parent)
+	return s
+}
+
+// SpanContext is the span's ids, the function's parent.
+func (s *InvocationSpan) SpanContext() trace.SpanContext { return s.sc }
+
+// Recording reports whether the span will be exported.
+func (s *InvocationSpan) Recording() bool { return s.recording }
 
 // LogLine is one line a function wrote.
 type LogLine struct {
@@ -119,13 +141,13 @@ func (o Outcome) InitDuration() time.Duration {
 	return o.InitEnd.Sub(o.InitStart)
 }
 
-// FinishInvocation records inv's attributes and o on span (started by
-// StartInvocation) and ends it, with the init child span on cold starts.
-func FinishInvocation(ctx context.Context, inv Invocation, span trace.Span, o Outcome) {
-	if !span.IsRecording() {
-		span.End(trace.WithTimestamp(o.End))
+// Finish records inv's attributes and o and ends the span, with the init
+// child span on cold starts.
+func (s *InvocationSpan) Finish(o Outcome) {
+	if !s.recording {
 		return
 	}
+	inv := s.inv
 	attrs := make([]attribute.KeyValue, 0, 10+len(inv.Attributes)+len(o.Attributes))
 	attrs = append(attrs,
 		semconv.FaaSInvocationID(inv.RequestID),
@@ -136,40 +158,51 @@ func FinishInvocation(ctx context.Context, inv Invocation, span trace.Span, o Ou
 	attrs = append(attrs, o.Attributes...)
 	if o.Cold {
 		attrs = append(attrs, attribute.Float64(AttrInitDurationMs, float64(o.InitDuration())/float64(time.Millisecond)))
-		RecordInit(ctx, inv.Tracer, o.InitStart, o.InitEnd, o.ErrorType == ErrInit, o.ErrorMessage, false)
+		inv.Recorder.RecordInit(s.sc, o.InitStart, o.InitEnd, o.ErrorType == ErrInit, o.ErrorMessage, false)
 	}
 	if o.Ran {
 		attrs = append(attrs,
 			attribute.Int64(AttrBilledDurationMs, o.BilledDuration().Milliseconds()),
 			attribute.Int64(AttrMaxMemoryUsed, int64(o.MaxMemory)))
 	}
+	span := tracetest.SpanStub{
+		Name: inv.Function, SpanContext: s.sc, Parent: inv.Parent, SpanKind: inv.Kind,
+		StartTime: inv.Start, EndTime: o.End,
+	}
 	if o.ErrorType != "" {
 		attrs = append(attrs, semconv.ErrorTypeKey.String(o.ErrorType))
-		span.SetStatus(codes.Error, o.ErrorMessage)
+		span.Status = sdktrace.Status{Code: codes.Error, Description: o.ErrorMessage}
 	}
 	if o.LogsDropped > 0 {
 		attrs = append(attrs, attribute.Int("coldtrace.logs_dropped", o.LogsDropped))
 	}
-	span.SetAttributes(attrs...)
-	for _, l := range o.Logs {
-		span.AddEvent("log", trace.WithTimestamp(l.Time), trace.WithAttributes(
-			attribute.String("log.iostream", l.Stream), attribute.String("message", l.Text)))
+	span.Attributes = attrs
+	if len(o.Logs) > 0 {
+		span.Events = make([]sdktrace.Event, len(o.Logs))
+		for i, l := range o.Logs {
+			span.Events[i] = sdktrace.Event{Name: "log", Time: l.Time, Attributes: []attribute.KeyValue{
+				attribute.String("log.iostream", l.Stream), attribute.String("message", l.Text)}}
+		}
 	}
-	span.End(trace.WithTimestamp(o.End))
+	inv.Recorder.end(&span)
 }
 
-// RecordInit records an init span: a child of ctx's span on a cold
-// start, or a root span of its own for a pre-warmed instance.
-func RecordInit(ctx context.Context, tracer trace.Tracer, start, end time.Time, failed bool, msg string, prewarmed bool) {
-	opts := []trace.SpanStartOption{trace.WithTimestamp(start), trace.WithSpanKind(trace.SpanKindInternal)}
+// RecordInit records an init span: a child of the invocation span parent
+// on a cold start, or a root span of its own for a pre-warmed instance.
+func (r *Recorder) RecordInit(parent trace.SpanContext, start, end time.Time, failed bool, msg string, prewarmed bool) {
+	if !r.enabled() || (parent.IsValid() && !parent.IsSampled()) {
+		return
+	}
+	span := tracetest.SpanStub{Name: InitSpanName, SpanKind: trace.SpanKindInternal, StartTime: start, EndTime: end}
 	if prewarmed {
-		opts = append(opts, trace.WithNewRoot(), trace.WithAttributes(attribute.Bool(AttrPrewarmed, true),
-			attribute.Float64(AttrInitDurationMs, float64(end.Sub(start))/float64(time.Millisecond))))
+		parent = trace.SpanContext{}
+		span.Attributes = []attribute.KeyValue{attribute.Bool(AttrPrewarmed, true),
+			attribute.Float64(AttrInitDurationMs, float64(end.Sub(start))/float64(time.Millisecond))}
 	}
-	_, span := tracer.Start(ctx, InitSpanName, opts...)
+	span.Parent, span.SpanContext = parent, childOf(parent)
 	if failed {
-		span.SetStatus(codes.Error, msg)
-		span.SetAttributes(semconv.ErrorTypeKey.String(ErrInit))
+		span.Status = sdktrace.Status{Code: codes.Error, Description: msg}
+		span.Attributes = append(span.Attributes, semconv.ErrorTypeKey.String(ErrInit))
 	}
-	span.End(trace.WithTimestamp(end))
+	r.end(&span)
 }

@@ -1,15 +1,10 @@
 package telemetry
 
 import (
-	"context"
-	"io"
-	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -17,51 +12,19 @@ import (
 // One span with bytes that are not UTF-8 (a function's binary output, a
 // caller's %ff in a path) must not cost the spans exported with it.
 func TestInvalidUTF8DoesNotLoseTheBatch(t *testing.T) {
-	var (
-		mu      sync.Mutex
-		got     = ptrace.NewTraces()
-		refused []string
-	)
-	tel := exportingTo(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		req := ptraceotlp.NewExportRequest()
-		mu.Lock()
-		defer mu.Unlock()
-		if err := req.UnmarshalProto(body); err != nil {
-			refused = append(refused, err.Error())
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		req.Traces().ResourceSpans().MoveAndAppendTo(got.ResourceSpans())
-	}))
-	tracer := tel.Tracer(Resource{Function: "f", Version: "1", MemoryBytes: 128 << 20})
+	tel, exported := collecting(t)
+	spans := tel.Recorder(Resource{Function: "f", Version: "1", MemoryBytes: 128 << 20})
 	bad := "GET /fn/f/\xff\xfe"
 	for _, name := range []string{"valid", bad} {
-		inv := Invocation{Tracer: tracer, Function: name, Kind: trace.SpanKindServer, RequestID: "r-" + name,
+		inv := Invocation{Recorder: spans, Function: name, Kind: trace.SpanKindServer, RequestID: "r-" + name,
 			Trigger: TriggerHTTP, Start: time.Now(), Timeout: time.Second,
 			Attributes: []attribute.KeyValue{attribute.String("url.path", name), attribute.StringSlice("list", []string{"ok", name})}}
-		ctx, span := StartInvocation(inv)
-		FinishInvocation(ctx, inv, span, Outcome{Ran: true, End: time.Now(), ErrorType: ErrHandler, ErrorMessage: name,
+		StartInvocation(inv).Finish(Outcome{Ran: true, End: time.Now(), ErrorType: ErrHandler, ErrorMessage: name,
 			Logs: []LogLine{{Time: time.Now(), Stream: "stdout", Text: "\x00\x80" + name}}})
 	}
-	if err := tel.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
+	names, refused := exported()
 	if len(refused) > 0 {
 		t.Fatalf("the receiver refused the batch: %v", refused)
-	}
-	names := map[string]ptrace.Span{}
-	rss := got.ResourceSpans()
-	for i := 0; i < rss.Len(); i++ {
-		sss := rss.At(i).ScopeSpans()
-		for j := 0; j < sss.Len(); j++ {
-			for k := 0; k < sss.At(j).Spans().Len(); k++ {
-				s := sss.At(j).Spans().At(k)
-				names[s.Name()] = s
-			}
-		}
 	}
 	repaired := "GET /fn/f/\uFFFD"
 	if len(names) != 2 || names["valid"] == (ptrace.Span{}) || names[repaired] == (ptrace.Span{}) {
