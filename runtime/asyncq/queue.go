@@ -529,15 +529,33 @@ func (q *Queue) DeadLetters(fn string) ([]DeadLetter, error) {
 		c := tx.Bucket(deadBucket).Cursor()
 		prefix := append([]byte(fn), 0)
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var d DeadLetter
-			if err := json.Unmarshal(v, &d); err != nil {
-				return err
-			}
+			d, _ := decodeDeadLetter(fn, k, v)
 			out = append(out, d)
 		}
 		return nil
 	})
 	return out, err
+}
+
+// ErrUnreadable is the LastErrorType of a dead letter whose stored entry
+// does not decode.
+const ErrUnreadable = "unreadable"
+
+// decodeDeadLetter decodes fn's dead letter stored under k. One that does
+// not decode is still listed, with what its key says (when it failed, its
+// id) and why, so that it can be seen and purged; ok is false for it.
+func decodeDeadLetter(fn string, k, v []byte) (d DeadLetter, ok bool) {
+	err := json.Unmarshal(v, &d)
+	if err == nil {
+		return d, true
+	}
+	d = DeadLetter{Job: Job{Function: fn, LastErrorType: ErrUnreadable,
+		LastError: "the stored dead letter does not decode: " + err.Error()}}
+	if rest := k[len(fn)+1:]; len(rest) >= 8 {
+		d.FailedAt = time.Unix(0, int64(binary.BigEndian.Uint64(rest))).UTC()
+		d.ID = string(rest[8:])
+	}
+	return d, false
 }
 
 // Purge deletes fn's dead letters; it returns how many.
@@ -592,7 +610,7 @@ func (q *Queue) Forget(fn string) (int, error) {
 }
 
 // Redrive queues fn's dead letters again with fresh retries; it returns
-// how many.
+// how many. Unreadable ones stay.
 func (q *Queue) Redrive(fn string) (int, error) {
 	n := 0
 	now := time.Now()
@@ -606,11 +624,10 @@ func (q *Queue) Redrive(fn string) (int, error) {
 		var entries []entry
 		c := dead.Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var d DeadLetter
-			if err := json.Unmarshal(v, &d); err != nil {
-				return err
+			// An unreadable one cannot run: it stays listed until purged.
+			if d, ok := decodeDeadLetter(fn, k, v); ok {
+				entries = append(entries, entry{bytes.Clone(k), d})
 			}
-			entries = append(entries, entry{bytes.Clone(k), d})
 		}
 		for _, e := range entries {
 			j := e.d.Job

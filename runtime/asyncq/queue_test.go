@@ -205,6 +205,39 @@ func TestUnreadableEventIsRemovedAndLoggedOnce(t *testing.T) {
 	}
 }
 
+// A dead letter that does not decode neither hides the others from the
+// list nor stops a redrive of them; it is listed as unreadable, stays
+// after a redrive, and a purge removes it.
+func TestUnreadableDeadLetterIsListedAndPurged(t *testing.T) {
+	q := openQueue(t, DefaultConfig(), failingInvoker{}, nil)
+	failedAt := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	good, _ := json.Marshal(DeadLetter{Job: Job{ID: "good", Function: "f", Payload: []byte(`{}`)}, FailedAt: failedAt})
+	err := q.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(deadBucket)
+		if err := b.Put(deadKey("f", failedAt, "good"), good); err != nil {
+			return err
+		}
+		return b.Put(deadKey("f", failedAt.Add(time.Second), "bad"), []byte("{not json"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl, err := q.DeadLetters("f")
+	if err != nil || len(dl) != 2 || dl[0].ID != "good" || dl[1].ID != "bad" || dl[1].LastErrorType != ErrUnreadable ||
+		!dl[1].FailedAt.Equal(failedAt.Add(time.Second)) || !strings.Contains(dl[1].LastError, "does not decode") {
+		t.Fatalf("dead letters %+v, %v", dl, err)
+	}
+	if n, err := q.Redrive("f"); err != nil || n != 1 {
+		t.Fatalf("redrive: %d, %v; want the readable one", n, err)
+	}
+	if dl, _ := q.DeadLetters("f"); len(dl) != 1 || dl[0].ID != "bad" {
+		t.Fatalf("after the redrive: %+v", dl)
+	}
+	if n, err := q.Purge("f"); err != nil || n != 1 {
+		t.Fatalf("purge: %d, %v", n, err)
+	}
+}
+
 // With many retries the backoff stops doubling at the maximum event age
 // instead of overflowing into a retry at once.
 func TestRetryBackoffIsCappedByTheMaximumEventAge(t *testing.T) {
