@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/coldtrace/coldtrace/internal/chdb"
+	"github.com/coldtrace/coldtrace/internal/testmain"
 )
 
 func openEmbedded(t *testing.T) *Client {
@@ -30,9 +31,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	testDir = d
-	code := m.Run()
-	os.RemoveAll(d)
-	os.Exit(code)
+	testmain.Run(m, func() { os.RemoveAll(d) })
 }
 
 func TestEmbeddedRoundTrip(t *testing.T) {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/coldtrace/coldtrace/internal/testmain"
 )
 
 var testEngine *Engine
@@ -24,10 +26,10 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	code := m.Run()
-	testEngine.Close()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testmain.Run(m, func() {
+		testEngine.Close()
+		os.RemoveAll(dir)
+	})
 }
 
 func TestQuery(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/coldtrace/coldtrace/ingest/ingesttest"
 	"github.com/coldtrace/coldtrace/ingest/schema"
+	"github.com/coldtrace/coldtrace/internal/testmain"
 	"github.com/coldtrace/coldtrace/runtime/client"
 	"github.com/coldtrace/coldtrace/runtime/gateway"
 	"github.com/coldtrace/coldtrace/runtime/registry"
@@ -116,11 +117,11 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if goFnDir != "" {
-		os.RemoveAll(goFnDir)
-	}
-	os.Exit(code)
+	testmain.Run(m, func() {
+		if goFnDir != "" {
+			os.RemoveAll(goFnDir)
+		}
+	})
 }
 
 // goFunction is testdata/gofn (aws-lambda-go) built once per test binary.

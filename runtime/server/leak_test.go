@@ -28,7 +28,9 @@ func TestNoLeaksAfterTenThousandInvocations(t *testing.T) {
 	cfg := goConfig("churn")
 	cfg.MaxInstances = 4
 	cfg.QueueWait = registry.Duration(time.Minute)
-	cfg.Timeout = registry.Duration(300 * time.Millisecond)
+	// Long enough that no quick op times out on a loaded host or under
+	// -race (300 ms did, 2 of 10,000); sleep ops run 2 s and always do.
+	cfg.Timeout = registry.Duration(time.Second)
 	e.deploy(cfg, goFunction(t))
 	e.invoke("churn", nil)
 	settle := func() {

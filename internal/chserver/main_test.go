@@ -1,0 +1,9 @@
+package chserver_test
+
+import (
+	"testing"
+
+	"github.com/coldtrace/coldtrace/internal/testmain"
+)
+
+func TestMain(m *testing.M) { testmain.Run(m, nil) }
