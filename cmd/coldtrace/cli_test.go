@@ -31,7 +31,7 @@ func runtimeWithAuthAndTLS(t *testing.T, token string) (gateway, adminURL, certF
 			resp.Body.Close()
 			break
 		}
-		if time.Now().After(deadline) || p.cmd.ProcessState != nil {
+		if time.Now().After(deadline) || p.hasExited() {
 			t.Fatalf("the gateway did not come up:\n%s", p.out.String())
 		}
 	}
@@ -186,7 +186,7 @@ func waitOutput(t *testing.T, p *process, want string) string {
 		if out := p.out.String(); strings.Contains(out, want) {
 			return out
 		}
-		if p.cmd.ProcessState != nil {
+		if p.hasExited() {
 			break
 		}
 	}

@@ -219,7 +219,7 @@ func TestKill9UnderLoad(t *testing.T) {
 	if err := p1.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	p1.cmd.Wait()
+	p1.wait()
 	load.halt()
 
 	p2 := start(t, nil, args...)
@@ -240,10 +240,8 @@ func engine(t *testing.T, dir, chAddr string) *process {
 func stopProcess(t *testing.T, p *process) {
 	t.Helper()
 	p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
 	select {
-	case <-done:
+	case <-p.exited:
 	case <-time.After(60 * time.Second):
 		p.cmd.Process.Kill()
 		t.Fatal("process did not stop on SIGTERM within 60 s")
@@ -438,11 +436,9 @@ func TestSIGTERMDrains(t *testing.T) {
 	if err := coll.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- coll.cmd.Wait() }()
 	select {
-	case err := <-done:
-		if err != nil {
+	case <-coll.exited:
+		if err := coll.waitErr; err != nil {
 			t.Fatalf("collector exited with %v after SIGTERM", err)
 		}
 	case <-time.After(45 * time.Second):

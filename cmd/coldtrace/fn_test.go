@@ -155,7 +155,7 @@ func TestGatewayAuthAndTLS(t *testing.T) {
 			resp.Body.Close()
 			break
 		}
-		if time.Now().After(deadline) || p.cmd.ProcessState != nil {
+		if time.Now().After(deadline) || p.hasExited() {
 			t.Fatalf("the gateway did not come up over TLS:\n%s", p.out.String())
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/coldtrace/coldtrace/internal/chdb"
+	"github.com/coldtrace/coldtrace/internal/testmain"
 )
 
 var coldtraceBin string
@@ -32,9 +33,7 @@ func TestMain(m *testing.M) {
 	if out, err := exec.Command("go", "build", "-o", coldtraceBin, ".").CombinedOutput(); err != nil {
 		panic(fmt.Sprintf("build: %v\n%s", err, out))
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testmain.Run(m, func() { os.RemoveAll(dir) })
 }
 
 var (
@@ -87,7 +86,25 @@ func (o *output) String() string {
 type process struct {
 	cmd      *exec.Cmd
 	out      *output
+	exited   chan struct{} // closed once Wait has returned
+	waitErr  error         // Wait's, once exited is closed
 	stopOnce sync.Once
+}
+
+// wait returns once the process has exited, with how it ended.
+func (p *process) wait() error {
+	<-p.exited
+	return p.waitErr
+}
+
+// hasExited reports whether the process has ended.
+func (p *process) hasExited() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
 }
 
 func start(t *testing.T, env []string, args ...string) *process {
@@ -102,7 +119,8 @@ func start(t *testing.T, env []string, args ...string) *process {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, out: out}
+	p := &process{cmd: cmd, out: out, exited: make(chan struct{})}
+	go func() { p.waitErr = cmd.Wait(); close(p.exited) }()
 	t.Cleanup(func() {
 		p.stop()
 		if t.Failed() {
@@ -118,13 +136,11 @@ func start(t *testing.T, env []string, args ...string) *process {
 func (p *process) stop() {
 	p.stopOnce.Do(func() {
 		p.cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { p.cmd.Wait(); close(done) }()
 		select {
-		case <-done:
+		case <-p.exited:
 		case <-time.After(30 * time.Second):
 			p.cmd.Process.Kill()
-			<-done
+			<-p.exited
 		}
 	})
 }
@@ -146,10 +162,11 @@ func waitHTTP(t *testing.T, p *process, u string) {
 			resp.Body.Close()
 			return
 		}
-		if p.cmd.ProcessState != nil {
-			t.Fatalf("process exited:\n%s", p.out.String())
+		select {
+		case <-p.exited:
+			t.Fatalf("process exited (%v):\n%s", p.cmd.ProcessState, p.out.String())
+		case <-time.After(50 * time.Millisecond):
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("%s did not come up:\n%s", u, p.out.String())
 }

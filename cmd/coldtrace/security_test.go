@@ -75,7 +75,7 @@ func TestAuthAndTLS(t *testing.T) {
 			resp.Body.Close()
 			break
 		}
-		if time.Now().After(deadline) || p.cmd.ProcessState != nil {
+		if time.Now().After(deadline) || p.hasExited() {
 			t.Fatalf("coldtrace did not come up over TLS:\n%s", p.out.String())
 		}
 	}
