@@ -187,8 +187,14 @@ func (s Search) filters() (string, []driver.NamedValue) {
 	case api.StatusUnset:
 		add("StatusCode = 'Unset' AND ErrorType = ''")
 	}
-	if s.ColdStart != nil {
-		add("ColdStart = @coldStart", clickhouse.Named("coldStart", *s.ColdStart))
+	switch {
+	case s.ColdStart == nil:
+	case *s.ColdStart:
+		add("ColdStart")
+	default:
+		// A warm invocation: init spans and the spans outside functions
+		// are no cold starts either, and would match nearly every trace.
+		add("IsInvocation AND NOT ColdStart")
 	}
 	if s.ErrorType != "" {
 		add("ErrorType = @errorType", clickhouse.Named("errorType", s.ErrorType))

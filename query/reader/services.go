@@ -2,6 +2,8 @@ package reader
 
 import (
 	"context"
+	"math"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -44,12 +46,15 @@ ORDER BY SpanName, SpanKind`
 	return out, err
 }
 
+// callerLead is how long before a window's start the caller of a span in
+// it may have started and still be found: a function's longest timeout.
+const callerLead = 15 * time.Minute
+
 // Dependencies returns the service call graph of spans starting in w: an
 // edge for each pair of services where a span of the child has a parent
-// span in the parent service.
+// span in the parent service (which may have started up to callerLead
+// before w).
 func (r *Reader) Dependencies(ctx context.Context, w Window) ([]api.DependencyEdge, error) {
-	// Only traces with a span whose parent may be elsewhere take part, so
-	// the join's build side holds the spans of those traces, not of all.
 	sql := `SELECT p.ServiceName AS parent, c.ServiceName AS child,
        count(), countIf(c.StatusCode = 'Error' OR c.ErrorType != ''), quantile(0.95)(c.Duration)
 FROM (
@@ -60,15 +65,18 @@ FROM (
 INNER JOIN (
     SELECT TraceId, SpanId, ServiceName
     FROM ` + r.spans + `
-    WHERE TenantId = @tenant AND ` + inWindow + `
+    WHERE TenantId = @tenant AND Timestamp >= ` + ns("callersStart") + ` AND Timestamp < ` + ns("end") + `
 ) AS p ON c.TraceId = p.TraceId AND c.ParentSpanId = p.SpanId
 WHERE p.ServiceName != c.ServiceName
 GROUP BY parent, child
 ORDER BY parent, child`
 	out := []api.DependencyEdge{}
-	err := r.each(ctx, "dependencies", sql, windowArgs(w), func(rows driver.Rows) error {
+	args := append(windowArgs(w), clickhouse.Named("callersStart", w.Start.Add(-callerLead).UnixNano()))
+	err := r.each(ctx, "dependencies", sql, args, func(rows driver.Rows) error {
 		var e api.DependencyEdge
 		err := rows.Scan(&e.Parent, &e.Child, &e.Calls, &e.Errors, &e.P95DurationNano)
+		// quantile interpolates; durations are whole nanoseconds.
+		e.P95DurationNano = math.Round(e.P95DurationNano)
 		out = append(out, e)
 		return err
 	})

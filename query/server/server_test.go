@@ -370,6 +370,7 @@ func testSearch(t *testing.T) {
 		{"service=orders&maxDuration=1s", []string{cold}},
 		{"service=orders&minDuration=300ms&maxDuration=400ms", []string{cold}},
 		{"coldStart=true", []string{cold}},
+		{"coldStart=false", []string{timeout}},
 		{"errorType=timeout", []string{timeout}},
 		{"status=error&service=orders", []string{timeout, cold}},
 		{"status=ok", []string{}},
@@ -619,6 +620,12 @@ func testDependencies(t *testing.T) {
 	e := deps.Edges[0]
 	if e.Parent != "api-gateway" || e.Child != "orders" || e.Calls != 1 || e.Errors != 0 || e.P95DurationNano != float64(690*time.Millisecond) {
 		t.Errorf("edge %+v", e)
+	}
+	// A call in the window whose caller started 5 ms before it.
+	q := fmt.Sprintf("start=%d&end=%d", f.invocation.start.UnixNano(), f.invocation.end.UnixNano())
+	decode(t, get(t, ts, "/api/v1/dependencies?"+q), &deps)
+	if len(deps.Edges) != 1 || deps.Edges[0].Calls != 1 || deps.Edges[0].Parent != "api-gateway" {
+		t.Errorf("edges of a window starting after the caller: %+v", deps.Edges)
 	}
 }
 
