@@ -87,15 +87,15 @@ type Host struct {
 
 // functionPool is the pool of one function and its current version.
 type functionPool struct {
-	fn    *registry.Function
-	spans *telemetry.Recorder // for spans no instance made (throttles)
-	pool  *pool.Pool[*hostInstance]
+	fn     *registry.Function
+	tracer trace.Tracer // for spans no instance made (throttles)
+	pool   *pool.Pool[*hostInstance]
 }
 
-// hostInstance is an instance with the span recorder of its resource.
+// hostInstance is an instance with the tracer of its resource.
 type hostInstance struct {
 	*instance.Instance
-	spans  *telemetry.Recorder
+	tracer trace.Tracer
 	stream string // faas.instance, also the log stream name
 }
 
@@ -142,7 +142,7 @@ func (h *Host) onChange(c registry.Change) {
 		return
 	}
 	fn := c.Function
-	next := &functionPool{fn: fn, spans: h.tel.Recorder(h.functionResource(fn, ""))}
+	next := &functionPool{fn: fn, tracer: h.tel.Tracer(h.functionResource(fn, ""))}
 	if fp == nil {
 		next.pool = pool.New(poolConfig(fn, h.cfg.MaxWaiting), h.spawner(fn), h.log.With("function", fn.Name))
 	} else {
@@ -219,12 +219,12 @@ func (h *Host) spawner(fn *registry.Function) pool.Spawner[*hostInstance] {
 			<-inst.Exited()
 			releaseCode()
 		}()
-		hi := &hostInstance{Instance: inst, spans: h.tel.Recorder(res), stream: stream}
+		hi := &hostInstance{Instance: inst, tracer: h.tel.Tracer(res), stream: stream}
 		if err := inst.WaitReady(ctx, h.cfg.InitTimeout); err != nil {
 			return hi, err
 		}
 		if prewarm {
-			hi.spans.RecordInit(trace.SpanContext{}, inst.SpawnedAt, inst.ReadyAt(), false, "", true)
+			telemetry.RecordInit(context.Background(), hi.tracer, inst.SpawnedAt, inst.ReadyAt(), false, "", true)
 		}
 		return hi, nil
 	}
@@ -357,9 +357,9 @@ func (h *Host) Invoke(ctx context.Context, req Request) (*Response, error) {
 	if req.Trigger == "" {
 		req.Trigger = telemetry.TriggerOther
 	}
-	var parent trace.SpanContext
+	parent := context.Background()
 	if req.Carrier != nil {
-		parent = h.tel.Extract(req.Carrier)
+		parent = h.tel.Extract(parent, req.Carrier)
 	}
 	acquire := fp.pool.Acquire
 	if req.Deferrable {
@@ -387,16 +387,18 @@ func (h *Host) Invoke(ctx context.Context, req Request) (*Response, error) {
 }
 
 // invocationSpan starts the span of one invocation.
-func (h *Host) invocationSpan(spans *telemetry.Recorder, fn *registry.Function, req Request, parent trace.SpanContext, arrival time.Time) *telemetry.InvocationSpan {
-	return telemetry.StartInvocation(telemetry.Invocation{
-		Recorder: spans, Parent: parent, Function: fn.Name, Kind: req.Kind, RequestID: req.RequestID,
+func (h *Host) invocationSpan(tracer trace.Tracer, fn *registry.Function, req Request, parent context.Context, arrival time.Time) (telemetry.Invocation, context.Context, trace.Span) {
+	inv := telemetry.Invocation{
+		Tracer: tracer, Parent: parent, Function: fn.Name, Kind: req.Kind, RequestID: req.RequestID,
 		Trigger: req.Trigger, Start: arrival, Timeout: fn.Timeout.D(), Attributes: req.Attributes,
-	})
+	}
+	ctx, span := telemetry.StartInvocation(inv)
+	return inv, ctx, span
 }
 
-func (h *Host) run(fp *functionPool, req Request, parent trace.SpanContext, arrival time.Time, inst *hostInstance, cold bool) (*Response, error) {
+func (h *Host) run(fp *functionPool, req Request, parent context.Context, arrival time.Time, inst *hostInstance, cold bool) (*Response, error) {
 	fn := inst.Function
-	span := h.invocationSpan(inst.spans, fn, req, parent, arrival)
+	tinv, ctx, span := h.invocationSpan(inst.tracer, fn, req, parent, arrival)
 	inv := runtimeapi.NewInvocation(req.RequestID, req.Payload)
 	inv.FunctionARN = h.ARN(fn.Name)
 	inv.ClientContext = req.ClientContext
@@ -435,12 +437,12 @@ func (h *Host) run(fp *functionPool, req Request, parent trace.SpanContext, arri
 			resp.Payload = errorPayload(res.Error)
 		}
 	}
-	h.finish(span, req, resp, out)
+	h.finish(ctx, tinv, span, req, resp, out)
 	return resp, nil
 }
 
-func (h *Host) finish(span *telemetry.InvocationSpan, req Request, resp *Response, out telemetry.Outcome) {
-	if sc := span.SpanContext(); sc.IsValid() && span.Recording() {
+func (h *Host) finish(ctx context.Context, inv telemetry.Invocation, span trace.Span, req Request, resp *Response, out telemetry.Outcome) {
+	if sc := span.SpanContext(); sc.IsValid() && span.IsRecording() {
 		resp.TraceID = sc.TraceID().String()
 	}
 	if req.Finish != nil {
@@ -453,24 +455,24 @@ func (h *Host) finish(span *telemetry.InvocationSpan, req Request, resp *Respons
 		}
 	}
 	h.metrics.observe(resp)
-	span.Finish(out)
+	telemetry.FinishInvocation(ctx, inv, span, out)
 }
 
-func (h *Host) throttled(fp *functionPool, req Request, parent trace.SpanContext, arrival time.Time) *Response {
-	span := h.invocationSpan(fp.spans, fp.fn, req, parent, arrival)
+func (h *Host) throttled(fp *functionPool, req Request, parent context.Context, arrival time.Time) *Response {
+	inv, ctx, span := h.invocationSpan(fp.tracer, fp.fn, req, parent, arrival)
 	fe := &runtimeapi.FunctionError{ErrorType: "TooManyRequestsException",
 		ErrorMessage: fmt.Sprintf("Rate Exceeded: all %d instances of %s stayed busy for %s", fp.fn.MaxInstances, fp.fn.Name, fp.fn.QueueWait)}
 	resp := &Response{RequestID: req.RequestID, Function: fp.fn, ErrorType: telemetry.ErrThrottled, Error: fe, Payload: errorPayload(fe)}
-	h.finish(span, req, resp, telemetry.Outcome{ErrorType: telemetry.ErrThrottled, ErrorMessage: fe.ErrorMessage, End: time.Now()})
+	h.finish(ctx, inv, span, req, resp, telemetry.Outcome{ErrorType: telemetry.ErrThrottled, ErrorMessage: fe.ErrorMessage, End: time.Now()})
 	return resp
 }
 
-func (h *Host) initFailed(fp *functionPool, req Request, parent trace.SpanContext, arrival time.Time, inst *hostInstance, ie *instance.InitError) *Response {
-	spans, fn, spawned, stream := fp.spans, fp.fn, arrival, ""
+func (h *Host) initFailed(fp *functionPool, req Request, parent context.Context, arrival time.Time, inst *hostInstance, ie *instance.InitError) *Response {
+	tracer, fn, spawned, stream := fp.tracer, fp.fn, arrival, ""
 	if inst != nil {
-		spans, fn, spawned, stream = inst.spans, inst.Function, inst.SpawnedAt, inst.stream
+		tracer, fn, spawned, stream = inst.tracer, inst.Function, inst.SpawnedAt, inst.stream
 	}
-	span := h.invocationSpan(spans, fn, req, parent, arrival)
+	inv, ctx, span := h.invocationSpan(tracer, fn, req, parent, arrival)
 	// A failed init ran (and is billed, as Lambda bills the init phase)
 	// when a process started; not when none could.
 	out := telemetry.Outcome{
@@ -482,7 +484,7 @@ func (h *Host) initFailed(fp *functionPool, req Request, parent trace.SpanContex
 		Payload: errorPayload(ie.FunctionError), Cold: true, Init: out.InitDuration(), Billed: out.BilledDuration(),
 		MaxMemory: ie.MaxMemory, Logs: ie.Logs, Instance: stream,
 	}
-	h.finish(span, req, resp, out)
+	h.finish(ctx, inv, span, req, resp, out)
 	return resp
 }
 

@@ -19,14 +19,15 @@ func BenchmarkInvocationSpan(b *testing.B) {
 		io.Copy(io.Discard, r.Body)
 		w.WriteHeader(http.StatusOK)
 	}))
-	spans := tel.Recorder(Resource{Function: "f", Version: "1", Instance: "i", MemoryBytes: 128 << 20})
+	tracer := tel.Tracer(Resource{Function: "f", Version: "1", Instance: "i", MemoryBytes: 128 << 20})
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		span := StartInvocation(Invocation{Recorder: spans, Function: "f", Kind: trace.SpanKindServer,
-			RequestID: "0f6f5a4e-2c65-4d4f-9a57-5d4cbbd5e5c1", Trigger: TriggerOther, Start: time.Now(), Timeout: 3 * time.Second})
+		inv := Invocation{Tracer: tracer, Function: "f", Kind: trace.SpanKindServer,
+			RequestID: "0f6f5a4e-2c65-4d4f-9a57-5d4cbbd5e5c1", Trigger: TriggerOther, Start: time.Now(), Timeout: 3 * time.Second}
+		ctx, span := StartInvocation(inv)
 		PropagationHeaders(span.SpanContext())
-		span.Finish(Outcome{Ran: true, Duration: 300 * time.Microsecond, MaxMemory: 40 << 20, End: time.Now()})
+		FinishInvocation(ctx, inv, span, Outcome{Ran: true, Duration: 300 * time.Microsecond, MaxMemory: 40 << 20, End: time.Now()})
 	}
 	b.StopTimer()
 	tel.Flush(context.Background())

@@ -1,13 +1,12 @@
 package telemetry
 
 import (
+	"context"
 	"math"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -49,11 +48,11 @@ const InitSpanName = "init"
 
 // Invocation is what is known when an invocation span starts.
 type Invocation struct {
-	// Recorder is the instance's, or the function's when no instance ran
+	// Tracer is the instance's, or the function's when no instance ran
 	// (throttled).
-	Recorder *Recorder
-	// Parent is the caller's span context, if any.
-	Parent    trace.SpanContext
+	Tracer trace.Tracer
+	// Parent carries the caller's span context, if any.
+	Parent    context.Context
 	Function  string
 	Kind      trace.SpanKind
 	RequestID string
@@ -64,37 +63,16 @@ type Invocation struct {
 	Attributes []attribute.KeyValue
 }
 
-// InvocationSpan is the span of an invocation under way. It is not an SDK
-// span: it holds what the span needs until the invocation ends, and
-// becomes one (a ReadOnlySpan for the SDK's batch processor) only then.
-// An SDK span would lock, de-duplicate attributes and snapshot itself on
-// every invocation, for a span whose content is all known at its end
-// (docs/benchmarks.md).
-type InvocationSpan struct {
-	inv       Invocation
-	sc        trace.SpanContext
-	recording bool
-}
-
-// StartInvocation starts the invocation span; its span context is what
-// the function is handed as parent. As with the SDK's parent-based
-// sampler, a caller that did not sample its trace gets no span; with
-// tracing off, the caller's context passes through to the function.
-func StartInvocation(inv Invocation) *InvocationSpan {
-	s := &InvocationSpan{inv: inv, sc: inv.Parent}
-	if !inv.Recorder.enabled() {
-		return s
+// StartInvocation starts the invocation span; its context is what the
+// function is handed as parent. The attributes are set when it finishes,
+// all at once: this runs on every invocation.
+func StartInvocation(inv Invocation) (context.Context, trace.Span) {
+	parent := inv.Parent
+	if parent == nil {
+		parent = context.Background()
 	}
-	s.recording = !inv.Parent.IsValid() || inv.Parent.IsSampled()
-	s.sc = childOf(inv.Parent)
-	return s
+	return inv.Tracer.Start(parent, inv.Function, trace.WithTimestamp(inv.Start), trace.WithSpanKind(inv.Kind))
 }
-
-// SpanContext is the span's ids, the function's parent.
-func (s *InvocationSpan) SpanContext() trace.SpanContext { return s.sc }
-
-// Recording reports whether the span will be exported.
-func (s *InvocationSpan) Recording() bool { return s.recording }
 
 // LogLine is one line a function wrote.
 type LogLine struct {
@@ -141,13 +119,13 @@ func (o Outcome) InitDuration() time.Duration {
 	return o.InitEnd.Sub(o.InitStart)
 }
 
-// Finish records inv's attributes and o and ends the span, with the init
-// child span on cold starts.
-func (s *InvocationSpan) Finish(o Outcome) {
-	if !s.recording {
+// FinishInvocation records inv's attributes and o on span (started by
+// StartInvocation) and ends it, with the init child span on cold starts.
+func FinishInvocation(ctx context.Context, inv Invocation, span trace.Span, o Outcome) {
+	if !span.IsRecording() {
+		span.End(trace.WithTimestamp(o.End))
 		return
 	}
-	inv := s.inv
 	attrs := make([]attribute.KeyValue, 0, 10+len(inv.Attributes)+len(o.Attributes))
 	attrs = append(attrs,
 		semconv.FaaSInvocationID(inv.RequestID),
@@ -158,51 +136,40 @@ func (s *InvocationSpan) Finish(o Outcome) {
 	attrs = append(attrs, o.Attributes...)
 	if o.Cold {
 		attrs = append(attrs, attribute.Float64(AttrInitDurationMs, float64(o.InitDuration())/float64(time.Millisecond)))
-		inv.Recorder.RecordInit(s.sc, o.InitStart, o.InitEnd, o.ErrorType == ErrInit, o.ErrorMessage, false)
+		RecordInit(ctx, inv.Tracer, o.InitStart, o.InitEnd, o.ErrorType == ErrInit, o.ErrorMessage, false)
 	}
 	if o.Ran {
 		attrs = append(attrs,
 			attribute.Int64(AttrBilledDurationMs, o.BilledDuration().Milliseconds()),
 			attribute.Int64(AttrMaxMemoryUsed, int64(o.MaxMemory)))
 	}
-	span := tracetest.SpanStub{
-		Name: inv.Function, SpanContext: s.sc, Parent: inv.Parent, SpanKind: inv.Kind,
-		StartTime: inv.Start, EndTime: o.End,
-	}
 	if o.ErrorType != "" {
 		attrs = append(attrs, semconv.ErrorTypeKey.String(o.ErrorType))
-		span.Status = sdktrace.Status{Code: codes.Error, Description: o.ErrorMessage}
+		span.SetStatus(codes.Error, o.ErrorMessage)
 	}
 	if o.LogsDropped > 0 {
 		attrs = append(attrs, attribute.Int("coldtrace.logs_dropped", o.LogsDropped))
 	}
-	span.Attributes = attrs
-	if len(o.Logs) > 0 {
-		span.Events = make([]sdktrace.Event, len(o.Logs))
-		for i, l := range o.Logs {
-			span.Events[i] = sdktrace.Event{Name: "log", Time: l.Time, Attributes: []attribute.KeyValue{
-				attribute.String("log.iostream", l.Stream), attribute.String("message", l.Text)}}
-		}
+	span.SetAttributes(attrs...)
+	for _, l := range o.Logs {
+		span.AddEvent("log", trace.WithTimestamp(l.Time), trace.WithAttributes(
+			attribute.String("log.iostream", l.Stream), attribute.String("message", l.Text)))
 	}
-	inv.Recorder.end(&span)
+	span.End(trace.WithTimestamp(o.End))
 }
 
-// RecordInit records an init span: a child of the invocation span parent
-// on a cold start, or a root span of its own for a pre-warmed instance.
-func (r *Recorder) RecordInit(parent trace.SpanContext, start, end time.Time, failed bool, msg string, prewarmed bool) {
-	if !r.enabled() || (parent.IsValid() && !parent.IsSampled()) {
-		return
-	}
-	span := tracetest.SpanStub{Name: InitSpanName, SpanKind: trace.SpanKindInternal, StartTime: start, EndTime: end}
+// RecordInit records an init span: a child of ctx's span on a cold
+// start, or a root span of its own for a pre-warmed instance.
+func RecordInit(ctx context.Context, tracer trace.Tracer, start, end time.Time, failed bool, msg string, prewarmed bool) {
+	opts := []trace.SpanStartOption{trace.WithTimestamp(start), trace.WithSpanKind(trace.SpanKindInternal)}
 	if prewarmed {
-		parent = trace.SpanContext{}
-		span.Attributes = []attribute.KeyValue{attribute.Bool(AttrPrewarmed, true),
-			attribute.Float64(AttrInitDurationMs, float64(end.Sub(start))/float64(time.Millisecond))}
+		opts = append(opts, trace.WithNewRoot(), trace.WithAttributes(attribute.Bool(AttrPrewarmed, true),
+			attribute.Float64(AttrInitDurationMs, float64(end.Sub(start))/float64(time.Millisecond))))
 	}
-	span.Parent, span.SpanContext = parent, childOf(parent)
+	_, span := tracer.Start(ctx, InitSpanName, opts...)
 	if failed {
-		span.Status = sdktrace.Status{Code: codes.Error, Description: msg}
-		span.Attributes = append(span.Attributes, semconv.ErrorTypeKey.String(ErrInit))
+		span.SetStatus(codes.Error, msg)
+		span.SetAttributes(semconv.ErrorTypeKey.String(ErrInit))
 	}
-	r.end(&span)
+	span.End(trace.WithTimestamp(end))
 }

@@ -16,14 +16,16 @@ import (
 )
 
 // collecting starts a Telemetry exporting to an OTLP/HTTP endpoint that
-// keeps what it gets; spans returns it after flushing, with the bodies the
-// endpoint could not decode.
-func collecting(t *testing.T) (tel *Telemetry, spans func() (map[string]ptrace.Span, []string)) {
+// keeps what it gets; spans returns it by span name after flushing, with
+// the bodies the endpoint could not decode, and fills resources with each
+// span's resource.
+func collecting(t *testing.T) (tel *Telemetry, spans func() (map[string]ptrace.Span, []string), resources map[pcommon.SpanID]pcommon.Map) {
 	var (
 		mu      sync.Mutex
 		got     = ptrace.NewTraces()
 		refused []string
 	)
+	resources = map[pcommon.SpanID]pcommon.Map{}
 	tel = exportingTo(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		req := ptraceotlp.NewExportRequest()
@@ -50,19 +52,22 @@ func collecting(t *testing.T) (tel *Telemetry, spans func() (map[string]ptrace.S
 				for k := 0; k < sss.At(j).Spans().Len(); k++ {
 					s := sss.At(j).Spans().At(k)
 					byName[s.Name()] = s
+					resources[s.SpanID()] = rss.At(i).Resource().Attributes()
 				}
 			}
 		}
 		return byName, refused
-	}
+	}, resources
 }
 
-// The invocation span is made without an SDK span; what leaves must be
-// what the SDK made: ids under the caller's, its trace state, the scope,
-// the resource, the init child, and nothing for an unsampled caller.
-func TestInvocationSpanAsTheSDKMadeIt(t *testing.T) {
-	tel, exported := collecting(t)
-	rec := tel.Recorder(Resource{Function: "f", Version: "3", Instance: "i-1", MemoryBytes: 128 << 20})
+// What the invocation span carries: ids under the caller's, its trace
+// state, the contract's attributes, the resource (with the host's
+// OTEL_RESOURCE_ATTRIBUTES, which the SDK's tracer provider merges in), the
+// init child, and nothing for an unsampled caller.
+func TestInvocationSpan(t *testing.T) {
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=walk")
+	tel, exported, spanResources := collecting(t)
+	tracer := tel.Tracer(Resource{Function: "f", Version: "3", Instance: "i-1", MemoryBytes: 128 << 20})
 	ts, _ := trace.ParseTraceState("vendor=v1")
 	caller := trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: trace.TraceID{1, 2, 3}, SpanID: trace.SpanID{4, 5, 6}, TraceFlags: trace.FlagsSampled, TraceState: ts, Remote: true})
@@ -70,14 +75,15 @@ func TestInvocationSpanAsTheSDKMadeIt(t *testing.T) {
 	t0 := time.Now()
 	byCaller := map[string]trace.SpanContext{}
 	for name, parent := range map[string]trace.SpanContext{"root": {}, "child": caller, "unsampled": unsampled} {
-		span := StartInvocation(Invocation{Recorder: rec, Parent: parent, Function: name, Kind: trace.SpanKindServer,
-			RequestID: "rid-" + name, Trigger: TriggerHTTP, Start: t0, Timeout: 3 * time.Second,
-			Attributes: []attribute.KeyValue{attribute.String("http.route", "/x")}})
+		inv := Invocation{Tracer: tracer, Parent: trace.ContextWithRemoteSpanContext(context.Background(), parent), Function: name,
+			Kind: trace.SpanKindServer, RequestID: "rid-" + name, Trigger: TriggerHTTP, Start: t0, Timeout: 3 * time.Second,
+			Attributes: []attribute.KeyValue{attribute.String("http.route", "/x")}}
+		ctx, span := StartInvocation(inv)
 		byCaller[name] = span.SpanContext()
-		if want := name != "unsampled"; span.Recording() != want || span.SpanContext().IsSampled() != want {
-			t.Errorf("%s: recording %v, sampled %v, want %v", name, span.Recording(), span.SpanContext().IsSampled(), want)
+		if want := name != "unsampled"; span.IsRecording() != want || span.SpanContext().IsSampled() != want {
+			t.Errorf("%s: recording %v, sampled %v, want %v", name, span.IsRecording(), span.SpanContext().IsSampled(), want)
 		}
-		span.Finish(Outcome{Cold: name == "child", InitStart: t0, InitEnd: t0.Add(5 * time.Millisecond), Ran: true,
+		FinishInvocation(ctx, inv, span, Outcome{Cold: name == "child", InitStart: t0, InitEnd: t0.Add(5 * time.Millisecond), Ran: true,
 			Duration: time.Millisecond, MaxMemory: 40 << 20, End: t0.Add(7 * time.Millisecond),
 			Logs: []LogLine{{Time: t0.Add(6 * time.Millisecond), Stream: "stdout", Text: "hello"}}})
 	}
@@ -116,6 +122,12 @@ func TestInvocationSpanAsTheSDKMadeIt(t *testing.T) {
 	if child.Events().Len() != 1 || child.Events().At(0).Name() != "log" {
 		t.Errorf("events %d", child.Events().Len())
 	}
+	if env, _ := spanResources[child.SpanID()].Get("deployment.environment.name"); env.Str() != "walk" {
+		t.Errorf("resource %v, want OTEL_RESOURCE_ATTRIBUTES in it", spanResources[child.SpanID()].AsRaw())
+	}
+	if name, _ := spanResources[child.SpanID()].Get("faas.name"); name.Str() != "f" {
+		t.Errorf("resource %v", spanResources[child.SpanID()].AsRaw())
+	}
 	init := spans[InitSpanName]
 	if init.ParentSpanID() != child.SpanID() || init.TraceID() != child.TraceID() || init.Kind() != ptrace.SpanKindInternal {
 		t.Errorf("init span: parent %v trace %v kind %v", init.ParentSpanID(), init.TraceID(), init.Kind())
@@ -127,10 +139,10 @@ func TestInvocationSpanAsTheSDKMadeIt(t *testing.T) {
 
 // A pre-warmed instance's init is a root span of its own.
 func TestPrewarmedInitIsARoot(t *testing.T) {
-	tel, exported := collecting(t)
-	rec := tel.Recorder(Resource{Function: "f", Version: "1", Instance: "i-2", MemoryBytes: 128 << 20})
+	tel, exported, _ := collecting(t)
+	tracer := tel.Tracer(Resource{Function: "f", Version: "1", Instance: "i-2", MemoryBytes: 128 << 20})
 	t0 := time.Now()
-	rec.RecordInit(trace.SpanContext{}, t0, t0.Add(2*time.Millisecond), false, "", true)
+	RecordInit(context.Background(), tracer, t0, t0.Add(2*time.Millisecond), false, "", true)
 	spans, _ := exported()
 	init, ok := spans[InitSpanName]
 	if !ok || !init.ParentSpanID().IsEmpty() || init.TraceID().IsEmpty() {
@@ -152,9 +164,11 @@ func TestTracingOffPassesTheCallersContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	caller := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, TraceFlags: trace.FlagsSampled, Remote: true})
-	span := StartInvocation(Invocation{Recorder: tel.Recorder(Resource{Function: "f"}), Parent: caller, Function: "f", Start: time.Now()})
-	if span.Recording() || !span.SpanContext().Equal(caller) {
-		t.Fatalf("recording %v, context %v, want the caller's %v", span.Recording(), span.SpanContext(), caller)
+	inv := Invocation{Tracer: tel.Tracer(Resource{Function: "f"}), Parent: trace.ContextWithRemoteSpanContext(context.Background(), caller),
+		Function: "f", Start: time.Now()}
+	ctx, span := StartInvocation(inv)
+	if span.IsRecording() || !span.SpanContext().Equal(caller) {
+		t.Fatalf("recording %v, context %v, want the caller's %v", span.IsRecording(), span.SpanContext(), caller)
 	}
-	span.Finish(Outcome{End: time.Now()})
+	FinishInvocation(ctx, inv, span, Outcome{End: time.Now()})
 }

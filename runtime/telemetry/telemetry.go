@@ -8,10 +8,8 @@ package telemetry
 import (
 	"context"
 	"crypto/tls"
-	"encoding/binary"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/url"
 	"strings"
 	"time"
@@ -19,12 +17,11 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/coldtrace/coldtrace/internal/spanexport"
 )
@@ -130,8 +127,8 @@ func (t *Telemetry) Shutdown(ctx context.Context) error {
 
 // Extract reads the caller's trace context from W3C traceparent or X-Ray
 // (X-Amzn-Trace-Id) headers.
-func (t *Telemetry) Extract(carrier propagation.TextMapCarrier) trace.SpanContext {
-	return trace.SpanContextFromContext(t.propagator.Extract(context.Background(), carrier))
+func (t *Telemetry) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+	return t.propagator.Extract(ctx, carrier)
 }
 
 // Resource describes the function, or one instance of it when Instance
@@ -159,47 +156,22 @@ func (r Resource) otel() *resource.Resource {
 	return resource.NewWithAttributes(semconv.SchemaURL, attrs...)
 }
 
-// Recorder records the runtime's own spans (invocations and their init
-// spans) for one resource: a function, or one instance of it. Its spans
-// take the one batch processor the function spans take too.
-type Recorder struct {
-	res  *resource.Resource
-	proc sdktrace.SpanProcessor // nil when tracing is off
-}
-
-// Recorder returns the recorder of r's spans.
-func (t *Telemetry) Recorder(r Resource) *Recorder {
+// Tracer returns a tracer whose spans carry r. Tracers share the one
+// batch processor.
+func (t *Telemetry) Tracer(r Resource) trace.Tracer {
 	if t.proc == nil {
-		return &Recorder{}
+		return noop.NewTracerProvider().Tracer(ScopeName)
 	}
-	return &Recorder{res: r.otel(), proc: t.proc}
+	tp := sdktrace.NewTracerProvider(
+		sdktrace.WithResource(r.otel()),
+		sdktrace.WithSpanProcessor(sharedProcessor{t.proc}),
+		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),
+	)
+	return tp.Tracer(ScopeName)
 }
 
-func (r *Recorder) enabled() bool { return r != nil && r.proc != nil }
+// sharedProcessor lends the batch processor to one of many tracer
+// providers; only Telemetry.Shutdown stops it.
+type sharedProcessor struct{ sdktrace.SpanProcessor }
 
-var runtimeScope = instrumentation.Scope{Name: ScopeName}
-
-// end hands a finished span to the batch processor. SpanStub is the SDK's
-// way to make a ReadOnlySpan of recorded data.
-func (r *Recorder) end(s *tracetest.SpanStub) {
-	s.Resource, s.InstrumentationScope = r.res, runtimeScope
-	r.proc.OnEnd(s.Snapshot())
-}
-
-// childOf is a new span context under parent, or of a new trace when
-// parent is not valid; sampled as parent is, like the SDK's parent-based
-// sampler with AlwaysSample for roots.
-func childOf(parent trace.SpanContext) trace.SpanContext {
-	cfg := trace.SpanContextConfig{TraceID: parent.TraceID(), TraceState: parent.TraceState(),
-		TraceFlags: parent.TraceFlags() | trace.FlagsSampled}
-	if !parent.IsValid() {
-		binary.NativeEndian.PutUint64(cfg.TraceID[:8], rand.Uint64())
-		binary.NativeEndian.PutUint64(cfg.TraceID[8:], rand.Uint64())
-	} else if !parent.IsSampled() {
-		cfg.TraceFlags = parent.TraceFlags() &^ trace.FlagsSampled
-	}
-	for !cfg.SpanID.IsValid() {
-		binary.NativeEndian.PutUint64(cfg.SpanID[:], rand.Uint64())
-	}
-	return trace.NewSpanContext(cfg)
-}
+func (sharedProcessor) Shutdown(context.Context) error { return nil }

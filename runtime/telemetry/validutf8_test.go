@@ -12,14 +12,15 @@ import (
 // One span with bytes that are not UTF-8 (a function's binary output, a
 // caller's %ff in a path) must not cost the spans exported with it.
 func TestInvalidUTF8DoesNotLoseTheBatch(t *testing.T) {
-	tel, exported := collecting(t)
-	spans := tel.Recorder(Resource{Function: "f", Version: "1", MemoryBytes: 128 << 20})
+	tel, exported, _ := collecting(t)
+	tracer := tel.Tracer(Resource{Function: "f", Version: "1", MemoryBytes: 128 << 20})
 	bad := "GET /fn/f/\xff\xfe"
 	for _, name := range []string{"valid", bad} {
-		inv := Invocation{Recorder: spans, Function: name, Kind: trace.SpanKindServer, RequestID: "r-" + name,
+		inv := Invocation{Tracer: tracer, Function: name, Kind: trace.SpanKindServer, RequestID: "r-" + name,
 			Trigger: TriggerHTTP, Start: time.Now(), Timeout: time.Second,
 			Attributes: []attribute.KeyValue{attribute.String("url.path", name), attribute.StringSlice("list", []string{"ok", name})}}
-		StartInvocation(inv).Finish(Outcome{Ran: true, End: time.Now(), ErrorType: ErrHandler, ErrorMessage: name,
+		ctx, span := StartInvocation(inv)
+		FinishInvocation(ctx, inv, span, Outcome{Ran: true, End: time.Now(), ErrorType: ErrHandler, ErrorMessage: name,
 			Logs: []LogLine{{Time: time.Now(), Stream: "stdout", Text: "\x00\x80" + name}}})
 	}
 	names, refused := exported()

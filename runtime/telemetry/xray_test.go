@@ -59,11 +59,11 @@ func TestExtractReadsW3CThenXRay(t *testing.T) {
 		"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 		XRayHeader:    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
 	}
-	if sc := tel.Extract(both); sc.SpanID().String() != "00f067aa0ba902b7" {
+	if sc := trace.SpanContextFromContext(tel.Extract(context.Background(), both)); sc.SpanID().String() != "00f067aa0ba902b7" {
 		t.Fatalf("with both headers the W3C one must win, got %v", sc)
 	}
 	xrayOnly := propagation.MapCarrier{XRayHeader: both[XRayHeader]}
-	sc := tel.Extract(xrayOnly)
+	sc := trace.SpanContextFromContext(tel.Extract(context.Background(), xrayOnly))
 	if sc.TraceID().String() != "5759e988bd862e3fe1be46a994272793" || sc.SpanID().String() != "53995c3f42cd8ad8" || !sc.IsRemote() {
 		t.Fatalf("x-ray only: %v", sc)
 	}
