@@ -173,6 +173,9 @@ func (g *Gateway) invokeSync(w http.ResponseWriter, r *http.Request, fn *registr
 	}
 	h := w.Header()
 	h.Set(HeaderAmznRequestID, resp.RequestID)
+	if resp.TraceID != "" {
+		h.Set(HeaderTraceID, resp.TraceID)
+	}
 	if resp.ErrorType == telemetry.ErrThrottled {
 		h.Set("Retry-After", "1")
 		// A function's own instance limit is Lambda's reserved concurrency.
@@ -181,9 +184,6 @@ func (g *Gateway) invokeSync(w http.ResponseWriter, r *http.Request, fn *registr
 		return
 	}
 	h.Set(HeaderExecutedVer, resp.Function.VersionString())
-	if resp.TraceID != "" {
-		h.Set(HeaderTraceID, resp.TraceID)
-	}
 	h.Set(HeaderColdStart, strconv.FormatBool(resp.Cold))
 	if resp.ErrorType != "" {
 		h.Set(HeaderFunctionError, "Unhandled")

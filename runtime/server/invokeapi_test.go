@@ -23,6 +23,7 @@ import (
 
 	"github.com/coldtrace/coldtrace/ingest/schema"
 	"github.com/coldtrace/coldtrace/runtime/asyncq"
+	"github.com/coldtrace/coldtrace/runtime/gateway"
 	"github.com/coldtrace/coldtrace/runtime/host"
 	"github.com/coldtrace/coldtrace/runtime/registry"
 	"github.com/coldtrace/coldtrace/runtime/server"
@@ -106,6 +107,15 @@ func TestAWSSDKLambdaClient(t *testing.T) {
 	// As Lambda says why: the function's own limit (reserved concurrency).
 	if throttled.Reason != types.ThrottleReasonReservedFunctionConcurrentInvocationLimitExceeded || throttled.Type == nil || *throttled.Type != "User" {
 		t.Errorf("throttling reason %q, type %v", throttled.Reason, throttled.Type)
+	}
+	// The throttle has a span, and the answer names its trace.
+	raw, err := http.Post(e.srv.URL()+"/2015-03-31/functions/sdk/invocations", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Body.Close()
+	if raw.StatusCode != http.StatusTooManyRequests || len(raw.Header.Get(gateway.HeaderTraceID)) != 32 {
+		t.Errorf("throttled over HTTP: %d, trace id %q", raw.StatusCode, raw.Header.Get(gateway.HeaderTraceID))
 	}
 	if err := <-busy; err != nil {
 		t.Fatal(err)

@@ -51,7 +51,9 @@ func formatXRay(sc trace.SpanContext) string {
 }
 
 func parseXRay(v string) (trace.SpanContext, bool) {
-	var cfg trace.SpanContextConfig
+	// No Sampled (or "Sampled=?") leaves the decision to the receiver,
+	// which samples everything.
+	cfg := trace.SpanContextConfig{TraceFlags: trace.FlagsSampled}
 	var haveTrace, haveParent bool
 	for _, part := range strings.Split(v, ";") {
 		k, val, _ := strings.Cut(strings.TrimSpace(part), "=")
@@ -75,8 +77,8 @@ func parseXRay(v string) (trace.SpanContext, bool) {
 			copy(cfg.SpanID[:], b)
 			haveParent = true
 		case "Sampled":
-			if val == "1" {
-				cfg.TraceFlags = trace.FlagsSampled
+			if val == "0" {
+				cfg.TraceFlags = 0
 			}
 		}
 	}
@@ -96,9 +98,10 @@ func PropagationHeaders(sc trace.SpanContext) (traceparent, xray string) {
 		return "", ""
 	}
 	tid, sid := sc.TraceID().String(), sc.SpanID().String()
-	flags, sampled := "00", "0"
+	// The flags the W3C propagator keeps: sampled and (level 2) random.
+	flags, sampled := hex.EncodeToString([]byte{byte(sc.TraceFlags() & (trace.FlagsSampled | trace.FlagsRandom))}), "0"
 	if sc.IsSampled() {
-		flags, sampled = "01", "1"
+		sampled = "1"
 	}
 	return "00-" + tid + "-" + sid + "-" + flags,
 		"Root=1-" + tid[:8] + "-" + tid[8:] + ";Parent=" + sid + ";Sampled=" + sampled

@@ -8,9 +8,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-func spanContext(t *testing.T, tid, sid string, sampled bool) trace.SpanContext {
+func spanContext(t *testing.T, tid, sid string, flags trace.TraceFlags) trace.SpanContext {
 	t.Helper()
-	cfg := trace.SpanContextConfig{}
+	cfg := trace.SpanContextConfig{TraceFlags: flags}
 	var err error
 	if cfg.TraceID, err = trace.TraceIDFromHex(tid); err != nil {
 		t.Fatal(err)
@@ -18,15 +18,13 @@ func spanContext(t *testing.T, tid, sid string, sampled bool) trace.SpanContext 
 	if cfg.SpanID, err = trace.SpanIDFromHex(sid); err != nil {
 		t.Fatal(err)
 	}
-	if sampled {
-		cfg.TraceFlags = trace.FlagsSampled
-	}
 	return trace.NewSpanContext(cfg)
 }
 
 func TestPropagationHeadersMatchTheW3CPropagator(t *testing.T) {
-	for _, sampled := range []bool{true, false} {
-		sc := spanContext(t, "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", sampled)
+	for _, flags := range []trace.TraceFlags{0, trace.FlagsSampled, trace.FlagsRandom, trace.FlagsSampled | trace.FlagsRandom, 0xff} {
+		sc := spanContext(t, "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", flags)
+		sampled := sc.IsSampled()
 		c := propagation.MapCarrier{}
 		propagation.TraceContext{}.Inject(trace.ContextWithSpanContext(context.Background(), sc), c)
 		tp, xray := PropagationHeaders(sc)
@@ -66,6 +64,16 @@ func TestExtractReadsW3CThenXRay(t *testing.T) {
 	sc := trace.SpanContextFromContext(tel.Extract(context.Background(), xrayOnly))
 	if sc.TraceID().String() != "5759e988bd862e3fe1be46a994272793" || sc.SpanID().String() != "53995c3f42cd8ad8" || !sc.IsRemote() {
 		t.Fatalf("x-ray only: %v", sc)
+	}
+	// No sampling decision upstream: the receiver decides, and samples.
+	for _, v := range []string{"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8",
+		"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=?"} {
+		if sc, ok := parseXRay(v); !ok || !sc.IsSampled() {
+			t.Errorf("%q: %v, want sampled", v, sc)
+		}
+	}
+	if sc, _ := parseXRay("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"); sc.IsSampled() {
+		t.Error("Sampled=0 must stay unsampled")
 	}
 	for _, bad := range []string{"", "Root=1-5759e988-bd86;Parent=53995c3f42cd8ad8", "Root=2-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8",
 		"Root=1-5759e988-bd862e3fe1be46a994272793", "Root=1-5759e988-bd862e3fe1be46a99427279z;Parent=53995c3f42cd8ad8"} {
