@@ -90,6 +90,10 @@ func parseXRay(v string) (trace.SpanContext, bool) {
 	return sc, sc.IsValid()
 }
 
+// traceparentFlags spells the flags PropagationHeaders keeps without
+// formatting them on every invocation.
+var traceparentFlags = [4]string{"00", "01", "02", "03"}
+
 // PropagationHeaders are the W3C traceparent and the X-Ray form of sc,
 // for the function's /next. Formatted here rather than through the
 // propagators' carriers: this runs on every invocation.
@@ -99,7 +103,7 @@ func PropagationHeaders(sc trace.SpanContext) (traceparent, xray string) {
 	}
 	tid, sid := sc.TraceID().String(), sc.SpanID().String()
 	// The flags the W3C propagator keeps: sampled and (level 2) random.
-	flags, sampled := hex.EncodeToString([]byte{byte(sc.TraceFlags() & (trace.FlagsSampled | trace.FlagsRandom))}), "0"
+	flags, sampled := traceparentFlags[sc.TraceFlags()&(trace.FlagsSampled|trace.FlagsRandom)], "0"
 	if sc.IsSampled() {
 		sampled = "1"
 	}
