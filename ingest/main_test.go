@@ -3,7 +3,8 @@ package ingest
 import (
 	"testing"
 
+	"github.com/coldtrace/coldtrace/internal/chtest"
 	"github.com/coldtrace/coldtrace/internal/testmain"
 )
 
-func TestMain(m *testing.M) { testmain.Run(m, nil) }
+func TestMain(m *testing.M) { testmain.Run(m, chtest.RemoveDataDir) }

@@ -43,6 +43,16 @@ func DataDir(t testing.TB) string {
 	return dataDir
 }
 
+// RemoveDataDir deletes the embedded engine's data directory. A test
+// binary's TestMain runs it after its tests: each run writes ~90 MB there,
+// and /tmp filled up with them. The engine is not shut down first; its
+// open files go with the process.
+func RemoveDataDir() {
+	if dataDir != "" {
+		os.RemoveAll(dataDir)
+	}
+}
+
 // Config returns a client configuration for a new, unique database.
 func Config(t testing.TB) chclient.Config {
 	t.Helper()

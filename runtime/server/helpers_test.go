@@ -15,6 +15,7 @@ import (
 
 	"github.com/coldtrace/coldtrace/ingest/ingesttest"
 	"github.com/coldtrace/coldtrace/ingest/schema"
+	"github.com/coldtrace/coldtrace/internal/chtest"
 	"github.com/coldtrace/coldtrace/internal/testmain"
 	"github.com/coldtrace/coldtrace/runtime/client"
 	"github.com/coldtrace/coldtrace/runtime/gateway"
@@ -118,6 +119,7 @@ var (
 
 func TestMain(m *testing.M) {
 	testmain.Run(m, func() {
+		chtest.RemoveDataDir()
 		if goFnDir != "" {
 			os.RemoveAll(goFnDir)
 		}
