@@ -2,8 +2,13 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,30 +16,129 @@ import (
 
 	"github.com/coldtrace/coldtrace/ingest/schema"
 	"github.com/coldtrace/coldtrace/ingest/spool"
-	"github.com/coldtrace/coldtrace/internal/chtest"
+	"github.com/coldtrace/coldtrace/internal/chclient"
 )
 
 // A crash between a spool batch's insert and its commit makes the next
 // process insert the batch again; its deduplication token makes
-// ClickHouse keep one copy, in the span table and in the rollups.
+// ClickHouse keep one copy, in the span table and in the tables the
+// materialized views fill.
 func TestReplayAfterCrashStoresOnce(t *testing.T) {
-	client := chtest.Client(t)
-	so := schema.Options{Database: client.Database, Retention: 24 * time.Hour}
+	client, so := migrated(t)
+	opts := replaySpoolOptions(t.TempDir())
+	crashMidBatch(t, client, so, opts)
+	checkStoredOnce(t, replaySpool(t, client, so, opts))
+}
+
+// The same with the embedded engine of each process its own, as after a
+// real crash: the first process migrates a new data directory (migrations
+// 10 and 13 change views with MODIFY QUERY), inserts a batch and dies
+// before its commit; the next process replays it. Before the migrations
+// reloaded the views they changed, the trace-id lookup and the per-minute
+// rollup counted the replayed batch twice.
+func TestReplayInTheNextProcessStoresOnce(t *testing.T) {
+	if _, err := os.Stat("/proc/self/exe"); err != nil {
+		t.Skip("needs /proc/self/exe to run the test binary again")
+	}
+	dir := t.TempDir()
+	run := func(step string) []byte {
+		cmd := exec.Command("/proc/self/exe", "-test.run=^TestReplayProcessStep$", "-test.v")
+		cmd.Env = append(os.Environ(), replayStepEnv+"="+step, replayDirEnv+"="+dir)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("process %s: %v\n%s", step, err, out)
+		}
+		return out
+	}
+	run("crash")
+	out := run("replay")
+	_, after, ok := strings.Cut(string(out), replayCountsPrefix)
+	if !ok {
+		t.Fatalf("the replaying process printed no counts:\n%s", out)
+	}
+	var got storedCounts
+	if err := json.Unmarshal([]byte(strings.SplitN(after, "\n", 2)[0]), &got); err != nil {
+		t.Fatalf("counts: %v\n%s", err, out)
+	}
+	checkStoredOnce(t, got)
+}
+
+const (
+	replayStepEnv      = "COLDTRACE_TEST_REPLAY_STEP"
+	replayDirEnv       = "COLDTRACE_TEST_REPLAY_DIR"
+	replayCountsPrefix = "replay counts: "
+)
+
+// TestReplayProcessStep is one process of TestReplayInTheNextProcessStoresOnce;
+// it runs only as that test's child.
+func TestReplayProcessStep(t *testing.T) {
+	step, dir := os.Getenv(replayStepEnv), os.Getenv(replayDirEnv)
+	if step == "" {
+		t.Skip("a step of TestReplayInTheNextProcessStoresOnce")
+	}
 	ctx := context.Background()
+	client, err := chclient.Open(ctx, chclient.Config{DSN: chclient.Embedded, DataDir: dir, Database: "coldtrace"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	so := schema.Options{Database: client.Database, Retention: 24 * time.Hour, Embedded: true}
 	if err := schema.Migrate(ctx, client, so, nil); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	opts := spool.Options{Dir: dir, MaxBytes: 1 << 30, SegmentBytes: 1 << 20}
+	opts := replaySpoolOptions(filepath.Join(dir, "spool"))
+	switch step {
+	case "crash":
+		crashMidBatch(t, client, so, opts)
+	case "replay":
+		b, err := json.Marshal(replaySpool(t, client, so, opts))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("%s%s\n", replayCountsPrefix, b)
+	default:
+		t.Fatalf("unknown step %q", step)
+	}
+}
 
-	// First process: append, insert with the batch's token, die before
-	// Commit.
+func replaySpoolOptions(dir string) spool.Options {
+	return spool.Options{Dir: dir, MaxBytes: 1 << 30, SegmentBytes: 1 << 20}
+}
+
+// replayTraces and replaySpansPerTrace are what crashMidBatch spools:
+// invocation spans of one function, so the rollups count them too.
+const replayTraces, replaySpansPerTrace = 10, 10
+
+func invocationsJSON(traceID string, n int) string {
+	var b strings.Builder
+	now := time.Now().UnixNano()
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"traceId":%q,"spanId":"%016x","name":"replayed","kind":2,"startTimeUnixNano":"%d","endTimeUnixNano":"%d",`+
+			`"attributes":[{"key":"faas.trigger","value":{"stringValue":"http"}}]}`, traceID, i+1, now, now+1000)
+	}
+	return `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"replayed"}},` +
+		`{"key":"faas.name","value":{"stringValue":"replayed"}}]},"scopeSpans":[{"spans":[` + b.String() + `]}]}]}`
+}
+
+// crashMidBatch is the process that crashes: it spools the traces,
+// inserts them as one batch with the batch's token, and stops before
+// the commit.
+func crashMidBatch(t *testing.T, client *chclient.Client, so schema.Options, opts spool.Options) {
+	t.Helper()
+	ctx := context.Background()
 	sp, err := spool.Open(opts, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 10; i++ {
-		td, _ := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(spansJSONService(fmt.Sprintf("%032x", i+1), "replayed", 10)))
+	defer sp.Close()
+	for i := 0; i < replayTraces; i++ {
+		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(invocationsJSON(fmt.Sprintf("%032x", i+1), replaySpansPerTrace)))
+		if err != nil {
+			t.Fatal(err)
+		}
 		payload, err := encodePayload("", td)
 		if err != nil {
 			t.Fatal(err)
@@ -50,25 +154,34 @@ func TestReplayAfterCrashStoresOnce(t *testing.T) {
 	if err := sp.Begin(b); err != nil {
 		t.Fatal(err)
 	}
-	first, err := newPipeline(DefaultConfig(), newClickHouseWriter(client, so), slog.Default())
+	p, err := newPipeline(DefaultConfig(), newClickHouseWriter(client, so), slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer first.Shutdown(ctx)
+	defer p.Shutdown(ctx)
 	var blocks []*rows
 	for _, r := range b.Records {
-		rr, err := first.decodeRecord(r.Payload)
+		rr, err := p.decodeRecord(r.Payload)
 		if err != nil {
 			t.Fatal(err)
 		}
 		blocks = append(blocks, rr)
 	}
-	if err := first.write(ctx, blocks, b.Token(), time.Second); err != nil {
+	if err := p.write(ctx, blocks, b.Token(), time.Second); err != nil {
 		t.Fatal(err)
 	}
-	sp.Close()
+}
 
-	// Second process: the pipeline replays the in-flight batch.
+// storedCounts is what the tables hold after a replay.
+type storedCounts struct {
+	Spans, Traces, LookupSpans, RollupInvocations uint64
+}
+
+// replaySpool is the next process: its pipeline replays the in-flight
+// batch; it returns what is then stored.
+func replaySpool(t *testing.T, client *chclient.Client, so schema.Options, opts spool.Options) storedCounts {
+	t.Helper()
+	ctx := context.Background()
 	cfg := DefaultConfig()
 	cfg.Spool = opts
 	p, err := New(cfg, client, so, nil)
@@ -83,17 +196,26 @@ func TestReplayAfterCrashStoresOnce(t *testing.T) {
 	if err := p.Shutdown(wait); err != nil {
 		t.Fatal(err)
 	}
-	var spans, traces, lookups uint64
-	if err := client.QueryRow(ctx, "SELECT count(), uniqExact(TraceId) FROM "+so.Table(schema.TracesTable)).Scan(&spans, &traces); err != nil {
+	if n := p.Stats().InsertErrors.Load(); n != 0 {
+		t.Fatalf("replay insert errors: %d", n)
+	}
+	var c storedCounts
+	if err := client.QueryRow(ctx, "SELECT count(), uniqExact(TraceId) FROM "+so.Table(schema.TracesTable)).Scan(&c.Spans, &c.Traces); err != nil {
 		t.Fatal(err)
 	}
-	if err := client.QueryRow(ctx, "SELECT sum(SpanCount) FROM "+so.Table(schema.TraceIDLookupTable)).Scan(&lookups); err != nil {
+	if err := client.QueryRow(ctx, "SELECT sum(SpanCount) FROM "+so.Table(schema.TraceIDLookupTable)).Scan(&c.LookupSpans); err != nil {
 		t.Fatal(err)
 	}
-	if spans != 100 || traces != 10 || lookups != 100 {
-		t.Fatalf("after the replay: %d spans of %d traces, lookup counts %d spans; want 100, 10, 100", spans, traces, lookups)
+	if err := client.QueryRow(ctx, "SELECT sum(Invocations) FROM "+so.Table(schema.FunctionStatsTable)).Scan(&c.RollupInvocations); err != nil {
+		t.Fatal(err)
 	}
-	if p.Stats().InsertErrors.Load() != 0 {
-		t.Fatalf("replay insert errors: %d", p.Stats().InsertErrors.Load())
+	return c
+}
+
+func checkStoredOnce(t *testing.T, got storedCounts) {
+	t.Helper()
+	const spans = replayTraces * replaySpansPerTrace
+	if want := (storedCounts{spans, replayTraces, spans, spans}); got != want {
+		t.Fatalf("after the replay: %+v; want %+v (each span stored and counted once)", got, want)
 	}
 }

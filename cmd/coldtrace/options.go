@@ -83,7 +83,8 @@ func (o *storageOptions) clientConfig() chclient.Config {
 }
 
 func (o *storageOptions) schemaOptions() schema.Options {
-	return schema.Options{Database: o.database, Cluster: o.cluster, Retention: o.retention}
+	return schema.Options{Database: o.database, Cluster: o.cluster, Retention: o.retention,
+		Embedded: o.dsn == chclient.Embedded}
 }
 
 func (o *storageOptions) validate() error {

@@ -18,6 +18,9 @@ type Options struct {
 	// engines, and puts Distributed tables (sharded by trace id, so a trace
 	// lives on one shard) under the canonical names over *_local tables.
 	Cluster string
+	// Embedded says the engine runs in this process (chDB), so it
+	// restarts with it; see reloadViews.
+	Embedded bool
 	// Retention is how long spans and rollups are kept (TTL).
 	Retention time.Duration
 }

@@ -128,6 +128,7 @@ func apply(ctx context.Context, conn driver.Conn, o Options, ms []Migration, log
 	if err := checkNotNewer(applied, ms); err != nil {
 		return err
 	}
+	var changedViews []string
 	for _, m := range ms {
 		if applied[m.Version] {
 			continue
@@ -157,6 +158,31 @@ func apply(ctx context.Context, conn driver.Conn, o Options, ms []Migration, log
 			return fmt.Errorf("record migration %d: %w", m.Version, err)
 		}
 		log.Info("schema migration applied", "version", m.Version, "description", m.Description, "database", o.Database)
+		changedViews = append(changedViews, m.ChangesViews...)
+	}
+	if o.Embedded {
+		return reloadViews(ctx, conn, o, changedViews)
+	}
+	return nil
+}
+
+// reloadViews detaches and attaches again the views a migration changed
+// with MODIFY QUERY. After MODIFY QUERY the engine derives other
+// deduplication ids for a view's blocks than it does for the same view
+// loaded from disk at its next start: a spool batch inserted by the
+// process that migrated and replayed by the next one after a crash was
+// stored once in the spans and twice in the view's table (the trace-id
+// lookup, the rollups). Reattached, the view is the one loaded from disk.
+// Only the embedded engine needs it, as it restarts with every process;
+// a server keeps the view it has, and other collectors may insert while
+// one migrates, which a detached view would miss.
+func reloadViews(ctx context.Context, conn driver.Conn, o Options, views []string) error {
+	for _, v := range views {
+		for _, stmt := range []string{"DETACH TABLE " + o.Table(v), "ATTACH TABLE " + o.Table(v)} {
+			if err := conn.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("reload view %s after its migration: %w", v, err)
+			}
+		}
 	}
 	return nil
 }

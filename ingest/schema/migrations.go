@@ -10,6 +10,9 @@ type Migration struct {
 	// A server that lacks it (an older ClickHouse) skips the migration
 	// without recording it, so it runs once the server is upgraded.
 	RequiresSetting string
+	// ChangesViews names the materialized views whose query the
+	// migration changes (MODIFY QUERY); see reloadViews.
+	ChangesViews []string
 }
 
 // Storage choices in migration 1, measured with bench/ingest on the
@@ -50,10 +53,12 @@ var Migrations = []Migration{
 	{Version: 7, Description: "no automatic column statistics", SQL: migration7, RequiresSetting: "auto_statistics_types"},
 	{Version: 8, Description: "4-16 KB compressed blocks for the trace-id lookup", SQL: migration8},
 	{Version: 9, Description: "strings stored with their lengths inline", SQL: migration9, RequiresSetting: "string_serialization_version"},
-	{Version: 10, Description: "init durations only of cold starts that report one", SQL: minuteRollup + migration10},
+	{Version: 10, Description: "init durations only of cold starts that report one", SQL: minuteRollup + migration10,
+		ChangesViews: []string{"faas_invocations_1m_mv"}},
 	{Version: 11, Description: "an hour of the hourly rollup expires with its last minute", SQL: migration11},
 	{Version: 12, Description: "stored parts expire by the retention in force", SQL: migration12},
-	{Version: 13, Description: "the trace-id lookup knows whether a trace has events or links", SQL: traceIDLookup + migration13},
+	{Version: 13, Description: "the trace-id lookup knows whether a trace has events or links", SQL: traceIDLookup + migration13,
+		ChangesViews: []string{"otel_traces_trace_id_lookup_mv"}},
 }
 
 // rollupMeasures are the measure columns of the function rollups, the
