@@ -160,7 +160,7 @@ func (c *Client) ServeHTTPInterface(ctx context.Context, addr string) (net.Addr,
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse http addr: %w", err)
 	}
-	srv := &http.Server{Handler: c.handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: notFromBrowsers(c.handler), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -176,6 +176,39 @@ func (c *Client) ServeHTTPInterface(ctx context.Context, addr string) (net.Addr,
 	}()
 	c.log.Info("embedded ClickHouse HTTP interface listening", "addr", ln.Addr().String())
 	return ln.Addr(), nil
+}
+
+// notFromBrowsers refuses what a web page could make a browser on this
+// host send to the engine's HTTP interface, which has no authentication:
+// loopback alone does not stop a page from posting SQL to it (a
+// text/plain POST needs no CORS preflight), nor, through DNS rebinding,
+// from reading the answers. Browsers send Origin with such requests and
+// name the page's host in Host; ClickHouse clients do neither.
+func notFromBrowsers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") != "" || r.Header.Get("Sec-Fetch-Site") != "" {
+			http.Error(w, "requests from web pages are refused: the interface has no authentication", http.StatusForbidden)
+			return
+		}
+		if !isLoopbackHost(r.Host) {
+			http.Error(w, "Host "+r.Host+" is not a loopback address: connect to 127.0.0.1, [::1] or localhost", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isLoopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Close closes the pool and, for the embedded engine, releases it.
