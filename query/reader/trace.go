@@ -117,6 +117,16 @@ const (
 // the analyzer: the old one cannot plan their two ARRAY JOINs.
 const oneTraceSettings = "\nSETTINGS enable_analyzer = 0"
 
+// lookedUpTraceSettings end the read of one trace within its lookup
+// extent, which skips the skip indexes too: with the trace's services
+// and 15-minute buckets, the primary key alone narrows the read to the
+// granules that hold its spans, which no attribute bloom filter or time
+// minmax can drop, and reading the indexes cost ~1 ms of the ~11 ms of
+// engine CPU per read on 10M spans (docs/benchmarks.md). A read within a
+// caller's time hint names no service, and there the time minmax can
+// drop granules, so it keeps them.
+const lookedUpTraceSettings = oneTraceSettings + ", use_skip_indexes = 0"
+
 // SpanFunc receives spans one at a time. The span is reused: copy what
 // must outlive the call.
 type SpanFunc func(*api.Span) error
@@ -347,7 +357,7 @@ func (r *Reader) OpenTraceSpans(ctx context.Context, traceID string) (*SpanStrea
 	}
 	sql := `SELECT ` + cols + `
 FROM ` + r.spans + `
-WHERE TenantId = @tenant AND TraceId = @id` + inTraceExtent + spansOrder + oneTraceSettings
+WHERE TenantId = @tenant AND TraceId = @id` + inTraceExtent + spansOrder + lookedUpTraceSettings
 	args := append(windowArgs(Window{Start: e.start, End: e.end.Add(time.Second)}),
 		clickhouse.Named("id", traceID), clickhouse.Named("idList", []string{traceID}),
 		clickhouse.Named("services", clickhouse.GroupSet{Value: anySlice(e.services)}))
