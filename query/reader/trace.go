@@ -377,9 +377,37 @@ func (r *Reader) openSpans(ctx context.Context, sql string, args ...driver.Named
 }
 
 // StoredSpans is how many spans the trace-id lookup counts for the trace
-// being read: more than the stream returns when some have expired or been
-// lost since. 0 when unknown (reads without the lookup).
-func (s *SpanStream) StoredSpans() uint64 { return s.sc.stored }
+// of a single-trace stream that has ended, when that is more than the
+// stream returned: some have expired or been lost since. 0 otherwise, and
+// when unknown: reads without the lookup, and stores that hold spans of
+// a tenant other than the reader's. The lookup has no tenant column, so
+// its count would then include theirs, and a tenant that stored a span
+// under another's trace id would be told how many that one holds (and
+// that its own were lost). Whether the store holds other tenants is asked
+// only when the count is more, which is rare.
+func (s *SpanStream) StoredSpans(ctx context.Context) (uint64, error) {
+	if s.sc.stored <= s.sum.spans {
+		return 0, nil
+	}
+	alone, err := s.r.tenantAlone(ctx)
+	if err != nil || !alone {
+		return 0, err
+	}
+	return s.sc.stored, nil
+}
+
+// tenantAlone reports whether every span stored is the context's
+// tenant's. TenantId leads the span table's key, so the read skips every
+// granule of that tenant alone.
+func (r *Reader) tenantAlone(ctx context.Context) (bool, error) {
+	alone := true
+	err := r.each(ctx, "other tenants", `SELECT 1 FROM `+r.spans+` WHERE TenantId != @tenant LIMIT 1`, nil,
+		func(driver.Rows) error {
+			alone = false
+			return nil
+		})
+	return alone, err
+}
 
 func anySlice(s []string) []any {
 	out := make([]any, len(s))

@@ -10,6 +10,7 @@ import (
 	"testing/fstest"
 
 	"github.com/coldtrace/coldtrace/ingest/schema"
+	"github.com/coldtrace/coldtrace/internal/auth"
 	"github.com/coldtrace/coldtrace/query/api"
 	"github.com/coldtrace/coldtrace/query/reader"
 	"github.com/coldtrace/coldtrace/query/server"
@@ -43,6 +44,38 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	sort.Strings(registered)
 	if strings.Join(documented, "\n") != strings.Join(registered, "\n") {
 		t.Errorf("openapi.json paths:\n%s\n\nregistered routes:\n%s", strings.Join(documented, "\n"), strings.Join(registered, "\n"))
+	}
+}
+
+// The OpenAPI document says that every route takes a bearer token and
+// answers 401 without one when authentication is on, and the 401 of the
+// wrapper coldtrace puts before the API (cmd/coldtrace, apiHandler)
+// matches it.
+func TestOpenAPIDocumentsAuthentication(t *testing.T) {
+	doc, _ := openAPI(t)
+	if s := doc.Components.SecuritySchemes["bearerAuth"]; s == nil || s.Value.Type != "http" || s.Value.Scheme != "bearer" {
+		t.Errorf("security scheme bearerAuth: %+v", s)
+	}
+	if len(doc.Security) == 0 || doc.Security[0]["bearerAuth"] == nil {
+		t.Errorf("the document's security does not require bearerAuth: %+v", doc.Security)
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.Responses.Status(http.StatusUnauthorized) == nil {
+				t.Errorf("%s %s: no 401 response", method, path)
+			}
+		}
+	}
+	authn, err := auth.New(auth.Config{Token: "a-token-for-the-query-api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(authn.HTTP(auth.ScopeQuery, offlineServer(t, nil)))
+	t.Cleanup(ts.Close)
+	for _, path := range []string{"/api/v1/openapi.json", "/api/v1/traces/abc", "/api/traces/abc"} {
+		if r := get(t, ts, path); r.status != http.StatusUnauthorized {
+			t.Errorf("GET %s without a token: %d, want 401", path, r.status)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/coldtrace/coldtrace/ingest/ingesttest"
@@ -308,6 +309,47 @@ func TestTraceWarnings(t *testing.T) {
 		decodeJaeger(t, get(t, ts, "/api/traces/"+id), &wholeJaeger)
 		if wholeTrace.Warnings != nil || wholeJaeger[0].Warnings != nil {
 			t.Errorf("warnings on whole trace %s: %q %q", id, wholeTrace.Warnings, wholeJaeger[0].Warnings)
+		}
+	}
+}
+
+// sendUnder sends, as tenant, two spans of trace id: a call from a
+// caller outside Coldtrace, and a child of it.
+func sendUnder(t *testing.T, addr, tenant string, id trace.TraceID) {
+	t.Helper()
+	ctx := context.Background()
+	tp := tenantProvider(t, addr, tenant, attribute.String("service.name", tenant+"-svc"))
+	caller := trace.ContextWithRemoteSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: id, SpanID: trace.SpanID{1}, TraceFlags: trace.FlagsSampled, Remote: true}))
+	callCtx, call := tp.Tracer("t").Start(caller, "call", trace.WithSpanKind(trace.SpanKindServer))
+	_, child := tp.Tracer("t").Start(callCtx, "child")
+	child.End()
+	call.End()
+	if err := tp.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTraceWarningsOfOwnTenant stores two spans of one trace id for each
+// of two tenants: neither is told of the other's spans, which the trace-id
+// lookup (no tenant column) counts with its own, on either trace route.
+func TestTraceWarningsOfOwnTenant(t *testing.T) {
+	s := ingesttest.Start(t)
+	ts := apiServer(t, s)
+	id := trace.TraceID{0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77, 0x77}
+	sendUnder(t, s.GRPCAddr, "acme", id)
+	wantError(t, get(t, ts, "/api/v1/traces/"+id.String(), "X-Scope-OrgID", "beta"), http.StatusNotFound, api.CodeNotFound, "")
+	sendUnder(t, s.GRPCAddr, "beta", id)
+	for _, tenant := range []string{"acme", "beta"} {
+		var tr api.Trace
+		decode(t, get(t, ts, "/api/v1/traces/"+id.String(), "X-Scope-OrgID", tenant), &tr)
+		if len(tr.Spans) != 2 || tr.Spans[0].Service != tenant+"-svc" || tr.Warnings != nil {
+			t.Errorf("tenant %s: %d spans, warnings %q", tenant, len(tr.Spans), tr.Warnings)
+		}
+		var traces []jTrace
+		decodeJaeger(t, get(t, ts, "/api/traces/"+id.String(), "X-Scope-OrgID", tenant), &traces)
+		if len(traces) != 1 || len(traces[0].Spans) != 2 || traces[0].Warnings != nil {
+			t.Errorf("tenant %s, Jaeger: %d traces, the first's warnings %q", tenant, len(traces), traces[0].Warnings)
 		}
 	}
 }

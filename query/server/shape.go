@@ -53,7 +53,9 @@ func (t *traceShape) add(sp *api.Span) {
 }
 
 // warnings says what is wrong with the trace, nil when nothing; stored is
-// how many spans the trace-id lookup counts for it (0: unknown).
+// how many spans the trace-id lookup counts for it when that is more than
+// it holds and the count is its tenant's alone (SpanStream.StoredSpans;
+// 0: none gone, or unknown).
 //
 // A trace without a root whose spans all hang from one missing span is
 // taken as whole when none of its stored spans is gone: its root is a

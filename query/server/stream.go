@@ -96,7 +96,11 @@ func (s *Server) streamTrace(c echo.Context, st *reader.SpanStream) error {
 	if err := out.value(st.Summary()); err != nil {
 		return s.abort(c, err)
 	}
-	if w := shape.warnings(st.StoredSpans()); w != nil {
+	stored, err := st.StoredSpans(c.Request().Context())
+	if err != nil {
+		return s.abort(c, err)
+	}
+	if w := shape.warnings(stored); w != nil {
 		out.raw(`,"warnings":`)
 		if err := out.value(w); err != nil {
 			return s.abort(c, err)
@@ -137,8 +141,12 @@ func (s *Server) streamJaegerTraces(c echo.Context, st *reader.SpanStream) error
 		if err := out.value(builder.Processes()); err != nil {
 			return err
 		}
+		stored, err := st.StoredSpans(c.Request().Context())
+		if err != nil {
+			return err
+		}
 		out.raw(`,"warnings":`)
-		if err := out.value(shape.warnings(st.StoredSpans())); err != nil {
+		if err := out.value(shape.warnings(stored)); err != nil {
 			return err
 		}
 		out.raw(`}`)
