@@ -35,6 +35,8 @@ export default function ServiceMapPage() {
   const [range] = useTimeRange();
   const deps = useDependencies(range);
   const services = useServices(range);
+  // The map needs both: one "Try again" asks again for every one that failed.
+  const failed = [deps, services].filter((q) => q.isError);
 
   return (
     <div className="page map-page">
@@ -47,10 +49,8 @@ export default function ServiceMapPage() {
       </header>
       {deps.isPending || services.isPending ? (
         <Loading label="Loading the service map…" />
-      ) : deps.isError ? (
-        <ErrorState error={deps.error} onRetry={() => deps.refetch()} />
-      ) : services.isError ? (
-        <ErrorState error={services.error} onRetry={() => services.refetch()} />
+      ) : deps.isError || services.isError ? (
+        <ErrorState error={failed[0].error} onRetry={() => failed.forEach((q) => void q.refetch())} />
       ) : services.data.services.length === 0 ? (
         <EmptyState title="No services in this time range">
           <GettingStarted />
