@@ -2,17 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { render, screen, within } from '@testing-library/react';
 import { QueryClientProvider } from '@tanstack/react-query';
 import { createMemoryRouter, RouterProvider } from 'react-router';
-import type { Status } from './api/types';
 import { routes } from './App';
-import { fakeApi, testQueryClient, traceSummary, WINDOW } from './test/api';
-
-const STATUS: Status = {
-  status: 'ok',
-  version: 'test',
-  clickhouse: { reachable: true, embedded: true, database: 'coldtrace' },
-  spanCount: 1,
-  tenant: '',
-};
+import { fakeApi, STATUS, testQueryClient, traceSummary, WINDOW } from './test/api';
 
 function renderAt(url: string) {
   const queryClient = testQueryClient();

@@ -14,7 +14,10 @@ export default function TraceSearchPage() {
   usePageTitle('Traces');
   const [params, setParams] = useSearchParams();
   const [range] = useTimeRange();
-  const applied = useMemo(() => readFilters(params), [params]);
+  // Keyed by the filters alone: a new time range is no reason to reset the
+  // form's unapplied edits.
+  const filterKey = writeFilters(new URLSearchParams(), readFilters(params)).toString();
+  const applied = useMemo(() => readFilters(new URLSearchParams(filterKey)), [filterKey]);
   const problem = validateFilters(applied);
 
   return (

@@ -4,7 +4,7 @@
 // tests and the end-to-end run.
 import { vi } from 'vitest';
 import { QueryClient } from '@tanstack/react-query';
-import type { TraceSummary, Window } from '../api/types';
+import type { Span, Status, Trace, TraceSummary, Window } from '../api/types';
 
 /** An answer: a JSON body with status 200, or a status with a body. */
 export type Answer = unknown | { status: number; body: unknown };
@@ -61,4 +61,36 @@ export function traceSummary(traceId: string, rootService = 'checkout'): TraceSu
     services: [rootService],
     costUsd: 0,
   };
+}
+
+export const STATUS: Status = {
+  status: 'ok',
+  version: 'test',
+  clickhouse: { reachable: true, embedded: true, database: 'coldtrace' },
+  spanCount: 1,
+  tenant: '',
+};
+
+/** A trace of one server span. */
+export function oneSpanTrace(traceId: string): Trace {
+  const summary = traceSummary(traceId);
+  const span: Span = {
+    traceId,
+    spanId: 'b'.repeat(16),
+    parentSpanId: '',
+    name: summary.rootOperation,
+    kind: 'server',
+    service: summary.rootService,
+    startTimeUnixNano: summary.startTimeUnixNano,
+    startTime: summary.startTime,
+    offsetNano: 0,
+    durationNano: summary.durationNano,
+    status: { code: 'unset' },
+    attributes: null,
+    resource: { attributes: null },
+    scope: { name: 'test' },
+    events: null,
+    links: null,
+  };
+  return { traceId, summary, spans: [span] };
 }
