@@ -147,15 +147,26 @@ func (h *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f, ok := h.files[p]
 	if !ok {
-		// A missing asset (a stale tab asking for an old chunk) is a 404;
-		// anything else is a client-side route.
-		if path.Ext(p) != "" && p != "index.html" {
+		if p != "index.html" && asksForFile(p) {
 			http.NotFound(w, r)
 			return
 		}
 		f = h.index
 	}
 	serve(w, r, f)
+}
+
+// asksForFile reports whether a path that matches no built file asks for a
+// file rather than a client-side route: anything under assets/ (a stale tab
+// asking for a chunk of an older build), or a name with an extension at the
+// top (favicon.ico, robots.txt, .keep). Deeper paths are routes even with a
+// dot in them: /functions/orders.v2 names a function, and must survive a
+// reload.
+func asksForFile(p string) bool {
+	if strings.HasPrefix(p, "assets/") {
+		return true
+	}
+	return !strings.Contains(p, "/") && path.Ext(p) != ""
 }
 
 var operational = map[string]bool{"metrics": true, "healthz": true, "readyz": true}

@@ -67,7 +67,11 @@ func TestBuiltAppServesFilesAndFallsBackToIndex(t *testing.T) {
 	srv := httptest.NewServer(app)
 	defer srv.Close()
 
-	for _, p := range []string{"/", "/index.html", "/functions/checkout", "/traces/4bf92f3577b34da6a3ce929d0e0e4736?span=00f067aa0ba902b7", "/map"} {
+	for _, p := range []string{
+		"/", "/index.html", "/functions/checkout", "/traces/4bf92f3577b34da6a3ce929d0e0e4736?span=00f067aa0ba902b7", "/map",
+		// Routes with a dot: a function named orders.v2, a service named api.example.com.
+		"/functions/orders.v2", "/functions/orders.v2?version=3", "/functions/api.example.com",
+	} {
 		r := get(t, srv, http.MethodGet, p, nil)
 		if r.status != http.StatusOK || r.body != indexHTML {
 			t.Errorf("GET %s: status %d, body %.60q; want index.html", p, r.status, r.body)
@@ -152,7 +156,10 @@ func TestBuiltAppRefusesWhatIsNotTheApp(t *testing.T) {
 		status       int
 	}{
 		{http.MethodGet, "/assets/index-old999.js", http.StatusNotFound}, // a chunk of an older build
+		{http.MethodGet, "/assets/logo-old999.svg", http.StatusNotFound},
+		{http.MethodGet, "/assets/fonts/missing.woff2", http.StatusNotFound},
 		{http.MethodGet, "/favicon.ico", http.StatusNotFound},
+		{http.MethodGet, "/robots.txt", http.StatusNotFound},
 		{http.MethodGet, "/.keep", http.StatusNotFound},
 		{http.MethodGet, "/../ui.go", http.StatusNotFound},
 		{http.MethodGet, "/assets/../../ui_test.go", http.StatusNotFound},

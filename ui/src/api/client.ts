@@ -19,10 +19,14 @@ export class ApiError extends Error {
 
 export type Query = Record<string, string | number | boolean | undefined | null | (string | number)[]>;
 
+/**
+ * The URL of an API path with its query. undefined and null leave a
+ * parameter out; '' is sent, as attr.KEY= means "has the key".
+ */
 export function buildUrl(path: string, query?: Query): string {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query ?? {})) {
-    if (v === undefined || v === null || v === '') continue;
+    if (v === undefined || v === null) continue;
     if (Array.isArray(v)) v.forEach((x) => params.append(k, String(x)));
     else params.set(k, String(v));
   }

@@ -79,24 +79,35 @@ export interface TraceFilters {
   attrs?: string[];
 }
 
+/**
+ * The API parameter of a "key=value" attribute filter, or undefined when
+ * it has no key. The API's resource.KEY filters resource attributes,
+ * attr.KEY span attributes; an empty value asks for spans that have the key.
+ */
+export function attributeParam(pair: string): { name: string; value: string } | undefined {
+  const i = pair.indexOf('=');
+  if (i <= 0) return undefined;
+  const key = pair.slice(0, i).trim();
+  const resource = key.startsWith(RESOURCE_PREFIX) && key.length > RESOURCE_PREFIX.length;
+  return { name: resource ? key : `attr.${key}`, value: pair.slice(i + 1) };
+}
+
 export function searchQuery(f: TraceFilters, range: TimeRange, limit: number): Query {
+  // Empty filters stay out of the request: only an attribute's empty value means something.
   const q: Query = {
-    service: f.service,
-    operation: f.operation,
-    minDuration: f.minDuration,
-    maxDuration: f.maxDuration,
-    status: f.status,
-    coldStart: f.coldStart,
-    errorType: f.errorType,
+    service: f.service || undefined,
+    operation: f.operation || undefined,
+    minDuration: f.minDuration || undefined,
+    maxDuration: f.maxDuration || undefined,
+    status: f.status || undefined,
+    coldStart: f.coldStart || undefined,
+    errorType: f.errorType || undefined,
     limit,
     ...windowParams(range),
   };
   for (const pair of f.attrs ?? []) {
-    const i = pair.indexOf('=');
-    if (i <= 0) continue;
-    const key = pair.slice(0, i).trim();
-    // The API's resource.KEY filters resource attributes, attr.KEY span attributes.
-    q[key.startsWith(RESOURCE_PREFIX) && key.length > RESOURCE_PREFIX.length ? key : `attr.${key}`] = pair.slice(i + 1);
+    const p = attributeParam(pair);
+    if (p) q[p.name] = p.value;
   }
   return q;
 }
@@ -152,7 +163,8 @@ export function useDependencies(range: TimeRange) {
 export function useAttributeKeys(range: TimeRange, service?: string) {
   return useQuery({
     queryKey: ['attributes', service ?? '', rangeKey(range)],
-    queryFn: ({ signal }) => getJSON<Attributes>('/attributes', { service, ...windowParams(range) }, signal),
+    queryFn: ({ signal }) =>
+      getJSON<Attributes>('/attributes', { service: service || undefined, ...windowParams(range) }, signal),
     staleTime: 60_000,
   });
 }
@@ -161,7 +173,11 @@ export function useAttributeValues(key: string, range: TimeRange, service?: stri
   return useQuery({
     queryKey: ['attribute-values', key, service ?? '', rangeKey(range)],
     queryFn: ({ signal }) =>
-      getJSON<AttributeValues>(`/attributes/${seg(key)}/values`, { service, ...windowParams(range) }, signal),
+      getJSON<AttributeValues>(
+        `/attributes/${seg(key)}/values`,
+        { service: service || undefined, ...windowParams(range) },
+        signal,
+      ),
     enabled: key !== '',
     staleTime: 60_000,
   });

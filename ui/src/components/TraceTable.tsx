@@ -5,13 +5,14 @@ import type { TraceSummary } from '../api/types';
 import { TraceBadges } from './Badges';
 import { serviceColor } from '../lib/color';
 import { formatAge, formatDuration, formatTime, shortId } from '../lib/format';
-import { useRangeSearch } from '../lib/useTimeRange';
+import { useFromSearchState, useRangeSearch } from '../lib/useTimeRange';
 
 export function TraceTable({ traces, caption }: { traces: TraceSummary[]; caption: string }) {
   const longest = Math.max(1, ...traces.map((t) => t.durationNano));
-  // A trace opens in the window it was found in (and its breadcrumb
-  // returns to it).
+  // A trace opens in the window it was found in, and its breadcrumb
+  // returns to the search it was found by.
   const rangeSearch = useRangeSearch();
+  const fromSearch = useFromSearchState();
   return (
     <table className="data-table trace-table">
       <caption className="visually-hidden">{caption}</caption>
@@ -38,7 +39,7 @@ export function TraceTable({ traces, caption }: { traces: TraceSummary[]; captio
                 <div className="muted small">{formatAge(t.startTime)}</div>
               </td>
               <td className="col-trace">
-                <Link to={`/traces/${t.traceId}${rangeSearch}`} className="trace-link">
+                <Link to={`/traces/${t.traceId}${rangeSearch}`} state={fromSearch} className="trace-link">
                   <span className="swatch" style={{ background: serviceColor(t.rootService) }} aria-hidden="true" />
                   <strong>{t.rootService}</strong> {t.rootOperation}
                 </Link>

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { buildUrl } from '../api/client';
 import { searchQuery } from '../api/hooks';
 import { readFilters, validateFilters, writeFilters } from './traceFilters';
 
@@ -42,5 +43,22 @@ describe('trace search filters', () => {
     expect(q['attr.resource.']).toBe('x');
     expect(q['attr.url.path']).toBe('/a');
     expect(Object.keys(q).filter((k) => k.startsWith('attr.resource.faas'))).toEqual([]);
+  });
+
+  it('send key= (has the key) as an empty attr.KEY', () => {
+    const f = readFilters(new URLSearchParams('attr=q%3D&attr=resource.faas.version%3D'));
+    expect(f.attrs).toEqual(['q=', 'resource.faas.version=']);
+    expect(validateFilters(f)).toBe('');
+    const url = new URL(buildUrl('/traces', searchQuery(f, { kind: 'relative', last: '1h' }, 20)), 'http://x');
+    expect(url.searchParams.getAll('attr.q')).toEqual(['']);
+    expect(url.searchParams.getAll('resource.faas.version')).toEqual(['']);
+    expect(url.searchParams.has('service')).toBe(false);
+  });
+
+  it('refuse two filters on the same key, which the API takes once', () => {
+    const msg = validateFilters(readFilters(new URLSearchParams('attr=q%3Dzzz&attr=q%3Da%3Db')));
+    expect(msg).toMatch(/"q=zzz" and "q=a=b" are on the same key/);
+    expect(validateFilters({ attrs: ['q=1', ' q =2'] })).toMatch(/same key/);
+    expect(validateFilters({ attrs: ['resource.q=1', 'q=1', 'resource.=1'] })).toBe('');
   });
 });

@@ -1,6 +1,6 @@
 // Trace search filters in the page URL (?service=…&attr=key=value&…), so a
 // search can be shared as a link. Names match the API's parameters.
-import type { TraceFilters } from '../api/hooks';
+import { attributeParam, type TraceFilters } from '../api/hooks';
 
 const SINGLE = ['service', 'operation', 'minDuration', 'maxDuration', 'status', 'coldStart', 'errorType'] as const;
 
@@ -37,8 +37,16 @@ export function validateFilters(f: TraceFilters): string {
     const v = f[k];
     if (v && !GO_DURATION.test(v)) return `${k === 'minDuration' ? 'Min' : 'Max'} duration "${v}" is not a duration such as 250ms, 1.5s or 2m.`;
   }
+  // The API takes each attr.KEY (resource.KEY) once: a span attribute has one value.
+  const seen = new Map<string, string>();
   for (const a of f.attrs ?? []) {
-    if (a.indexOf('=') <= 0) return `Attribute filter "${a}" needs the form key=value.`;
+    const p = attributeParam(a);
+    if (!p) return `Attribute filter "${a}" needs the form key=value (key= for "has the key").`;
+    const first = seen.get(p.name);
+    if (first !== undefined) {
+      return `Attribute filters "${first}" and "${a}" are on the same key: an attribute has one value, so keep one of them.`;
+    }
+    seen.set(p.name, a);
   }
   return '';
 }

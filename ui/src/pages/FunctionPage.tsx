@@ -88,7 +88,15 @@ export default function FunctionPage() {
   );
 }
 
-function Stats({ rows }: { rows: FunctionSummary[] }) {
+/**
+ * The version whose invocations used the most memory: its peak is shown
+ * against its own limit, as versions can have different limits.
+ */
+function peakMemory(rows: FunctionSummary[]): FunctionSummary {
+  return rows.reduce((a, r) => (r.maxMemoryUsedBytes > a.maxMemoryUsedBytes ? r : a));
+}
+
+export function Stats({ rows }: { rows: FunctionSummary[] }) {
   const sum = (f: (r: FunctionSummary) => number) => rows.reduce((n, r) => n + f(r), 0);
   const invocations = sum((r) => r.invocations);
   const coldStarts = sum((r) => r.coldStarts);
@@ -103,8 +111,7 @@ function Stats({ rows }: { rows: FunctionSummary[] }) {
   const init = slowest((r) => r.initDuration);
   const duration = slowest((r) => r.duration);
   const note = rows.length > 1 ? ' (slowest version)' : '';
-  const peak = Math.max(...rows.map((r) => r.maxMemoryUsedBytes));
-  const limit = Math.max(...rows.map((r) => r.memoryLimitBytes));
+  const peak = peakMemory(rows);
   const cards: [string, string, string?][] = [
     ['Invocations', formatCount(invocations), rows.some((r) => r.throttles) ? `${sum((r) => r.throttles)} throttled` : undefined],
     ['Cold starts', formatPercent(invocations ? coldStarts / invocations : 0), `${formatCount(coldStarts)} cold start${coldStarts === 1 ? '' : 's'}`],
@@ -114,7 +121,13 @@ function Stats({ rows }: { rows: FunctionSummary[] }) {
     ['Errors', formatCount(sum((r) => r.errors))],
     ['Estimated cost', formatCost(sum((r) => r.cost.totalUsd)), `${sum((r) => r.billedGbSeconds).toPrecision(3)} GB-s`],
     // 0: no invocation reported its peak (spans from other runtimes).
-    ['Peak memory', formatBytes(peak || null), limit ? `of ${formatBytes(limit)}` : undefined],
+    [
+      'Peak memory',
+      formatBytes(peak.maxMemoryUsedBytes || null),
+      peak.memoryLimitBytes && (peak.maxMemoryUsedBytes || rows.length === 1)
+        ? `of ${formatBytes(peak.memoryLimitBytes)}${rows.length > 1 ? ` (version ${peak.version})` : ''}`
+        : undefined,
+    ],
   ];
   return (
     <dl className="stat-cards">

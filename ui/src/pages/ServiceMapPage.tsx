@@ -4,12 +4,15 @@
 import { useMemo } from 'react';
 import dagre from '@dagrejs/dagre';
 import {
+  BaseEdge,
   Background,
   Controls,
   MarkerType,
   Position,
   ReactFlow,
+  useInternalNode,
   type Edge,
+  type EdgeProps,
   type Node,
 } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
@@ -18,6 +21,7 @@ import { useDependencies, useServices } from '../api/hooks';
 import type { DependencyEdge, Service } from '../api/types';
 import { EmptyState, ErrorState, GettingStarted, Loading } from '../components/States';
 import { serviceColor } from '../lib/color';
+import { edgeGeometry, PAIR_BEND, type Box } from '../lib/edgeGeometry';
 import { counted, formatDuration } from '../lib/format';
 import { useTheme } from '../lib/theme';
 import { usePageTitle } from '../lib/usePageTitle';
@@ -31,6 +35,8 @@ export default function ServiceMapPage() {
   const [range] = useTimeRange();
   const deps = useDependencies(range);
   const services = useServices(range);
+  // The map needs both: one "Try again" asks again for every one that failed.
+  const failed = [deps, services].filter((q) => q.isError);
 
   return (
     <div className="page map-page">
@@ -43,10 +49,8 @@ export default function ServiceMapPage() {
       </header>
       {deps.isPending || services.isPending ? (
         <Loading label="Loading the service map…" />
-      ) : deps.isError ? (
-        <ErrorState error={deps.error} onRetry={() => deps.refetch()} />
-      ) : services.isError ? (
-        <ErrorState error={services.error} onRetry={() => services.refetch()} />
+      ) : deps.isError || services.isError ? (
+        <ErrorState error={failed[0].error} onRetry={() => failed.forEach((q) => void q.refetch())} />
       ) : services.data.services.length === 0 ? (
         <EmptyState title="No services in this time range">
           <GettingStarted />
@@ -65,7 +69,10 @@ export default function ServiceMapPage() {
   );
 }
 
-function layout(services: Service[], edges: DependencyEdge[]): { nodes: Node[]; edges: Edge[] } {
+/** A call edge's data: how far it bows out (a two-way pair's edges bow apart). */
+type CallEdgeData = { bend: number };
+
+export function layout(services: Service[], edges: DependencyEdge[]): { nodes: Node[]; edges: Edge[] } {
   const g = new dagre.graphlib.Graph();
   // Wide rank gaps leave room for the edge labels between the columns.
   g.setGraph({ rankdir: 'LR', nodesep: 40, ranksep: 190 });
@@ -103,10 +110,13 @@ function layout(services: Service[], edges: DependencyEdge[]): { nodes: Node[]; 
       style: { width: NODE_W, padding: 0, border: 'none', background: 'transparent' },
     };
   });
-  const flowEdges: Edge[] = edges.map((e) => ({
+  const pairs = new Set(edges.map((e) => `${e.parent}->${e.child}`));
+  const flowEdges: Edge<CallEdgeData>[] = edges.map((e) => ({
     id: `${e.parent}->${e.child}`,
     source: e.parent,
     target: e.child,
+    type: 'call',
+    data: { bend: pairs.has(`${e.child}->${e.parent}`) ? PAIR_BEND : 0 },
     label: `${counted(e.calls, 'call')}${e.errors ? ` · ${e.errors.toLocaleString('en-US')} err` : ''} · p95 ${formatDuration(e.p95DurationNano / 1e6)}`,
     markerEnd: { type: MarkerType.ArrowClosed },
     animated: false,
@@ -114,6 +124,57 @@ function layout(services: Service[], edges: DependencyEdge[]): { nodes: Node[]; 
   }));
   return { nodes, edges: flowEdges };
 }
+
+function boxOf(node: ReturnType<typeof useInternalNode>): Box | undefined {
+  if (!node) return undefined;
+  const { x, y } = node.internals.positionAbsolute;
+  return { x, y, width: node.measured.width ?? NODE_W, height: node.measured.height ?? NODE_H };
+}
+
+/**
+ * An arrow between the boxes' borders wherever the boxes are (they can be
+ * dragged), rather than from the right handle to the left one: dagre puts
+ * the callee of a call back up a chain to the left of its caller.
+ */
+function CallEdge({
+  id,
+  source,
+  target,
+  data,
+  label,
+  labelStyle,
+  labelShowBg,
+  labelBgStyle,
+  labelBgPadding,
+  labelBgBorderRadius,
+  markerEnd,
+  style,
+  interactionWidth,
+}: EdgeProps<Edge<CallEdgeData>>) {
+  const from = boxOf(useInternalNode(source));
+  const to = boxOf(useInternalNode(target));
+  if (!from || !to) return null;
+  const g = edgeGeometry(from, to, data?.bend ?? 0);
+  return (
+    <BaseEdge
+      id={id}
+      path={g.path}
+      labelX={g.label.x}
+      labelY={g.label.y}
+      label={label}
+      labelStyle={labelStyle}
+      labelShowBg={labelShowBg}
+      labelBgStyle={labelBgStyle}
+      labelBgPadding={labelBgPadding}
+      labelBgBorderRadius={labelBgBorderRadius}
+      markerEnd={markerEnd}
+      style={style}
+      interactionWidth={interactionWidth}
+    />
+  );
+}
+
+const edgeTypes = { call: CallEdge };
 
 function ServiceGraph({ services, edges }: { services: Service[]; edges: DependencyEdge[] }) {
   const graph = useMemo(() => layout(services, edges), [services, edges]);
@@ -125,6 +186,7 @@ function ServiceGraph({ services, edges }: { services: Service[]; edges: Depende
       <ReactFlow
         nodes={graph.nodes}
         edges={graph.edges}
+        edgeTypes={edgeTypes}
         fitView
         colorMode={theme}
         nodesConnectable={false}

@@ -1,7 +1,7 @@
 // One trace: summary, waterfall and the selected span's details. The
 // selected span is in the URL (?span=…) so a link can point at it.
 import { useCallback, useMemo } from 'react';
-import { Link, useParams, useSearchParams } from 'react-router';
+import { Link, useLocation, useParams, useSearchParams } from 'react-router';
 import { ApiError } from '../api/client';
 import { useTrace } from '../api/hooks';
 import { traceSpans } from '../api/spans';
@@ -12,7 +12,7 @@ import { SpanDetails } from '../components/waterfall/SpanDetails';
 import { Waterfall } from '../components/waterfall/Waterfall';
 import { formatCost, formatDuration, formatTime } from '../lib/format';
 import { usePageTitle } from '../lib/usePageTitle';
-import { useRangeSearch } from '../lib/useTimeRange';
+import { useBackToSearch } from '../lib/useTimeRange';
 
 export default function TracePage() {
   const { traceId = '' } = useParams();
@@ -22,7 +22,8 @@ export default function TracePage() {
   const q = useTrace(traceId);
   const spans = useMemo(() => (q.data ? traceSpans(q.data) : []), [q.data]);
   const selectedSpan = useMemo(() => spans.find((s) => s.spanId === selected), [spans, selected]);
-  const search = useRangeSearch();
+  const backToSearch = useBackToSearch();
+  const { state } = useLocation();
 
   const select = useCallback(
     (spanId: string | undefined) =>
@@ -33,15 +34,16 @@ export default function TracePage() {
           else next.delete('span');
           return next;
         },
-        { replace: true },
+        // Keep the entry's state: it holds the search the breadcrumb returns to.
+        { replace: true, state },
       ),
-    [setParams],
+    [setParams, state],
   );
 
   return (
     <div className="page trace-page">
       <nav className="breadcrumbs" aria-label="Breadcrumbs">
-        <Link to={`/traces${search}`}>Traces</Link> <span aria-hidden="true">/</span>
+        <Link to={backToSearch}>Traces</Link> <span aria-hidden="true">/</span>
       </nav>
       {q.isPending ? (
         <Loading label="Loading trace…" />

@@ -14,7 +14,10 @@ export default function TraceSearchPage() {
   usePageTitle('Traces');
   const [params, setParams] = useSearchParams();
   const [range] = useTimeRange();
-  const applied = useMemo(() => readFilters(params), [params]);
+  // Keyed by the filters alone: a new time range is no reason to reset the
+  // form's unapplied edits.
+  const filterKey = writeFilters(new URLSearchParams(), readFilters(params)).toString();
+  const applied = useMemo(() => readFilters(new URLSearchParams(filterKey)), [filterKey]);
   const problem = validateFilters(applied);
 
   return (
@@ -40,7 +43,9 @@ function Results({ filters, rangeLabel }: { filters: TraceFilters; rangeLabel: s
   const [range] = useTimeRange();
   const q = useTraceSearch(filters, range);
   if (q.isPending) return <Loading label="Searching…" />;
-  if (q.isError) return <ErrorState error={q.error} onRetry={() => q.refetch()} />;
+  // Only a search that has nothing to show is an error instead of results:
+  // a failed next page (or refresh) leaves the rows already shown.
+  if (!q.data) return <ErrorState error={q.error} onRetry={() => q.refetch()} />;
   // While a changed search runs, the previous results stay, dimmed and
   // said to be stale, rather than passing for the new ones.
   const stale = q.isPlaceholderData;
@@ -64,10 +69,17 @@ function Results({ filters, rangeLabel }: { filters: TraceFilters; rangeLabel: s
       <div className={stale ? 'is-stale' : undefined} aria-busy={stale}>
         <TraceTable traces={traces} caption="Matching traces" />
       </div>
-      {q.hasNextPage && !stale && (
-        <button type="button" className="load-more" disabled={q.isFetchingNextPage} onClick={() => q.fetchNextPage()}>
-          {q.isFetchingNextPage ? 'Loading…' : 'Load more'}
-        </button>
+      {q.isFetchNextPageError ? (
+        <ErrorState error={q.error} onRetry={() => q.fetchNextPage()} />
+      ) : q.isRefetchError ? (
+        <ErrorState error={q.error} onRetry={() => q.refetch()} />
+      ) : (
+        q.hasNextPage &&
+        !stale && (
+          <button type="button" className="load-more" disabled={q.isFetchingNextPage} onClick={() => q.fetchNextPage()}>
+            {q.isFetchingNextPage ? 'Loading…' : 'Load more'}
+          </button>
+        )
       )}
     </>
   );

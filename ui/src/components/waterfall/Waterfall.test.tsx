@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { fireEvent, render, screen, within } from '@testing-library/react';
 import { MemoryRouter } from 'react-router';
 import { span } from '../../test/spans';
+import { withWaterfallViewport } from '../../test/viewport';
 import { Waterfall } from './Waterfall';
 import { SpanDetails } from './SpanDetails';
 
@@ -14,19 +15,7 @@ const coldTrace = [
   span('db', 'handler', 450, 100, { name: 'SELECT orders', service: 'postgres' }),
 ];
 
-// jsdom does no layout: give the scrolling body a laptop-sized viewport so
-// the virtualiser has rows to show.
-beforeAll(() => {
-  Object.defineProperty(HTMLElement.prototype, 'clientHeight', {
-    configurable: true,
-    get() {
-      return (this as HTMLElement).classList.contains('wf-body') ? 600 : 0;
-    },
-  });
-});
-afterAll(() => {
-  delete (HTMLElement.prototype as { clientHeight?: number }).clientHeight;
-});
+withWaterfallViewport();
 
 const rowNames = () => screen.getAllByRole('treeitem').map((r) => r.getAttribute('data-span-name'));
 
