@@ -147,8 +147,19 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, adm *admis
 		// The server's ReadTimeout ran out; the connection is closed after
 		// the answer, which a sender still waiting for one can read.
 		return nil, http.StatusRequestTimeout, fmt.Errorf("request body not received within %v: send smaller requests, or raise the receiver's read timeout (--otlp-read-timeout)", r.cfg.ReadTimeout)
+	case status != http.StatusTooManyRequests:
+		discardRest(raw)
 	}
 	return b, status, err
+}
+
+// discardRest reads what is left of a refused body, undecoded, so its
+// sender gets the answer: Go closes a connection with more than 256 KiB
+// of body unread, and a sender still writing then sees a reset instead
+// of the 400 and retries a request that can never succeed. raw stops at
+// MaxRequestBytes and at the server's ReadTimeout.
+func discardRest(raw io.Reader) {
+	_, _ = io.Copy(io.Discard, raw)
 }
 
 // decodeBody reads raw, undoing the Content-Encoding enc, and keeps at

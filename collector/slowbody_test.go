@@ -3,7 +3,9 @@ package collector
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/coldtrace/coldtrace/internal/auth"
@@ -61,6 +64,33 @@ func post(t *testing.T, r *Receiver, body []byte) (int, string) {
 	if err != nil {
 		t.Fatalf("read the answer: %v", err)
 	}
+	return resp.StatusCode, string(b)
+}
+
+// postWholeBody writes a whole OTLP/HTTP JSON request, then reads the
+// answer, as curl and most simple clients do (Go's client reads the answer
+// while it writes, so it sees a refusal a reset would hide from them).
+func postWholeBody(t *testing.T, r *Receiver, body []byte, encoding string) (int, string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", r.HTTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(time.Minute)) // only so that a hang fails the test
+	bw := bufio.NewWriter(conn)
+	fmt.Fprintf(bw, "POST %s HTTP/1.1\r\nHost: otlp\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Encoding: %s\r\nContent-Length: %d\r\n\r\n",
+		TracesPath, testToken, contentTypeJSON, encoding, len(body))
+	bw.Write(body)
+	if err := bw.Flush(); err != nil {
+		t.Fatalf("send %d bytes as %s: %v", len(body), encoding, err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("read the answer: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
 
@@ -129,5 +159,34 @@ func TestStalledBodyIsCutOffAndGivesBackItsRoom(t *testing.T) {
 	}
 	if n := r.Stats().RequestsThrottled.Load(); n != 0 {
 		t.Errorf("%d requests throttled; the stalled requests' room was not given back", n)
+	}
+}
+
+// A large body that is not what its Content-Encoding says gets a 400 the
+// sender can read, not a reset connection that it would retry forever.
+func TestCorruptCompressedBodyGets400(t *testing.T) {
+	r := startHTTPReceiver(t, DefaultConfig())
+	// More than loopback's socket buffers take, under the 20 MiB limit.
+	random := make([]byte, 16<<20)
+	rand.Read(random)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(random)
+	zw.Close()
+	for _, c := range []struct {
+		name, encoding string
+		body           []byte
+		want           string
+	}{
+		{"random bytes as gzip", "gzip", random, "invalid gzip body"},
+		{"gzip as zstd", "zstd", gz.Bytes(), "read body: " + zstd.ErrMagicMismatch.Error()},
+		{"random bytes as deflate", "deflate", random, "invalid deflate body"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, body := postWholeBody(t, r, c.body, c.encoding)
+			if code != http.StatusBadRequest || !strings.Contains(body, c.want) {
+				t.Errorf("%d %s, want 400 with %q", code, body, c.want)
+			}
+		})
 	}
 }
