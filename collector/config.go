@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 )
 
 // Config configures the receivers.
@@ -23,7 +24,19 @@ type Config struct {
 	// request takes several times its size, and nothing else bounds how
 	// many arrive together. Past it a request waits, then is told to retry.
 	MaxInflightBytes int64 `yaml:"max_inflight_bytes"`
+	// ReadTimeout bounds how long an OTLP/HTTP request, headers and body,
+	// may take to arrive: a body that stalls would otherwise hold its
+	// share of MaxInflightBytes, its connection and its goroutine for as
+	// long as the sender keeps the connection open.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
 }
+
+// DefaultReadTimeout is the OTLP/HTTP read timeout. OpenTelemetry
+// exporters give up on a request after 10 s (the SDKs) to 30 s (the
+// Collector's otlphttp exporter) by default, so a body still arriving
+// after 30 s has been abandoned by its sender; 30 s still lets a
+// MaxRequestBytes (20 MiB) request through at 700 KB/s.
+const DefaultReadTimeout = 30 * time.Second
 
 // DefaultConfig returns OTLP's default ports.
 func DefaultConfig() Config {
@@ -32,6 +45,7 @@ func DefaultConfig() Config {
 		HTTPAddr:         "127.0.0.1:4318",
 		MaxRequestBytes:  20 << 20,
 		MaxInflightBytes: 256 << 20,
+		ReadTimeout:      DefaultReadTimeout,
 	}
 }
 
@@ -54,6 +68,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxInflightBytes < c.MaxRequestBytes {
 		errs = append(errs, fmt.Errorf("collector: max_inflight_bytes (%d) must be at least max_request_bytes (%d)", c.MaxInflightBytes, c.MaxRequestBytes))
+	}
+	if c.HTTPAddr != "" && c.ReadTimeout <= 0 {
+		errs = append(errs, errors.New("collector: read_timeout must be positive: without it a request body that stalls holds its connection and its share of max_inflight_bytes forever"))
 	}
 	if c.MaxSpansPerRequest < 0 {
 		errs = append(errs, errors.New("collector: max_spans_per_request must not be negative"))

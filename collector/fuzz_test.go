@@ -25,7 +25,7 @@ const seedJSON = `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.n
 // fuzzReceiver decodes requests and checks what reaches the consumer is
 // well formed.
 func fuzzReceiver(t testing.TB) http.Handler {
-	r, err := New(Config{HTTPAddr: "127.0.0.1:0", MaxRequestBytes: 1 << 20, MaxInflightBytes: 1 << 20}, consumer.TracesFunc(func(_ context.Context, td ptrace.Traces) error {
+	r, err := New(Config{HTTPAddr: "127.0.0.1:0", MaxRequestBytes: 1 << 20, MaxInflightBytes: 1 << 20, ReadTimeout: DefaultReadTimeout}, consumer.TracesFunc(func(_ context.Context, td ptrace.Traces) error {
 		_ = td.SpanCount()
 		return nil
 	}), nil)

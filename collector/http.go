@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/klauspost/compress/zstd"
@@ -60,6 +61,10 @@ func (r *Receiver) handleHTTP(w http.ResponseWriter, req *http.Request) {
 	if errors.Is(err, errInflightFull) {
 		w.Header().Set("Retry-After", "1")
 		writeHTTPError(w, ct, http.StatusTooManyRequests, codes.ResourceExhausted, err.Error())
+		return
+	}
+	if status == http.StatusRequestTimeout {
+		writeHTTPError(w, ct, status, codes.DeadlineExceeded, err.Error())
 		return
 	}
 	if err != nil {
@@ -134,9 +139,35 @@ func (r *Receiver) handleHTTP(w http.ResponseWriter, req *http.Request) {
 // bodies over MaxRequestBytes before and after decompression. The bytes
 // it keeps are admitted as they are read (errInflightFull when no room).
 func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, adm *admission) ([]byte, int, error) {
+	raw := http.MaxBytesReader(w, req.Body, r.cfg.MaxRequestBytes)
+	b, status, err := r.decodeBody(raw, req.Header.Get("Content-Encoding"), adm)
+	switch {
+	case err == nil:
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The server's ReadTimeout ran out; the connection is closed after
+		// the answer, which a sender still waiting for one can read.
+		return nil, http.StatusRequestTimeout, fmt.Errorf("request body not received within %v: send smaller requests, or raise the receiver's read timeout (--otlp-read-timeout)", r.cfg.ReadTimeout)
+	case status != http.StatusTooManyRequests:
+		discardRest(raw)
+	}
+	return b, status, err
+}
+
+// discardRest reads what is left of a refused body, undecoded, so its
+// sender gets the answer: Go closes a connection with more than 256 KiB
+// of body unread, and a sender still writing then sees a reset instead
+// of the 400 and retries a request that can never succeed. raw stops at
+// MaxRequestBytes and at the server's ReadTimeout.
+func discardRest(raw io.Reader) {
+	_, _ = io.Copy(io.Discard, raw)
+}
+
+// decodeBody reads raw, undoing the Content-Encoding enc, and keeps at
+// most MaxRequestBytes of its output.
+func (r *Receiver) decodeBody(raw io.Reader, enc string, adm *admission) ([]byte, int, error) {
 	limit := r.cfg.MaxRequestBytes
-	var body io.Reader = http.MaxBytesReader(w, req.Body, limit)
-	switch enc := strings.ToLower(strings.TrimSpace(req.Header.Get("Content-Encoding"))); enc {
+	body := raw
+	switch enc = strings.ToLower(strings.TrimSpace(enc)); enc {
 	case "", "identity":
 	case "gzip":
 		gz, err := gzip.NewReader(body)

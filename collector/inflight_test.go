@@ -18,7 +18,7 @@ import (
 // memory; once room returns, requests are served again.
 func TestInflightBytesAreBounded(t *testing.T) {
 	held, release := make(chan struct{}, 1), make(chan struct{})
-	r, err := New(Config{HTTPAddr: "127.0.0.1:0", MaxRequestBytes: 4 << 10, MaxInflightBytes: 4 << 10},
+	r, err := New(Config{HTTPAddr: "127.0.0.1:0", MaxRequestBytes: 4 << 10, MaxInflightBytes: 4 << 10, ReadTimeout: DefaultReadTimeout},
 		consumer.TracesFunc(func(context.Context, ptrace.Traces) error {
 			select {
 			case held <- struct{}{}:

@@ -239,7 +239,7 @@ func (r *Receiver) Start(ctx context.Context) error {
 		for i := len(r.httpWraps) - 1; i >= 0; i-- {
 			h = r.httpWraps[i](h)
 		}
-		r.httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		r.httpSrv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: r.cfg.ReadTimeout, IdleTimeout: 2 * time.Minute}
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()

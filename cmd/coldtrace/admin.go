@@ -114,6 +114,13 @@ func (a *admin) ready(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]any{"ready": code == http.StatusOK, "checks": status})
 }
 
+// adminReadTimeout bounds how long a request to the admin listener,
+// headers and body, may take to arrive. Scrapes and probes send no body,
+// but Go reads up to 256 KiB of an unread one before answering, so without
+// a bound a client that announces a body and stalls holds its connection
+// and goroutine, unanswered, for as long as it likes.
+const adminReadTimeout = 10 * time.Second
+
 // serve listens on the admin address until the returned stop is called.
 func (a *admin) serve(ctx context.Context, log *slog.Logger) (func(context.Context) error, error) {
 	if a.addr == "" {
@@ -125,7 +132,7 @@ func (a *admin) serve(ctx context.Context, log *slog.Logger) (func(context.Conte
 		return nil, fmt.Errorf("admin listener: %w", err)
 	}
 	ln = a.security.listener(ln)
-	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: a.handler(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: adminReadTimeout}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("admin listener stopped", "err", err)

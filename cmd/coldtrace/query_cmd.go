@@ -77,6 +77,14 @@ func (o *queryOptions) validate() error {
 	return errors.Join(append(errs, o.api.Validate())...)
 }
 
+// apiReadTimeout bounds how long a request to the REST API and web UI,
+// headers and body, may take to arrive. Every route is a GET that reads no
+// body (so this is the headers' 10 s and some slack), but Go reads up to
+// 256 KiB of an unread body before answering: without a bound a client
+// that announces one and stalls holds its connection and goroutine,
+// unanswered, for as long as it likes.
+const apiReadTimeout = 30 * time.Second
+
 // startQuery serves the REST API and web UI; the returned func stops it.
 func startQuery(ctx context.Context, o *queryOptions, client *chclient.Client, so schema.Options, log *slog.Logger) (func(context.Context) error, error) {
 	if err := o.validate(); err != nil {
@@ -109,7 +117,7 @@ func startQuery(ctx context.Context, o *queryOptions, client *chclient.Client, s
 		}
 	}
 	ln = o.security.listener(ln)
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: apiReadTimeout, IdleTimeout: 2 * time.Minute}
 	go func() {
 		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("REST API stopped", "err", err)

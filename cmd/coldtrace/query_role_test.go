@@ -1,6 +1,10 @@
 package main_test
 
 import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -29,8 +33,9 @@ func requestCount(metrics, route, code string) string {
 
 // The query role alone, against a ClickHouse server (the embedded engine
 // of a second coldtrace, over HTTP), with a token: the API requires it,
-// /readyz checks ClickHouse, and /metrics (on its own listener) times the
-// API's requests by route.
+// /readyz checks ClickHouse, /metrics (on its own listener) times the
+// API's requests by route, and a request body that stalls is cut off on
+// both listeners.
 func TestQueryRole(t *testing.T) {
 	const token = "query-role-test-token-0123456789"
 	chAddr := freeAddr(t)
@@ -43,6 +48,8 @@ func TestQueryRole(t *testing.T) {
 		"--http-addr", httpAddr, "--admin-addr", adminAddr, "--auth-token", token)
 	waitHTTP(t, q, "http://"+adminAddr+"/healthz")
 	waitHTTP(t, q, "http://"+httpAddr+"/")
+	// Requests whose bodies stall, answered at the end of the test.
+	stalledAPI, stalledAdmin := stallBody(t, httpAddr, "/api/v1/status"), stallBody(t, adminAddr, "/healthz")
 	if code, body := getWith(t, "http://"+adminAddr+"/readyz"); code != http.StatusOK || !strings.Contains(body, `"clickhouse":"ok"`) {
 		t.Fatalf("readyz: %d %s", code, body)
 	}
@@ -80,8 +87,44 @@ func TestQueryRole(t *testing.T) {
 	if strings.Contains(metrics, "4bf92f3577b34da6a3ce929d0e0e4736") {
 		t.Error("a trace id is a metric label")
 	}
+	// Neither listener reads a body, but Go reads a small one before
+	// answering: the read timeouts (admin 10 s, API 30 s) end the wait.
+	answeredAndClosed(t, stalledAdmin, http.StatusOK)
+	answeredAndClosed(t, stalledAPI, http.StatusUnauthorized)
 	if strings.Contains(q.finalOutput(), "embedded ClickHouse started") {
 		t.Fatal("the query role started an embedded engine")
+	}
+}
+
+// stallBody sends a GET's headers, announcing a body, and the body's first
+// bytes, then nothing more.
+func stallBody(t *testing.T, addr, path string) net.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(2 * time.Minute)) // only so that a missing bound fails the test
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: coldtrace\r\nContent-Length: 100\r\n\r\n0123456789", path)
+	return conn
+}
+
+// answeredAndClosed reads a stalled request's answer and checks the
+// server closed the connection after it.
+func answeredAndClosed(t *testing.T, conn net.Conn, wantStatus int) {
+	t.Helper()
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("request with a stalled body, want %d: %v", wantStatus, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != wantStatus {
+		t.Errorf("request with a stalled body: %d, want %d", resp.StatusCode, wantStatus)
+	}
+	if rest, err := io.ReadAll(br); err != nil || len(rest) > 0 {
+		t.Errorf("connection after the answer: %q, %v; want it closed", rest, err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/coldtrace/coldtrace/runtime/bundle"
 	"github.com/coldtrace/coldtrace/runtime/registry"
@@ -47,6 +48,11 @@ func (g *Gateway) getFunction(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// DeployReadTimeout bounds how long a deploy's request may take to arrive:
+// as long as `coldtrace fn` waits for the gateway (--request-timeout), and
+// enough for a 200 MiB code archive (Limits.CodeBytes) at 350 KB/s.
+const DeployReadTimeout = 10 * time.Minute
+
 // deployFunction serves PUT /api/v1/functions/{name}: a multipart form
 // with the configuration (JSON) and the code (zip).
 func (g *Gateway) deployFunction(w http.ResponseWriter, r *http.Request) {
@@ -55,6 +61,9 @@ func (g *Gateway) deployFunction(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, Error{Error: err.Error()})
 		return
 	}
+	// The server's read timeout is sized for payloads; an archive may be
+	// 200 MiB. Not every ResponseWriter has a deadline (tests' recorders).
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(DeployReadTimeout))
 	r.Body = http.MaxBytesReader(w, r.Body, g.limits.CodeBytes+1<<20)
 	if err := r.ParseMultipartForm(32 << 20); err != nil {
 		var maxErr *http.MaxBytesError

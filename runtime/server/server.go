@@ -42,14 +42,25 @@ type Config struct {
 	Guard gateway.Guard
 	// TLS, when set, serves the gateway over https.
 	TLS *tls.Config
+	// ReadTimeout bounds how long a gateway request, headers and body, may
+	// take to arrive; a deploy's code archive gets gateway.DeployReadTimeout
+	// once its token is checked.
+	ReadTimeout time.Duration
 }
+
+// DefaultReadTimeout is the gateway's read timeout. Invoke API payloads
+// and HTTP trigger bodies are at most 6 MB (gateway.Limits.SyncPayload),
+// which a minute lets through at 100 KB/s; without a bound a body that
+// stalls holds its connection and goroutine for as long as its client
+// keeps the connection open.
+const DefaultReadTimeout = time.Minute
 
 // DefaultConfig runs the gateway on :8080 with tracing off.
 func DefaultConfig() Config {
 	return Config{
 		DataDir: "./data", GatewayAddr: "127.0.0.1:8080",
 		Telemetry: telemetry.DefaultConfig(), Limits: limits.DefaultConfig(), Host: host.DefaultConfig(),
-		Queue: asyncq.DefaultConfig(), Payload: gateway.DefaultLimits(),
+		Queue: asyncq.DefaultConfig(), Payload: gateway.DefaultLimits(), ReadTimeout: DefaultReadTimeout,
 	}
 }
 
@@ -63,6 +74,9 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("gateway address must be set"))
 	} else if _, _, err := net.SplitHostPort(c.GatewayAddr); err != nil {
 		errs = append(errs, fmt.Errorf("gateway address %q: %w", c.GatewayAddr, err))
+	}
+	if c.ReadTimeout <= 0 {
+		errs = append(errs, errors.New("gateway read timeout must be positive: without it a request body that stalls holds its connection forever"))
 	}
 	q := c.Queue
 	q.Path = "unused"
@@ -182,7 +196,7 @@ func Start(cfg Config, log *slog.Logger) (_ *Server, err error) {
 		s.ln, s.scheme = tls.NewListener(s.ln, cfg.TLS), "https"
 	}
 	gw := gateway.New(s.host, s.reg, s.queue, s.scheduler, cfg.Payload, s.URL(), cfg.Guard, log)
-	s.http = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	s.http = &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: cfg.ReadTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 	go func() {
 		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("function gateway stopped", "err", err)
