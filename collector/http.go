@@ -63,8 +63,11 @@ func (r *Receiver) handleHTTP(w http.ResponseWriter, req *http.Request) {
 		writeHTTPError(w, ct, http.StatusTooManyRequests, codes.ResourceExhausted, err.Error())
 		return
 	}
-	if status == http.StatusRequestTimeout {
-		writeHTTPError(w, ct, status, codes.DeadlineExceeded, err.Error())
+	if errors.Is(err, errBodyTimeout) {
+		// 503, not 408: OTLP exporters retry 429, 502, 503 and 504 only,
+		// and a body that stalled once may well arrive on a retry.
+		w.Header().Set("Retry-After", "1")
+		writeHTTPError(w, ct, http.StatusServiceUnavailable, codes.Unavailable, err.Error())
 		return
 	}
 	if err != nil {
@@ -146,12 +149,16 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, adm *admis
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		// The server's ReadTimeout ran out; the connection is closed after
 		// the answer, which a sender still waiting for one can read.
-		return nil, http.StatusRequestTimeout, fmt.Errorf("request body not received within %v: send smaller requests, or raise the receiver's read timeout (--otlp-read-timeout)", r.cfg.ReadTimeout)
+		return nil, http.StatusServiceUnavailable, fmt.Errorf("%w within %v: send smaller requests, or raise the receiver's read timeout (--otlp-read-timeout)", errBodyTimeout, r.cfg.ReadTimeout)
 	case status != http.StatusTooManyRequests:
 		discardRest(raw)
 	}
 	return b, status, err
 }
+
+// errBodyTimeout is a request body that did not arrive within the
+// server's ReadTimeout.
+var errBodyTimeout = errors.New("request body not received")
 
 // discardRest reads what is left of a refused body, undecoded, so its
 // sender gets the answer: Go closes a connection with more than 256 KiB

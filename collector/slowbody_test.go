@@ -129,7 +129,7 @@ func answerThenClose(t *testing.T, conn net.Conn, wantStatus int, wantMessage st
 }
 
 // A body that stops arriving is cut off at the read timeout: the sender
-// gets 408 (401 without a token), its connection is closed and its share
+// gets a retryable 503 (401 without a token), its connection is closed and its share
 // of the bytes in flight is given back, while other senders are served.
 func TestStalledBodyIsCutOffAndGivesBackItsRoom(t *testing.T) {
 	cfg := DefaultConfig()
@@ -148,7 +148,7 @@ func TestStalledBodyIsCutOffAndGivesBackItsRoom(t *testing.T) {
 		t.Errorf("export beside the stalled requests: %d %s", code, body)
 	}
 	for _, conn := range withToken {
-		answerThenClose(t, conn, http.StatusRequestTimeout, fmt.Sprintf("request body not received within %v", cfg.ReadTimeout))
+		answerThenClose(t, conn, http.StatusServiceUnavailable, fmt.Sprintf("request body not received within %v", cfg.ReadTimeout))
 	}
 	answerThenClose(t, withoutToken, http.StatusUnauthorized, "unauthorized")
 
