@@ -13,6 +13,7 @@ import { formatCount, formatPercent } from '../src/lib/format';
 import { BIG_TRACE_SERVICES, sendBigTrace, sendIncompleteTrace, type BigTrace } from './bigTrace';
 import { launchChromium, watchErrors } from './browser';
 import { eventually, getJSON, REPO_DIR, RUN_DIR, SCREENSHOTS, startColdtrace, type Coldtrace } from './harness';
+import { MEMORY_FUNCTION, MEMORY_VERSIONS, PAGER_SERVICE, PAGER_TRACES, RALLY_KEY, sendPageData, type PageData } from './pageData';
 import { CLIENT_SERVICE, driveRuntime, type RuntimeData } from './runtime';
 
 // COLDTRACE_E2E_VIEWPORT=1280x720 checks a smaller laptop screen.
@@ -80,8 +81,13 @@ afterAll(async () => {
   await ct?.stop();
 });
 
+// Console errors a test provokes on purpose (an injected 503, an error a
+// page's error boundary caught), reset after each test.
+let expectedErrors: RegExp[] = [];
+
 afterEach(() => {
-  const errors = pageErrors.splice(0);
+  const errors = pageErrors.splice(0).filter((e) => !expectedErrors.some((re) => re.test(e)));
+  expectedErrors = [];
   expect(errors).toEqual([]);
 });
 
@@ -360,5 +366,244 @@ describe('web UI on a running coldtrace', () => {
     // Still serving after all that.
     const status = await getJSON<{ status: string }>(url('/api/v1/status'));
     expect(status.status).toBe('ok');
+  });
+});
+
+// Behaviours of single pages on the same server, with more data sent after
+// the screenshots above were taken. Failures are injected only on the
+// browser's way to the real server (page.route): the app's own fetch runs.
+describe('web UI pages on data sent for them', () => {
+  let data: PageData;
+  const OUTAGE = { status: 503, contentType: 'application/json', body: JSON.stringify({ error: { message: 'ClickHouse is unreachable' } }) };
+  const OUTAGE_LOGGED = /status of 503/;
+
+  beforeAll(async () => {
+    data = await sendPageData(ct.otlpHttp);
+    await eventually('the page data to be queryable', async () => {
+      const deps = await getJSON<Dependencies>(url('/api/v1/dependencies?start=now-1h'));
+      const calls = (p: string, c: string) => deps.edges.find((e) => e.parent === p && e.child === c)?.calls;
+      if (calls('ping', 'pong') !== 3 || calls('pong', 'ping') !== 7) return undefined;
+      const pager = await getJSON<TraceSearch>(url(`/api/v1/traces?service=${PAGER_SERVICE}&start=now-1h&limit=100`));
+      if (pager.traces.length !== PAGER_TRACES) return undefined;
+      const fns = await getJSON<Functions>(url('/api/v1/functions?start=now-1h'));
+      return fns.functions.filter((f) => f.name === MEMORY_FUNCTION && f.maxMemoryUsedBytes).length === MEMORY_VERSIONS.length
+        ? true
+        : undefined;
+    });
+  });
+
+  /** A page of its own, for a test that changes what the network answers. */
+  async function inFreshPage(test: (p: Page) => Promise<void>) {
+    const fresh = await newPage();
+    try {
+      await test(fresh.page);
+    } finally {
+      await fresh.ctx.close();
+    }
+  }
+
+  it('draws two services that call each other as two arrows, each with its own figures on its own curve', async () => {
+    await page.goto(url('/map?range=1h'));
+    const label = (id: string) => page.locator(`.react-flow__edge[data-id="${id}"] .react-flow__edge-text`);
+    await expect.poll(() => label('ping->pong').textContent()).toMatch(/^3 calls · p95 /);
+    await expect.poll(() => label('pong->ping').textContent()).toMatch(/^7 calls · p95 /);
+    const drawn = await page.evaluate(() => {
+      const box = (el: Element) => {
+        const r = el.getBoundingClientRect();
+        return { x: r.x, y: r.y, width: r.width, height: r.height };
+      };
+      const edge = (id: string) => {
+        const g = document.querySelector(`.react-flow__edge[data-id="${id}"]`)!;
+        const path = g.querySelector<SVGPathElement>('path.react-flow__edge-path')!;
+        const toScreen = path.getScreenCTM()!;
+        const length = path.getTotalLength();
+        const points = Array.from({ length: 401 }, (_, i) => {
+          const p = path.getPointAtLength((length * i) / 400).matrixTransform(toScreen);
+          return { x: p.x, y: p.y };
+        });
+        const label = box(g.querySelector('.react-flow__edge-textwrapper')!);
+        // What is on top at the label's centre: this edge's label, or something over it.
+        const top = document.elementFromPoint(label.x + label.width / 2, label.y + label.height / 2);
+        return { d: path.getAttribute('d'), points, label, labelOnTop: !!top && g.contains(top) };
+      };
+      const node = (id: string) => box(document.querySelector(`.react-flow__node[data-id="${id}"]`)!);
+      return {
+        there: edge('ping->pong'),
+        back: edge('pong->ping'),
+        ping: node('ping'),
+        pong: node('pong'),
+        canvas: box(document.querySelector('.react-flow')!),
+      };
+    });
+    type Box = (typeof drawn)['ping'];
+    type Point = { x: number; y: number };
+    const overlap = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+    const inside = (a: Box, b: Box) => a.x >= b.x && a.y >= b.y && a.x + a.width <= b.x + b.width && a.y + a.height <= b.y + b.height;
+    const centre = (b: Box): Point => ({ x: b.x + b.width / 2, y: b.y + b.height / 2 });
+    const distance = (p: Point, points: Point[]) => Math.min(...points.map((q) => Math.hypot(p.x - q.x, p.y - q.y)));
+    /** How far p is from b's outline. */
+    const offBorder = (p: Point, b: Box) => {
+      const dx = Math.max(b.x - p.x, 0, p.x - (b.x + b.width));
+      const dy = Math.max(b.y - p.y, 0, p.y - (b.y + b.height));
+      const outside = Math.hypot(dx, dy);
+      return outside > 0 ? outside : Math.min(p.x - b.x, b.x + b.width - p.x, p.y - b.y, b.y + b.height - p.y);
+    };
+
+    expect(drawn.there.d).not.toBe(drawn.back.d);
+    expect(overlap(drawn.there.label, drawn.back.label)).toBe(false);
+    for (const [edge, from, to] of [
+      [drawn.there, drawn.ping, drawn.pong],
+      [drawn.back, drawn.pong, drawn.ping],
+    ] as const) {
+      // Seen, on the canvas, on its own curve, which runs from border to border.
+      expect(edge.labelOnTop).toBe(true);
+      expect(inside(edge.label, drawn.canvas)).toBe(true);
+      expect(distance(centre(edge.label), edge.points)).toBeLessThan(Math.max(edge.label.height / 2, 3));
+      expect(offBorder(edge.points[0], from)).toBeLessThan(3);
+      expect(offBorder(edge.points[edge.points.length - 1], to)).toBeLessThan(3);
+    }
+  });
+
+  it('asks again for both the dependencies and the services with one "Try again" on the map', async () => {
+    expectedErrors = [OUTAGE_LOGGED];
+    await inFreshPage(async (p) => {
+      let down = true;
+      const asked: string[] = [];
+      await p.route(/\/api\/v1\/(dependencies|services)\?/, (route) => {
+        asked.push(new URL(route.request().url()).pathname);
+        return down ? route.fulfill(OUTAGE) : route.continue();
+      });
+      await p.goto(url('/map?range=1h'));
+      await p.getByRole('alert').getByText(/ClickHouse is unreachable/).waitFor();
+
+      down = false;
+      asked.splice(0);
+      await p.getByRole('button', { name: 'Try again' }).click();
+      await p.locator('.react-flow__edge[data-id="ping->pong"]').waitFor({ timeout: 10_000 });
+      expect([...new Set(asked)].sort()).toEqual(['/api/v1/dependencies', '/api/v1/services']);
+    });
+  });
+
+  it('keeps the rows shown when loading more fails, and retries from there', async () => {
+    expectedErrors = [OUTAGE_LOGGED];
+    await inFreshPage(async (p) => {
+      let down = true;
+      await p.route(/\/api\/v1\/traces\?.*cursor=/, (route) => (down ? route.fulfill(OUTAGE) : route.continue()));
+      await p.goto(url(`/traces?range=1h&service=${PAGER_SERVICE}`));
+      const rows = p.locator('.trace-table tbody a.trace-link');
+      await p.getByText('50 traces so far, newest first').waitFor();
+
+      await p.getByRole('button', { name: 'Load more' }).click();
+      const alert = p.getByRole('region', { name: 'Results' }).getByRole('alert');
+      await alert.getByText(/ClickHouse is unreachable/).waitFor();
+      expect(await rows.count()).toBe(50);
+      expect(await p.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+
+      down = false;
+      await alert.getByRole('button', { name: 'Try again' }).click();
+      await p.getByText(`${PAGER_TRACES} traces, newest first`).waitFor({ timeout: 10_000 });
+      expect(await rows.count()).toBe(PAGER_TRACES);
+      expect(await alert.count()).toBe(0);
+    });
+  });
+
+  it('returns from a trace to the search it was opened from, filters and all', async () => {
+    const search = '?range=1h&service=ping&minDuration=5ms';
+    await page.goto(url(`/traces${search}`));
+    await page.locator('.trace-table tbody a.trace-link').first().click();
+    await page.waitForURL(/\/traces\/[0-9a-f]{32}/);
+    const breadcrumb = page.getByRole('navigation', { name: 'Breadcrumbs' }).getByRole('link', { name: 'Traces' });
+    await page.getByRole('tree').waitFor();
+    expect(await breadcrumb.getAttribute('href')).toBe(`/traces${search}`);
+
+    // Selecting a span rewrites the URL, not where the breadcrumb goes.
+    await page.locator('[role=treeitem]').first().click();
+    await page.getByRole('button', { name: 'Close span details' }).waitFor();
+    expect(await breadcrumb.getAttribute('href')).toBe(`/traces${search}`);
+    await breadcrumb.click();
+    await page.waitForURL(url(`/traces${search}`));
+    expect(await page.locator('label', { hasText: /^Service/ }).locator('select').inputValue()).toBe('ping');
+    expect(await page.getByLabel('Min duration', { exact: true }).inputValue()).toBe('5ms');
+  });
+
+  it('keeps unapplied edits in the form when the time range changes', async () => {
+    await page.goto(url('/traces?range=15m&service=ping&operation=GET%20%2Fping'));
+    const operation = page.getByLabel('Operation', { exact: true });
+    await expect.poll(() => operation.inputValue()).toBe('GET /ping');
+    await operation.fill('GET /typed');
+
+    await page.locator('.range-button').click();
+    await page.getByRole('dialog', { name: 'Choose a time range' }).getByRole('button', { name: 'Last 6 hours' }).click();
+    await page.waitForURL(/range=6h/);
+    expect(await operation.inputValue()).toBe('GET /typed');
+
+    // A URL with other filters (a link, the back button) still shows what it says.
+    await page.goto(url('/traces?range=6h&service=ping&operation=GET%20%2Fother'));
+    await expect.poll(() => operation.inputValue()).toBe('GET /other');
+  });
+
+  it('sends key= (has the key) to the API and lists only the traces that have it', async () => {
+    const api = await getJSON<TraceSearch>(url(`/api/v1/traces?attr.${RALLY_KEY}=&start=now-1h&limit=50`));
+    expect(new Set(api.traces.map((t) => t.traceId))).toEqual(new Set([...data.pingTraceIds, ...data.pongTraceIds]));
+    await page.goto(url('/traces?range=1h'));
+    await page.getByLabel('Attribute filter 1', { exact: true }).fill(`${RALLY_KEY}=`);
+    const request = page.waitForRequest((r) => new URL(r.url()).searchParams.has(`attr.${RALLY_KEY}`));
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    expect(new URL((await request).url()).searchParams.get(`attr.${RALLY_KEY}`)).toBe('');
+    const links = page.locator('.trace-table tbody a.trace-link');
+    await expect.poll(() => page.getByText(`${api.traces.length} traces, newest first`).count()).toBe(1);
+    expect(await links.count()).toBe(api.traces.length);
+  });
+
+  it('refuses two filters on one key in the form', async () => {
+    await page.goto(url('/traces?range=1h'));
+    await page.getByLabel('Attribute filter 1', { exact: true }).fill(`${RALLY_KEY}=ping`);
+    await page.getByRole('button', { name: '+ Add attribute' }).click();
+    await page.getByLabel('Attribute filter 2', { exact: true }).fill(`${RALLY_KEY}=pong`);
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    const refusal = page.getByRole('form', { name: 'Trace filters' }).getByRole('alert');
+    await expect
+      .poll(() => refusal.innerText())
+      .toContain(`"${RALLY_KEY}=ping" and "${RALLY_KEY}=pong" are on the same key`);
+    expect(new URL(page.url()).searchParams.getAll('attr')).toEqual([]);
+  });
+
+  it('shows its error page under the navigation when /functions answers an unexpected shape', async () => {
+    // The error the page's error boundary caught is logged by React.
+    expectedErrors = [/TypeError/];
+    await inFreshPage(async (p) => {
+      await p.route(/\/api\/v1\/functions\?/, (route) => route.fulfill({ status: 200, contentType: 'application/json', body: '{}' }));
+      await p.goto(url('/?range=1h'));
+      const alert = p.getByRole('alert').filter({ hasText: 'This page could not be shown' });
+      await alert.waitFor();
+      expect(await alert.innerText()).toMatch(/\/ failed: TypeError/);
+      await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Traces' }).waitFor();
+      expect(await p.getByText('Unexpected Application Error').count()).toBe(0);
+    });
+  });
+
+  it('shows its error page under the navigation for a trace without its summary', async () => {
+    expectedErrors = [/TypeError/];
+    const id = data.pingTraceIds[0];
+    await inFreshPage(async (p) => {
+      await p.route(new RegExp(`/api/v1/traces/${id}(\\?|$)`), async (route) => {
+        const real = await route.fetch();
+        const { summary: _, ...trace } = (await real.json()) as Trace;
+        await route.fulfill({ response: real, json: trace });
+      });
+      await p.goto(url(`/traces/${id}?range=1h`));
+      const alert = p.getByRole('alert').filter({ hasText: 'This page could not be shown' });
+      await alert.waitFor();
+      expect(await alert.innerText()).toContain(`/traces/${id} failed`);
+      await p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Traces' }).waitFor();
+    });
+  });
+
+  it("shows a function's peak memory against the limit of the version that had it", async () => {
+    await page.goto(url(`/functions/${MEMORY_FUNCTION}?range=1h`));
+    const peak = page.locator('.stat-card', { hasText: 'Peak memory' }).locator('dd');
+    await expect.poll(() => peak.innerText()).toMatch(/^8\.46 MiB\s*of 128 MiB \(version 1\)$/);
+    await page.locator('label', { hasText: 'Version' }).locator('select').selectOption('2');
+    await expect.poll(() => peak.innerText()).toMatch(/^5\.23 MiB\s*of 256 MiB$/);
   });
 });

@@ -1,12 +1,8 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { fireEvent, render, screen } from '@testing-library/react';
-import { QueryClientProvider } from '@tanstack/react-query';
-import { MemoryRouter } from 'react-router';
+import { describe, expect, it } from 'vitest';
 import type { Node } from '@xyflow/react';
 import type { DependencyEdge, Service } from '../api/types';
 import { edgeGeometry, type Box, type Point } from '../lib/edgeGeometry';
-import { failure, fakeApi, testQueryClient, WINDOW } from '../test/api';
-import ServiceMapPage, { layout } from './ServiceMapPage';
+import { layout } from './ServiceMapPage';
 
 const service = (name: string): Service => ({ name, spanCount: 10, errorCount: 0, function: false });
 const call = (parent: string, child: string, calls: number, p95Ms: number): DependencyEdge => ({
@@ -68,36 +64,5 @@ describe('service map', () => {
     expect(g.start.x).toBeCloseTo(a.x + a.width);
     expect(g.end.x).toBeCloseTo(b.x);
     expect(g.label.y).toBeCloseTo(a.y + a.height / 2);
-  });
-});
-
-describe('service map page', () => {
-  afterEach(() => vi.unstubAllGlobals());
-
-  it('asks again for everything that failed with one "Try again"', async () => {
-    let up = false;
-    const down = () => failure(503, 'ClickHouse is unreachable');
-    const asked = fakeApi({
-      '/dependencies': () => (up ? { window: WINDOW, edges: [] } : down()),
-      '/services': () => (up ? { window: WINDOW, services: [] } : down()),
-    });
-    render(
-      <QueryClientProvider client={testQueryClient()}>
-        <MemoryRouter initialEntries={['/map']}>
-          <ServiceMapPage />
-        </MemoryRouter>
-      </QueryClientProvider>,
-    );
-    await screen.findByText(/ClickHouse is unreachable/);
-
-    up = true;
-    fireEvent.click(screen.getByRole('button', { name: 'Try again' }));
-    await screen.findByText('No services in this time range');
-    expect(asked.map((u) => u.pathname).sort()).toEqual([
-      '/api/v1/dependencies',
-      '/api/v1/dependencies',
-      '/api/v1/services',
-      '/api/v1/services',
-    ]);
   });
 });
