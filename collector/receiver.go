@@ -110,18 +110,27 @@ func (a *admission) release() {
 	}
 }
 
-// admittedReader grows its admission before each read, by at least
-// admitStep, so the bytes it returns are always within the bound.
+// admittedReader grows its admission before each read to cover what the
+// read may return, so the bytes it returns are always within the bound.
 type admittedReader struct {
 	r    io.Reader
 	a    *admission
 	read int64
 }
 
-const admitStep = 256 << 10
+// admitFirst is the most a body's first read may take. Each later read
+// may take half as much again as has arrived (at least admitFirst), so a
+// body holds at most 1.5 times what it has sent, a 20 MiB one needs ~20
+// acquisitions, and a body that stalls early holds little room: when
+// every read took at least 256 KiB, a thousand connections that sent a
+// few bytes each held all of the default --max-inflight-bytes.
+const admitFirst = 4 << 10
 
 func (ar *admittedReader) Read(p []byte) (int, error) {
-	if err := ar.a.grow(ar.read + max(int64(len(p)), admitStep)); err != nil {
+	if step := max(ar.read/2, admitFirst); int64(len(p)) > step {
+		p = p[:step]
+	}
+	if err := ar.a.grow(ar.read + int64(len(p))); err != nil {
 		return 0, err
 	}
 	n, err := ar.r.Read(p)

@@ -137,7 +137,6 @@ func TestStalledBodyIsCutOffAndGivesBackItsRoom(t *testing.T) {
 	cfg.ReadTimeout = 2 * time.Second // small, but ample for the requests that do arrive
 	r := startHTTPReceiver(t, cfg)
 
-	// Each holds at least 256 KiB of the 1 MiB in flight once read from.
 	withToken := []net.Conn{
 		stall(t, r, "Authorization: Bearer "+testToken+"\r\n", 1000000),
 		stall(t, r, "Authorization: Bearer "+testToken+"\r\n", 1000000),
@@ -160,6 +159,56 @@ func TestStalledBodyIsCutOffAndGivesBackItsRoom(t *testing.T) {
 	if n := r.Stats().RequestsThrottled.Load(); n != 0 {
 		t.Errorf("%d requests throttled; the stalled requests' room was not given back", n)
 	}
+}
+
+// A body that has sent a few bytes holds a few KiB of the bytes in
+// flight, not a large step, so stalled senders cannot fill the bound
+// before the read timeout cuts them off.
+func TestStalledBodiesHoldLittleRoom(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxRequestBytes, cfg.MaxInflightBytes = 1<<20, 1<<20
+	cfg.ReadTimeout = time.Minute // the stalled bodies stay for the whole test
+	r := startHTTPReceiver(t, cfg)
+	for i := 0; i < 8; i++ {
+		before := heldBytes(r)
+		stall(t, r, "Authorization: Bearer "+testToken+"\r\n", 1000000)
+		// On to the next once this one holds its room, or once half the
+		// bound is held, which is what this test is there to catch.
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			held := heldBytes(r)
+			if held > before || 2*held > cfg.MaxInflightBytes {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("stalled request %d took no room in flight", i+1)
+			}
+		}
+	}
+	if held := heldBytes(r); held > 64<<10 {
+		t.Errorf("8 stalled requests that sent 10 bytes each hold %d bytes in flight", held)
+	}
+	// Padded with spaces to 60 % of the bound: with what it may hold
+	// ahead of its bytes, it needs at most 90 %.
+	large := seedJSON + strings.Repeat(" ", int(cfg.MaxInflightBytes)*6/10-len(seedJSON))
+	if code, body := post(t, r, []byte(large)); code != http.StatusOK {
+		t.Errorf("export beside the stalled requests: %d %s", code, body)
+	}
+}
+
+// heldBytes is how much of the bytes in flight requests hold now: the
+// bound less the most a TryAcquire gets.
+func heldBytes(r *Receiver) int64 {
+	lo, hi := int64(0), r.cfg.MaxInflightBytes // lo is always acquirable
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if r.inflight.TryAcquire(mid) {
+			r.inflight.Release(mid)
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return r.cfg.MaxInflightBytes - lo
 }
 
 // A large body that is not what its Content-Encoding says gets a 400 the
