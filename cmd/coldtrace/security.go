@@ -11,6 +11,7 @@ import (
 
 	"github.com/coldtrace/coldtrace/collector"
 	"github.com/coldtrace/coldtrace/internal/auth"
+	"github.com/coldtrace/coldtrace/query/server"
 )
 
 // securityOptions are the authentication and TLS flags, applied to every
@@ -71,7 +72,7 @@ func (o *securityOptions) apiHandler(h http.Handler) http.Handler {
 	if o == nil {
 		return h
 	}
-	protected := o.authn.HTTP(auth.ScopeQuery, h)
+	protected := o.authn.HTTPRefusing(auth.ScopeQuery, h, server.WriteUnauthorized)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			protected.ServeHTTP(w, r)

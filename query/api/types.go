@@ -39,6 +39,7 @@ type Error struct {
 const (
 	CodeBadParameter     = "bad_parameter"     // 400: a parameter is malformed or out of range
 	CodeUnknownParameter = "unknown_parameter" // 400: the endpoint takes no such parameter
+	CodeUnauthorized     = "unauthorized"      // 401: no valid token with the query scope
 	CodeNotFound         = "not_found"         // 404: no such trace, route or function
 	CodeTimeout          = "timeout"           // 504: the query ran past its time limit
 	CodeTooLarge         = "too_large"         // 422: the result would exceed a configured bound

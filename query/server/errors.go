@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -99,18 +100,29 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	ae := s.toAPIError(c, err)
-	var werr error
-	if isJaegerPath(c.Request().URL.Path) {
-		werr = c.JSON(ae.status, jaeger.Response{
-			Errors: []jaeger.Error{{Code: ae.status, Msg: ae.body.Message}},
-			Error:  &ae.body,
-		})
-	} else {
-		werr = c.JSON(ae.status, api.ErrorResponse{Error: ae.body})
-	}
-	if werr != nil {
+	if werr := c.JSON(ae.status, errorResponse(c.Request().URL.Path, ae)); werr != nil {
 		s.log.Debug("write error response", "err", werr)
 	}
+}
+
+// errorResponse is ae's body in the error shape of path's API family.
+func errorResponse(path string, ae *apiError) any {
+	if isJaegerPath(path) {
+		return jaeger.Response{Errors: []jaeger.Error{{Code: ae.status, Msg: ae.body.Message}}, Error: &ae.body}
+	}
+	return api.ErrorResponse{Error: ae.body}
+}
+
+// WriteUnauthorized answers a request the authentication in front of the
+// API refused, in the API's error shape like every other error (the
+// caller sets WWW-Authenticate). One message for every refusal: it does
+// not say whether a token exists.
+func WriteUnauthorized(w http.ResponseWriter, r *http.Request) {
+	ae := &apiError{http.StatusUnauthorized, api.Error{Code: api.CodeUnauthorized,
+		Message: "unauthorized: send Authorization: Bearer <token> with a token of the query scope (and, for a token bound to a tenant, no other tenant in X-Scope-OrgID)"}}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(ae.status)
+	_ = json.NewEncoder(w).Encode(errorResponse(r.URL.Path, ae)) // an error: the client went away
 }
 
 // isJaegerPath tells the Jaeger-compatible API's paths from /api/v1's.

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -70,11 +71,25 @@ func TestOpenAPIDocumentsAuthentication(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(authn.HTTP(auth.ScopeQuery, offlineServer(t, nil)))
+	ts := httptest.NewServer(authn.HTTPRefusing(auth.ScopeQuery, offlineServer(t, nil), server.WriteUnauthorized))
 	t.Cleanup(ts.Close)
 	for _, path := range []string{"/api/v1/openapi.json", "/api/v1/traces/abc", "/api/traces/abc"} {
-		if r := get(t, ts, path); r.status != http.StatusUnauthorized {
+		r := get(t, ts, path)
+		if r.status != http.StatusUnauthorized {
 			t.Errorf("GET %s without a token: %d, want 401", path, r.status)
+			continue
+		}
+		var body struct {
+			Error  api.Error `json:"error"`
+			Errors []struct {
+				Code int `json:"code"`
+			} `json:"errors"`
+		}
+		if err := json.Unmarshal(r.body, &body); err != nil || body.Error.Code != api.CodeUnauthorized {
+			t.Errorf("GET %s without a token: body %s, want the error shape with code %s", path, r.body, api.CodeUnauthorized)
+		}
+		if jaeger := !strings.HasPrefix(path, api.Prefix); jaeger && (len(body.Errors) != 1 || body.Errors[0].Code != http.StatusUnauthorized) {
+			t.Errorf("GET %s without a token: body %s, want Jaeger's errors[0].code 401", path, r.body)
 		}
 	}
 }
