@@ -232,7 +232,7 @@ func (o *ingestOptions) register(fs *pflag.FlagSet, host string) {
 	byteSizeVar(fs, &o.receiver.MaxRequestBytes, "max-request-bytes", rc.MaxRequestBytes, "largest OTLP request accepted, before and after decompression")
 	fs.IntVar(&o.receiver.MaxSpansPerRequest, "max-spans-per-request", rc.MaxSpansPerRequest, "refuse OTLP requests with more spans (0 = no limit)")
 	byteSizeVar(fs, &o.receiver.MaxInflightBytes, "max-inflight-bytes", rc.MaxInflightBytes, "OTLP request bytes (decompressed) decoded at once; past it requests wait, then get HTTP 429 / RESOURCE_EXHAUSTED (a decoded request takes several times its size in memory)")
-	fs.DurationVar(&o.receiver.ReadTimeout, "otlp-read-timeout", rc.ReadTimeout, "how long an OTLP/HTTP request, headers and body, may take to arrive; a slower one gets HTTP 408 and its connection is closed, giving back its share of --max-inflight-bytes")
+	fs.DurationVar(&o.receiver.ReadTimeout, "otlp-read-timeout", rc.ReadTimeout, "how long an OTLP/HTTP request, headers and body, may take to arrive; a slower one gets HTTP 503 (retryable) and its connection is closed, giving back its share of --max-inflight-bytes")
 	fs.BoolVar(&o.spool, "spool", true, "acknowledge spans once fsynced to a write-ahead spool on disk, then store them (false: acknowledge once inserted into ClickHouse)")
 	fs.StringVar(&o.spoolDir, "spool-dir", "", "spool directory (default <data-dir>/spool)")
 	byteSizeVar(fs, &o.pipeline.Spool.MaxBytes, "spool-max-bytes", pc.Spool.MaxBytes, "spool size at which senders are throttled (HTTP 429 / RESOURCE_EXHAUSTED)")
